@@ -1,0 +1,81 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* Wiring of the mail plugin: settings are read once per user in the
+   mail_user_created hook, and the user's store is opened there. A store that
+   cannot be opened fails the session (user->error): the policy must never be
+   skipped silently. */
+
+#include "lib.h"
+#include "mail-user.h"
+#include "mail-storage-hooks.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-plugin.h"
+
+const char *pop3_policy_plugin_version = DOVECOT_ABI_VERSION;
+
+struct pop3_policy_user_module pop3_policy_user_module =
+	MODULE_CONTEXT_INIT(&mail_user_module_register);
+
+struct event_category event_category_pop3_policy = {
+	.name = "pop3-policy",
+};
+
+static void pop3_policy_mail_user_deinit(struct mail_user *user)
+{
+	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
+
+	pop3_policy_store_deinit(&puser->store);
+	event_unref(&puser->event);
+	puser->module_ctx.super.deinit(user);
+}
+
+static void pop3_policy_mail_user_created(struct mail_user *user)
+{
+	struct mail_user_vfuncs *v = user->vlast;
+	struct pop3_policy_store_settings store_set;
+	struct pop3_policy_user *puser;
+	const char *error;
+
+	puser = p_new(user->pool, struct pop3_policy_user, 1);
+	puser->module_ctx.super = *v;
+	user->vlast = &puser->module_ctx.super;
+	v->deinit = pop3_policy_mail_user_deinit;
+	MODULE_CONTEXT_SET(user, pop3_policy_user_module, puser);
+
+	puser->event = event_create(user->event);
+	event_add_category(puser->event, &event_category_pop3_policy);
+	event_set_append_log_prefix(puser->event, "pop3-policy: ");
+
+	i_zero(&store_set);
+	store_set.uri = mail_user_plugin_getenv(user, "pop3_policy_dict");
+	store_set.base_dir = user->set->base_dir;
+	store_set.event_parent = puser->event;
+	if (store_set.uri == NULL || store_set.uri[0] == '\0') {
+		e_debug(puser->event, "Plugin initialised for service %s "
+			"without a store (pop3_policy_dict is not set)",
+			user->service);
+		return;
+	}
+	if (pop3_policy_store_init(&store_set, &puser->store, &error) < 0) {
+		e_error(puser->event, "%s", error);
+		user->error = p_strdup_printf(user->pool,
+			"pop3-policy: %s", error);
+		return;
+	}
+	e_debug(puser->event, "Plugin initialised for service %s with store %s",
+		user->service, store_set.uri);
+}
+
+static struct mail_storage_hooks pop3_policy_mail_storage_hooks = {
+	.mail_user_created = pop3_policy_mail_user_created,
+};
+
+void pop3_policy_plugin_init(struct module *module)
+{
+	mail_storage_hooks_add(module, &pop3_policy_mail_storage_hooks);
+}
+
+void pop3_policy_plugin_deinit(void)
+{
+	mail_storage_hooks_remove(&pop3_policy_mail_storage_hooks);
+}
