@@ -1,0 +1,117 @@
+#ifndef PP_HARNESS_H
+#define PP_HARNESS_H
+
+/* Integration harness: throwaway Dovecot instances (real dovecot-core,
+   dovecot-pop3d, the dict server on SQLite) on 127.0.0.1 inside a private
+   mount namespace that bind-mounts the build's modules over Dovecot's
+   compiled-in module directories, and a POP3 client over TCP.
+
+   Everything an instance creates lives in one temporary directory, removed
+   by pp_instance_stop(). Every process is started with a parent-death
+   signal, so that a test that aborts leaves no Dovecot running; the runner
+   (tests/run-integration) removes directories left by an aborted test.
+
+   GLib is used here and in the test programs only, never inside a Dovecot
+   process. */
+
+#include <glib.h>
+
+typedef struct _PpInstance PpInstance;
+typedef struct _PpPop3 PpPop3;
+
+typedef enum {
+	/* proxy::pop3policy to the instance's dict server on SQLite, with the
+	   schema and dict-sql map shipped in conf.d/ (the default) */
+	PP_STORE_SQLITE = 0,
+	/* file:<instance dir>/store.dict */
+	PP_STORE_FILE,
+	/* pop3_policy_dict not set */
+	PP_STORE_NONE,
+} PpStoreKind;
+
+typedef struct {
+	/* Load the package: the mail plugin in protocol pop3 and doveadm, the
+	   auth module and the doveadm plugin. FALSE gives a vanilla Dovecot. */
+	gboolean with_package;
+	PpStoreKind store;
+	/* Extra lines inside plugin { } (e.g. "pop3_policy = expire=0"). */
+	const char *plugin_settings;
+	/* Replaces the default passdb (passwd-file with PLAIN passwords) when
+	   not NULL: the complete passdb { } block(s). The passwd-file path is
+	   available as %{passwd_file} ... use pp_instance_passwd_file(). */
+	const char *passdb_conf;
+	/* Appended verbatim to dovecot.conf (protocol blocks, metric {} ...). */
+	const char *extra_conf;
+	/* mail_location; default "maildir:~/Maildir" */
+	const char *mail_location;
+	/* Run every Dovecot process (and doveadm) under libfaketime, with the
+	   offset read from a file changed by pp_instance_set_time_offset(). */
+	gboolean faketime;
+	/* mail_debug = yes and auth_debug = yes */
+	gboolean debug;
+} PpInstanceOptions;
+
+/* Writes the config, creates the store, starts `dovecot -F` and waits until
+   it accepts POP3 connections. Returns NULL with error set on failure (the
+   log is included in the message). */
+PpInstance *pp_instance_start(const PpInstanceOptions *opts, GError **error);
+/* Stops the instance by the master's pid, waits for it (and kills it if it
+   does not go), and removes its directory. NULL is ignored. */
+void pp_instance_stop(PpInstance *inst);
+
+guint16 pp_instance_port(PpInstance *inst);
+/* The instance's directory, base_dir and passwd-file. */
+const char *pp_instance_dir(PpInstance *inst);
+const char *pp_instance_base_dir(PpInstance *inst);
+const char *pp_instance_passwd_file(PpInstance *inst);
+/* The master's pid (for tests that kill processes). */
+GPid pp_instance_pid(PpInstance *inst);
+/* The dict URI the instance's package uses ("proxy::pop3policy", ...). */
+const char *pp_instance_store_uri(PpInstance *inst);
+/* Returns the whole log so far (g_free it). */
+char *pp_instance_read_log(PpInstance *inst);
+
+/* Adds a user with a plaintext password and optional userdb extra fields
+   ("pop3_policy=expire=0" ...; space-separated, no spaces inside values).
+   Works before and after start. Creates the user's mail home. */
+void pp_instance_add_user(PpInstance *inst, const char *user,
+			  const char *password, const char *userdb_fields);
+/* Delivers a message (RFC 5322 text, LF or CRLF) to the user's INBOX with
+   `doveadm save`. Aborts the test on failure. */
+void pp_instance_deliver(PpInstance *inst, const char *user,
+			 const char *message);
+/* Returns the user's home directory. */
+const char *pp_instance_home(PpInstance *inst, const char *user);
+
+/* Runs `doveadm -c <conf> ARGV...` in the instance's mount namespace setup
+   (the build's modules loaded, under faketime if enabled), feeding
+   stdin_data (may be NULL). Returns the exit status; stdout/stderr are
+   returned if the pointers are not NULL (g_free them). */
+int pp_instance_doveadm(PpInstance *inst, const char *const *argv,
+			const char *stdin_data, char **stdout_r,
+			char **stderr_r);
+/* Runs any command with the same environment (namespace, faketime),
+   e.g. a test program of the store against the instance's dict server. */
+int pp_instance_run(PpInstance *inst, const char *const *argv,
+		    const char *stdin_data, char **stdout_r, char **stderr_r);
+
+/* Sets the faketime offset of the instance's processes, e.g. "+15d" or
+   "+0" (libfaketime's relative syntax). Requires opts.faketime. */
+void pp_instance_set_time_offset(PpInstance *inst, const char *offset);
+
+/* POP3 over TCP. */
+PpPop3 *pp_pop3_connect(guint16 port, GError **error);
+/* The greeting line, without CRLF. */
+const char *pp_pop3_greeting(PpPop3 *pop3);
+/* Sends a command and returns its status line without CRLF (g_free). */
+char *pp_pop3_cmd(PpPop3 *pop3, const char *cmd);
+/* Sends a command whose +OK answer is multi-line; returns the status line
+   and the lines up to and excluding the final ".", each without CRLF and
+   dot-unstuffed, joined with "\n" (g_free). On -ERR returns the line only. */
+char *pp_pop3_cmd_multi(PpPop3 *pop3, const char *cmd);
+/* USER/PASS; returns TRUE if both got +OK. */
+gboolean pp_pop3_login(PpPop3 *pop3, const char *user, const char *password);
+/* Closes without QUIT (a client drop). */
+void pp_pop3_close(PpPop3 *pop3);
+
+#endif
