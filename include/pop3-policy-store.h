@@ -11,6 +11,32 @@
 struct event;
 struct pop3_policy_store;
 
+/* The largest record the store writes, measured tab-escaped as it travels
+   in the dict proxy protocol (whose lines end at 64 KiB, key and command
+   included). Writers of large data (UIDL map chunks) size their chunks to
+   stay below it; pop3_policy_store_set*() refuse a larger record. */
+#define POP3_POLICY_STORE_MAX_VALUE_SIZE (60 * 1024)
+/* The longest key (tab-escaped; limits user names to about 1000 bytes). */
+#define POP3_POLICY_STORE_MAX_KEY_SIZE 1024
+
+/* One answer of pop3_policy_store_lookup_keys(). */
+struct pop3_policy_store_result {
+	/* payload fields (NULL-terminated, data stack), or NULL if the key
+	   has no record */
+	const char *const *fields;
+};
+
+/* One change of pop3_policy_store_apply(). */
+struct pop3_policy_store_change {
+	/* the kind of record written (ignored for a removal) */
+	enum pop3_policy_record_kind kind;
+	/* the full key, from pop3_policy_store_key() or
+	   pop3_policy_store_uidl_chunk_key() */
+	const char *key;
+	/* payload fields (NULL-terminated) to write, or NULL to remove */
+	const char *const *fields;
+};
+
 struct pop3_policy_store_settings {
 	/* lib-dict URI, e.g. "proxy::pop3policy" or "file:/path" */
 	const char *uri;
@@ -40,7 +66,9 @@ const char *pop3_policy_store_uidl_chunk_key(const char *generation,
 /* Looks up the user's record of the kind. Returns 1 and its payload fields
    (NULL-terminated, data stack) if found, 0 if there is no record, -1 if the
    store failed or the record is malformed or of an unknown version. The
-   error names the user and the key and never the record's content. */
+   error names the user and the key and never the record's content. An
+   empty user name, or a key outside shared/pop3-policy/ and
+   priv/pop3-policy/, is an error too (never a lib-dict assertion). */
 int pop3_policy_store_lookup(struct pop3_policy_store *store,
 			     enum pop3_policy_record_kind kind,
 			     const char *user, const char *const **fields_r,
@@ -52,16 +80,52 @@ int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 				 const char *const **fields_r,
 				 const char **error_r);
 
+/* Looks up many keys of the user, all expected to hold records of the
+   given kind (UIDL map chunks), with a bounded number of round trips: every
+   lookup is sent at once with dict_lookup_async() and collected with one
+   dict_wait(). Drivers without asynchronous lookups (redis:, file:) answer
+   them one after another through lib-dict's synchronous fallback.
+   Returns 0 and results_r[i] for keys[i] (data stack) when every lookup
+   was answered and every found record is well formed; -1 with error_r
+   naming the user and the first failing key otherwise. */
+int pop3_policy_store_lookup_keys(struct pop3_policy_store *store,
+				  enum pop3_policy_record_kind kind,
+				  const char *user,
+				  const char *const *keys, unsigned int count,
+				  struct pop3_policy_store_result **results_r,
+				  const char **error_r);
+
 /* Writes the user's record of the kind with the given payload fields
    (NULL-terminated) and waits for the commit. Returns 0 on success, -1 with
-   error_r (naming user and key) on failure. */
+   error_r (naming user and key) on failure, also when the fields are fewer
+   than the kind needs or the record is larger than
+   POP3_POLICY_STORE_MAX_VALUE_SIZE. */
 int pop3_policy_store_set(struct pop3_policy_store *store,
 			  enum pop3_policy_record_kind kind, const char *user,
 			  const char *const *fields, const char **error_r);
+/* Same as pop3_policy_store_set(), for an explicit key (UIDL chunks). */
+int pop3_policy_store_set_key(struct pop3_policy_store *store,
+			      enum pop3_policy_record_kind kind,
+			      const char *user, const char *key,
+			      const char *const *fields, const char **error_r);
+/* Applies the changes (writes and removals of the user's keys) in one dict
+   transaction and waits for the commit: atomic on SQL, in order on the
+   others. Nothing is written if any change is refused before the commit.
+   Returns 0 on success, -1 with error_r naming user and key on failure. */
+int pop3_policy_store_apply(struct pop3_policy_store *store,
+			    const char *user,
+			    const struct pop3_policy_store_change *changes,
+			    unsigned int count, const char **error_r);
+
 /* Removes the user's record of the kind. Returns 1 if it was removed, 0 if
-   there was none (where the driver can tell; else 1), -1 on error. */
+   there was none, -1 on error. A malformed record is removed too (the
+   removal does not decode it). */
 int pop3_policy_store_unset(struct pop3_policy_store *store,
 			    enum pop3_policy_record_kind kind,
 			    const char *user, const char **error_r);
+/* Same as pop3_policy_store_unset(), for an explicit key. */
+int pop3_policy_store_unset_key(struct pop3_policy_store *store,
+				const char *user, const char *key,
+				const char **error_r);
 
 #endif

@@ -2,25 +2,48 @@
 
 /* The store: where pop3-policy keeps its state, through Dovecot's lib-dict.
 
-   Key schema (store version 1). <user> is the login name escaped with
-   dict_escape_string() ('/' -> \|, '\' -> \\), so a user name can never
-   reach into another user's keys:
+   Key schema (store version 1, the version of every record's value).
+   <user> is the login name escaped with dict_escape_string() ('/' -> \|,
+   '\' -> \\), so a user name can never reach into another user's keys:
 
      shared/pop3-policy/policy/<user>     policy override (section 3.2)
      shared/pop3-policy/apop/<user>       APOP secret, encrypted (section 4)
      shared/pop3-policy/login/<user>      LOGIN-DELAY state
      priv/pop3-policy/uidl-map            UIDL map index of the user
-     priv/pop3-policy/uidl-map/<gen>/<n>  UIDL map chunk n of generation gen
+     priv/pop3-policy/uidl-map/<gen>/<n>  UIDL map chunk n (0, 1, ...) of
+                                          generation <gen> (escaped too)
      priv/pop3-policy/uidl-guard          UIDL guard sketch of the user
 
    priv/ keys are scoped by lib-dict to the user given in the operation
-   settings (dict-sql maps them with username_field, file: and redis: prefix
-   them with the user name). Values are records as described at the top of
-   pop3-policy-record.c, e.g. "1\tpolicy\t1795391833\ton_delete=hold".
+   settings: dict-sql maps store the user in their username_field, redis:
+   and fs: prefix the key with the user name. file: does NOT scope them (it
+   is one flat file): use a per-user file (plugin setting
+   "pop3_policy_dict = file:%h/pop3-policy.dict") if UIDL maps or the guard
+   are used with file:.
+
+   Worked example: user "dept/bob" (note the '/') with a policy and a
+   UIDL map of 2 chunks in generation "1795391833":
+
+     shared/pop3-policy/policy/dept\|bob
+         "1\tpolicy\t1795391833\ton_delete=hold hold=7d"
+     priv/pop3-policy/uidl-map                (username dept/bob)
+         "1\tuidl-map\t1795391833\t2\t1500"
+     priv/pop3-policy/uidl-map/1795391833/0   (username dept/bob)
+         "1\tuidl-map-chunk\tguid:6b6f...\001nuid:1:2 ..."
+     priv/pop3-policy/uidl-map/1795391833/1   (username dept/bob)
+
+   Values are records as described at the top of pop3-policy-record.c: the
+   first field is the record version (1), the second the record's kind.
 
    Only dict lookup and set/unset are used: redis has no iteration, and the
    dict proxy protocol limits a line to 64 KiB, which is why large UIDL maps
-   are split into chunks under a small index record.
+   are split into chunks under a small index record. A map is loaded with
+   pop3_policy_store_lookup_keys(): every chunk lookup is sent at once
+   (dict_lookup_async) and collected with one dict_wait(), so over proxy::
+   the whole map costs one round trip after the index. Drivers without
+   asynchronous lookups (redis:, file:) get them one after another from
+   lib-dict's synchronous fallback: one lookup per chunk, still bounded by
+   the chunk count, never one per message.
 
    Failure rule: a store that cannot be reached, a malformed record and a
    record of an unknown version are all errors (-1) that name the user and
@@ -29,6 +52,8 @@
 
 #include "lib.h"
 #include "str.h"
+#include "strescape.h"
+#include "str-sanitize.h"
 #include "dict.h"
 #include "pop3-policy-store.h"
 
@@ -119,6 +144,60 @@ store_op_settings(const char *user, struct dict_op_settings *set_r)
 	set_r->username = user;
 }
 
+static const char *store_error_prefix(const char *user, const char *key)
+{
+	/* user names and keys come from clients and admins: keep control
+	   characters out of the log */
+	return t_strdup_printf("pop3-policy store: user %s: key %s: ",
+			       str_sanitize(user, 256),
+			       str_sanitize(key, 512));
+}
+
+/* Checks what lib-dict would otherwise assert on, so that a bad user name
+   or a foreign key is an error and never a crash. */
+static int
+store_check_key(const char *user, const char *key, const char **error_r)
+{
+	if (user == NULL || user[0] == '\0') {
+		*error_r = t_strdup_printf(
+			"pop3-policy store: key %s: empty user name",
+			str_sanitize(key, 512));
+		return -1;
+	}
+	if (!str_begins(key, DICT_PATH_SHARED"pop3-policy/") &&
+	    !str_begins(key, DICT_PATH_PRIVATE"pop3-policy/")) {
+		*error_r = t_strconcat(store_error_prefix(user, key),
+			"not a pop3-policy key (must start with "
+			DICT_PATH_SHARED"pop3-policy/ or "
+			DICT_PATH_PRIVATE"pop3-policy/)", NULL);
+		return -1;
+	}
+	if (strlen(str_tabescape(key)) > POP3_POLICY_STORE_MAX_KEY_SIZE) {
+		*error_r = t_strdup_printf(
+			"pop3-policy store: user %s: key of %zu bytes is "
+			"longer than the store's limit of %u bytes",
+			str_sanitize(user, 256), strlen(key),
+			POP3_POLICY_STORE_MAX_KEY_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_decode(enum pop3_policy_record_kind kind, const char *user,
+	     const char *key, const char *value,
+	     const char *const **fields_r, const char **error_r)
+{
+	const char *error;
+
+	if (pop3_policy_record_decode(kind, value, fields_r, &error) < 0) {
+		*error_r = t_strconcat(store_error_prefix(user, key),
+				       error, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 				 enum pop3_policy_record_kind kind,
 				 const char *user, const char *key,
@@ -129,23 +208,20 @@ int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 	const char *value, *error;
 	int ret;
 
+	if (store_check_key(user, key, error_r) < 0)
+		return -1;
 	store_op_settings(user, &op_set);
 	ret = dict_lookup(store->dict, &op_set, pool_datastack_create(),
 			  key, &value, &error);
 	if (ret < 0) {
-		*error_r = t_strdup_printf(
-			"pop3-policy store: user %s: key %s: lookup failed: %s",
-			user, key, error);
+		*error_r = t_strconcat(store_error_prefix(user, key),
+				       "lookup failed: ", error, NULL);
 		return -1;
 	}
 	if (ret == 0)
 		return 0;
-	if (pop3_policy_record_decode(kind, value, fields_r, &error) < 0) {
-		*error_r = t_strdup_printf(
-			"pop3-policy store: user %s: key %s: %s",
-			user, key, error);
+	if (store_decode(kind, user, key, value, fields_r, error_r) < 0)
 		return -1;
-	}
 	return 1;
 }
 
@@ -154,56 +230,239 @@ int pop3_policy_store_lookup(struct pop3_policy_store *store,
 			     const char *user, const char *const **fields_r,
 			     const char **error_r)
 {
+	if (user == NULL || user[0] == '\0') {
+		*error_r = t_strdup_printf(
+			"pop3-policy store: %s record: empty user name",
+			pop3_policy_record_kind_name(kind));
+		return -1;
+	}
 	return pop3_policy_store_lookup_key(store, kind, user,
 		pop3_policy_store_key(kind, user), fields_r, error_r);
 }
 
+struct store_batch_item {
+	pool_t pool;
+	int ret;
+	const char *value, *error;
+	bool done:1;
+};
+
+static void
+store_batch_lookup_callback(const struct dict_lookup_result *result,
+			    struct store_batch_item *item)
+{
+	/* the result lives only during the callback (and in the sync
+	   fallback on the data stack of dict_lookup_async's caller) */
+	item->ret = result->ret;
+	if (result->ret > 0)
+		item->value = p_strdup(item->pool, result->value);
+	else if (result->ret < 0)
+		item->error = p_strdup(item->pool, result->error);
+	item->done = TRUE;
+}
+
+int pop3_policy_store_lookup_keys(struct pop3_policy_store *store,
+				  enum pop3_policy_record_kind kind,
+				  const char *user,
+				  const char *const *keys, unsigned int count,
+				  struct pop3_policy_store_result **results_r,
+				  const char **error_r)
+{
+	struct dict_op_settings op_set;
+	struct pop3_policy_store_result *results;
+	struct store_batch_item *items;
+	pool_t pool;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < count; i++) {
+		if (store_check_key(user, keys[i], error_r) < 0)
+			return -1;
+	}
+	results = t_new(struct pop3_policy_store_result, count + 1);
+	*results_r = results;
+	if (count == 0)
+		return 0;
+
+	pool = pool_alloconly_create("pop3-policy store lookups", 4096);
+	items = p_new(pool, struct store_batch_item, count);
+	store_op_settings(user, &op_set);
+	/* send them all, then wait once: over proxy:: this pipelines every
+	   lookup on the one connection */
+	for (i = 0; i < count; i++) {
+		items[i].pool = pool;
+		dict_lookup_async(store->dict, &op_set, keys[i],
+				  store_batch_lookup_callback, &items[i]);
+	}
+	dict_wait(store->dict);
+
+	for (i = 0; i < count && ret == 0; i++) {
+		if (!items[i].done) {
+			*error_r = t_strconcat(
+				store_error_prefix(user, keys[i]),
+				"lookup was not answered", NULL);
+			ret = -1;
+		} else if (items[i].ret < 0) {
+			*error_r = t_strconcat(
+				store_error_prefix(user, keys[i]),
+				"lookup failed: ", items[i].error, NULL);
+			ret = -1;
+		} else if (items[i].ret > 0) {
+			if (store_decode(kind, user, keys[i], items[i].value,
+					 &results[i].fields, error_r) < 0)
+				ret = -1;
+		}
+	}
+	pool_unref(&pool);
+	return ret;
+}
+
 static int
-store_commit(struct pop3_policy_store *store, const char *user,
-	     const char *key, const char *value, const char **error_r)
+store_encode(const struct pop3_policy_store_change *change,
+	     const char *user, const char **value_r, const char **error_r)
+{
+	unsigned int count, min_fields;
+	const char *value;
+	size_t size;
+
+	count = str_array_length(change->fields);
+	min_fields = pop3_policy_record_kind_min_fields(change->kind);
+	if (count < min_fields) {
+		*error_r = t_strdup_printf(
+			"%srefusing to write a %s record of %u fields "
+			"(it needs at least %u)",
+			store_error_prefix(user, change->key),
+			pop3_policy_record_kind_name(change->kind),
+			count, min_fields);
+		return -1;
+	}
+	value = pop3_policy_record_encode(change->kind, change->fields);
+	/* measured as it travels in the dict proxy protocol, whose lines
+	   end at 64 KiB */
+	size = strlen(str_tabescape(value));
+	if (size > POP3_POLICY_STORE_MAX_VALUE_SIZE) {
+		*error_r = t_strdup_printf(
+			"%s%s record of %zu bytes is larger than the store's "
+			"limit of %u bytes",
+			store_error_prefix(user, change->key),
+			pop3_policy_record_kind_name(change->kind),
+			size, POP3_POLICY_STORE_MAX_VALUE_SIZE);
+		return -1;
+	}
+	*value_r = value;
+	return 0;
+}
+
+int pop3_policy_store_apply(struct pop3_policy_store *store,
+			    const char *user,
+			    const struct pop3_policy_store_change *changes,
+			    unsigned int count, const char **error_r)
 {
 	struct dict_op_settings op_set;
 	struct dict_transaction_context *trans;
-	const char *error;
-	int ret;
+	const char **values, *error;
+	unsigned int i;
+
+	if (count == 0)
+		return 0;
+	values = t_new(const char *, count);
+	for (i = 0; i < count; i++) {
+		if (store_check_key(user, changes[i].key, error_r) < 0)
+			return -1;
+		if (changes[i].fields != NULL &&
+		    store_encode(&changes[i], user, &values[i], error_r) < 0)
+			return -1;
+	}
 
 	store_op_settings(user, &op_set);
 	trans = dict_transaction_begin(store->dict, &op_set);
-	if (value != NULL)
-		dict_set(trans, key, value);
-	else
-		dict_unset(trans, key);
-	ret = dict_transaction_commit(&trans, &error);
-	if (ret < 0) {
-		*error_r = t_strdup_printf(
-			"pop3-policy store: user %s: key %s: %s failed: %s",
-			user, key, value != NULL ? "write" : "removal",
-			error);
+	for (i = 0; i < count; i++) {
+		if (values[i] != NULL)
+			dict_set(trans, changes[i].key, values[i]);
+		else
+			dict_unset(trans, changes[i].key);
+	}
+	if (dict_transaction_commit(&trans, &error) < 0) {
+		*error_r = t_strdup_printf("%s%s failed: %s",
+			store_error_prefix(user, changes[0].key),
+			count > 1 ? t_strdup_printf(
+				"transaction of %u changes", count) :
+			values[0] != NULL ? "write" : "removal", error);
 		return -1;
 	}
-	return ret;
+	return 0;
+}
+
+int pop3_policy_store_set_key(struct pop3_policy_store *store,
+			      enum pop3_policy_record_kind kind,
+			      const char *user, const char *key,
+			      const char *const *fields, const char **error_r)
+{
+	struct pop3_policy_store_change change = {
+		.kind = kind,
+		.key = key,
+		.fields = fields,
+	};
+
+	i_assert(fields != NULL);
+	return pop3_policy_store_apply(store, user, &change, 1, error_r);
 }
 
 int pop3_policy_store_set(struct pop3_policy_store *store,
 			  enum pop3_policy_record_kind kind, const char *user,
 			  const char *const *fields, const char **error_r)
 {
-	const char *key = pop3_policy_store_key(kind, user);
-
-	if (store_commit(store, user, key,
-			 pop3_policy_record_encode(kind, fields),
-			 error_r) < 0)
+	if (user == NULL || user[0] == '\0') {
+		*error_r = t_strdup_printf(
+			"pop3-policy store: %s record: empty user name",
+			pop3_policy_record_kind_name(kind));
 		return -1;
-	return 0;
+	}
+	return pop3_policy_store_set_key(store, kind, user,
+		pop3_policy_store_key(kind, user), fields, error_r);
+}
+
+int pop3_policy_store_unset_key(struct pop3_policy_store *store,
+				const char *user, const char *key,
+				const char **error_r)
+{
+	struct pop3_policy_store_change change = {
+		.key = key,
+	};
+	struct dict_op_settings op_set;
+	const char *value, *error;
+	int ret;
+
+	if (store_check_key(user, key, error_r) < 0)
+		return -1;
+	/* lib-dict does not say whether an unset removed anything; look
+	   first (raw, so that a malformed record can still be removed) */
+	store_op_settings(user, &op_set);
+	ret = dict_lookup(store->dict, &op_set, pool_datastack_create(),
+			  key, &value, &error);
+	if (ret < 0) {
+		*error_r = t_strconcat(store_error_prefix(user, key),
+				       "lookup before removal failed: ",
+				       error, NULL);
+		return -1;
+	}
+	if (ret == 0)
+		return 0;
+	if (pop3_policy_store_apply(store, user, &change, 1, error_r) < 0)
+		return -1;
+	return 1;
 }
 
 int pop3_policy_store_unset(struct pop3_policy_store *store,
 			    enum pop3_policy_record_kind kind,
 			    const char *user, const char **error_r)
 {
-	int ret;
-
-	ret = store_commit(store, user, pop3_policy_store_key(kind, user),
-			   NULL, error_r);
-	return ret < 0 ? -1 : 1;
+	if (user == NULL || user[0] == '\0') {
+		*error_r = t_strdup_printf(
+			"pop3-policy store: %s record: empty user name",
+			pop3_policy_record_kind_name(kind));
+		return -1;
+	}
+	return pop3_policy_store_unset_key(store, user,
+		pop3_policy_store_key(kind, user), error_r);
 }
