@@ -8,8 +8,10 @@
 
    Everything an instance creates lives in one temporary directory, removed
    by pp_instance_stop(). Every process is started with a parent-death
-   signal, so that a test that aborts leaves no Dovecot running; the runner
-   (tests/run-integration) removes directories left by an aborted test.
+   signal, so that a test that aborts leaves no Dovecot running; every
+   instance directory is created under $PP_TEST_TMPDIR (default: the system
+   temporary directory), which the runner (tests/run-one) removes after each
+   test program, including what an aborted test left behind.
 
    GLib is used here and in the test programs only, never inside a Dovecot
    process. */
@@ -56,16 +58,28 @@ typedef struct {
    log is included in the message). */
 PpInstance *pp_instance_start(const PpInstanceOptions *opts, GError **error);
 /* Stops the instance by the master's pid, waits for it (and kills it if it
-   does not go), and removes its directory. NULL is ignored. */
+   does not go), and removes its directory (kept when the environment has
+   PP_KEEP_INSTANCES set). NULL is ignored. */
 void pp_instance_stop(PpInstance *inst);
+/* Stops the Dovecot processes and starts them again with the same
+   directory, port, users, mail and store (the config file is re-read, so a
+   test may have edited it). Returns FALSE with error set on failure. */
+gboolean pp_instance_restart(PpInstance *inst, GError **error);
 
 guint16 pp_instance_port(PpInstance *inst);
 /* The instance's directory, base_dir and passwd-file. */
 const char *pp_instance_dir(PpInstance *inst);
 const char *pp_instance_base_dir(PpInstance *inst);
 const char *pp_instance_passwd_file(PpInstance *inst);
+/* The generated dovecot.conf and the log file (log_path). */
+const char *pp_instance_conf_path(PpInstance *inst);
+const char *pp_instance_log_path(PpInstance *inst);
 /* The master's pid (for tests that kill processes). */
 GPid pp_instance_pid(PpInstance *inst);
+/* The instance's mount namespace ("mnt:[4026532...]", the target of
+   /proc/<pid>/ns/mnt): every Dovecot process of the instance, and nothing
+   else, runs in it. */
+const char *pp_instance_mount_ns(PpInstance *inst);
 /* The dict URI the instance's package uses ("proxy::pop3policy", ...). */
 const char *pp_instance_store_uri(PpInstance *inst);
 /* Returns the whole log so far (g_free it). */
@@ -103,11 +117,15 @@ void pp_instance_set_time_offset(PpInstance *inst, const char *offset);
 PpPop3 *pp_pop3_connect(guint16 port, GError **error);
 /* The greeting line, without CRLF. */
 const char *pp_pop3_greeting(PpPop3 *pop3);
-/* Sends a command and returns its status line without CRLF (g_free). */
+/* Sends a command and returns its status line without CRLF (g_free):
+   "" when the server closed the connection, "<error: ...>" on an I/O error
+   (30 s timeout). */
 char *pp_pop3_cmd(PpPop3 *pop3, const char *cmd);
 /* Sends a command whose +OK answer is multi-line; returns the status line
    and the lines up to and excluding the final ".", each without CRLF and
-   dot-unstuffed, joined with "\n" (g_free). On -ERR returns the line only. */
+   dot-unstuffed, joined with "\n" (g_free). On -ERR returns the line only.
+   A connection lost before the final "." ends the text with a line
+   "<error: ...>". */
 char *pp_pop3_cmd_multi(PpPop3 *pop3, const char *cmd);
 /* USER/PASS; returns TRUE if both got +OK. */
 gboolean pp_pop3_login(PpPop3 *pop3, const char *user, const char *password);
