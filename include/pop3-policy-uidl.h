@@ -1,0 +1,115 @@
+#ifndef POP3_POLICY_UIDL_H
+#define POP3_POLICY_UIDL_H
+
+#include "array.h"
+#include "hash.h"
+
+/* UIDL remapping, the pure part: UIDL validation (RFC 1939), message keys,
+   the import file parser, the in-memory map and the serve-time assignment.
+   Nothing here touches a mailbox or the store. */
+
+/* RFC 1939 section 7: a unique-id is 1 to 70 characters in 0x21-0x7E. */
+#define POP3_POLICY_UIDL_MAX_LEN 70
+
+enum pop3_policy_uidl_key_kind {
+	/* uid:<uidvalidity>:<uid> */
+	POP3_POLICY_UIDL_KEY_UID = 0,
+	/* guid:<Dovecot message GUID> */
+	POP3_POLICY_UIDL_KEY_GUID,
+	/* msgid:<Message-ID without the enclosing angle brackets> */
+	POP3_POLICY_UIDL_KEY_MSGID,
+	/* hdr:<sha256 hex of the normalised header block> */
+	POP3_POLICY_UIDL_KEY_HDR,
+
+	POP3_POLICY_UIDL_KEY_KIND_COUNT
+};
+
+/* Returns 0 if uidl is a valid RFC 1939 unique-id, -1 with a reason in
+   error_r (which quotes no more than a sanitised prefix) if not. */
+int pop3_policy_uidl_validate(const char *uidl, const char **error_r);
+
+/* Parses and normalises a message key ("guid:...", "uid:1:2", ...).
+   Returns 0 with the canonical key (data stack) and its kind, or -1 with
+   a reason. Canonical forms: hdr: hex in lower case, msgid: without
+   enclosing <>, uid: numbers without leading zeros. */
+int pop3_policy_uidl_key_parse(const char *key, const char **canonical_r,
+			       enum pop3_policy_uidl_key_kind *kind_r,
+			       const char **error_r);
+
+/* Key builders (data stack). */
+const char *pop3_policy_uidl_key_uid(uint32_t uidvalidity, uint32_t uid);
+const char *pop3_policy_uidl_key_guid(const char *guid);
+/* Returns NULL if the Message-ID header value yields no usable key. */
+const char *pop3_policy_uidl_key_msgid(const char *message_id);
+
+struct pop3_policy_uidl_map_entry {
+	const char *key;
+	const char *uidl;
+};
+
+/* A user's UIDL map: key -> UIDL. Allocated from its own pool. */
+struct pop3_policy_uidl_map {
+	pool_t pool;
+	ARRAY(struct pop3_policy_uidl_map_entry) entries;
+	HASH_TABLE(const char *, const char *) by_key;
+	/* how many entries of each key kind the map has, so that a session
+	   skips computing keys no entry uses (hdr: reads every header) */
+	unsigned int kind_counts[POP3_POLICY_UIDL_KEY_KIND_COUNT];
+};
+
+struct pop3_policy_uidl_map *pop3_policy_uidl_map_create(void);
+void pop3_policy_uidl_map_free(struct pop3_policy_uidl_map **map);
+/* Adds a canonical key. Returns 0, or -1 if the key is already there. */
+int pop3_policy_uidl_map_add(struct pop3_policy_uidl_map *map,
+			     const char *key, const char *uidl);
+/* Returns the UIDL of the key, or NULL. */
+const char *pop3_policy_uidl_map_lookup(struct pop3_policy_uidl_map *map,
+					const char *key);
+unsigned int pop3_policy_uidl_map_count(const struct pop3_policy_uidl_map *map);
+
+/* Parses an import file: lines "<key> <uidl>" (one or more SP/TAB between,
+   LF or CRLF line ends); empty lines and lines starting with '#' are
+   skipped. Every key is normalised, every UIDL validated; a repeated UIDL
+   or key is refused. Returns 0 with a new map, or -1 with an error naming
+   the first bad line's number; then no map is returned at all. */
+int pop3_policy_uidl_import_parse(const char *data, size_t size,
+				  struct pop3_policy_uidl_map **map_r,
+				  const char **error_r);
+
+/* The keys of one message (NULL where not computed or not available). */
+struct pop3_policy_uidl_msg_keys {
+	const char *uid_key, *guid_key, *msgid_key, *hdr_key;
+};
+
+/* Looks up a message in the map, most specific key first: uid:, guid:,
+   msgid:, hdr:. Returns the UIDL or NULL. */
+const char *
+pop3_policy_uidl_map_resolve(struct pop3_policy_uidl_map *map,
+			     const struct pop3_policy_uidl_msg_keys *keys);
+
+enum pop3_policy_uidl_source {
+	POP3_POLICY_UIDL_SOURCE_NATIVE = 0,
+	POP3_POLICY_UIDL_SOURCE_MAP,
+	/* a map entry matched, but its UIDL collided: native served */
+	POP3_POLICY_UIDL_SOURCE_COLLISION,
+};
+const char *pop3_policy_uidl_source_name(enum pop3_policy_uidl_source source);
+
+struct pop3_policy_uidl_assign {
+	/* input: the UIDL Dovecot serves itself, and the map's (or NULL) */
+	const char *native;
+	const char *mapped;
+	/* output */
+	const char *served;
+	enum pop3_policy_uidl_source source;
+};
+
+/* Decides the served UIDL of each message of a mailbox (in POP3 order).
+   A mapped UIDL is served unless it equals the native UIDL of a message
+   without a map entry, or the mapped UIDL of an earlier message: then that
+   message falls back to its native UIDL (source COLLISION), so that served
+   UIDLs stay unique. Returns the number of collisions. */
+unsigned int pop3_policy_uidl_assign(struct pop3_policy_uidl_assign *msgs,
+				     unsigned int count);
+
+#endif

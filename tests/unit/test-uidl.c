@@ -1,0 +1,343 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* Table tests of UIDL validation, message keys, the import parser, the
+   serve-time assignment and the guard. */
+
+#include "lib.h"
+#include "str.h"
+#include "array.h"
+#include "test-common.h"
+#include "pop3-policy-uidl.h"
+#include "pop3-policy-uidl-guard.h"
+
+static void test_uidl_validate(void)
+{
+	static const struct {
+		const char *uidl;
+		bool valid;
+	} tests[] = {
+		{ "a", TRUE },
+		{ "000000016b038130", TRUE },
+		{ "!~", TRUE },
+		/* 70 characters */
+		{ "1234567890123456789012345678901234567890"
+		  "123456789012345678901234567890", TRUE },
+		/* 71 characters */
+		{ "1234567890123456789012345678901234567890"
+		  "1234567890123456789012345678901", FALSE },
+		{ "", FALSE },
+		{ "a b", FALSE },
+		{ "a\tb", FALSE },
+		{ "ab ", FALSE },
+		{ "\x7f", FALSE },
+		{ "caf\xc3\xa9", FALSE },
+		{ "a\r", FALSE },
+	};
+	const char *error;
+	unsigned int i;
+
+	test_begin("uidl validate");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		error = NULL;
+		test_assert_idx((pop3_policy_uidl_validate(tests[i].uidl,
+							   &error) == 0) ==
+				tests[i].valid, i);
+		test_assert_idx(tests[i].valid || error != NULL, i);
+	}
+	test_end();
+}
+
+static void test_uidl_key_parse(void)
+{
+	static const struct {
+		const char *key;
+		const char *canonical; /* NULL = invalid */
+		enum pop3_policy_uidl_key_kind kind;
+	} tests[] = {
+		{ "guid:0b8d1c2f5a3e6f11", "guid:0b8d1c2f5a3e6f11",
+		  POP3_POLICY_UIDL_KEY_GUID },
+		{ "uid:1795391833:17", "uid:1795391833:17",
+		  POP3_POLICY_UIDL_KEY_UID },
+		{ "uid:0017:0005", "uid:17:5", POP3_POLICY_UIDL_KEY_UID },
+		{ "uid:0:5", NULL, 0 },
+		{ "uid:5:0", NULL, 0 },
+		{ "uid:5", NULL, 0 },
+		{ "uid:5:6:7", NULL, 0 },
+		{ "uid:4294967296:1", NULL, 0 },
+		{ "uid:-1:1", NULL, 0 },
+		{ "msgid:<a1@example.com>", "msgid:a1@example.com",
+		  POP3_POLICY_UIDL_KEY_MSGID },
+		{ "msgid:a1@example.com", "msgid:a1@example.com",
+		  POP3_POLICY_UIDL_KEY_MSGID },
+		{ "msgid:<>", NULL, 0 },
+		{ "hdr:9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+		  "hdr:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		  POP3_POLICY_UIDL_KEY_HDR },
+		{ "hdr:9f86", NULL, 0 },
+		{ "hdr:zf86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		  NULL, 0 },
+		{ "guid:", NULL, 0 },
+		{ "guid:a\x01", NULL, 0 },
+		{ "GUID:abc", NULL, 0 },
+		{ "md5:abc", NULL, 0 },
+		{ "", NULL, 0 },
+	};
+	enum pop3_policy_uidl_key_kind kind;
+	const char *canonical, *error;
+	unsigned int i;
+
+	test_begin("uidl key parse");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		int ret = pop3_policy_uidl_key_parse(tests[i].key, &canonical,
+						     &kind, &error);
+		if (tests[i].canonical == NULL) {
+			test_assert_idx(ret < 0, i);
+		} else {
+			test_assert_idx(ret == 0, i);
+			if (ret == 0) {
+				test_assert_strcmp_idx(canonical,
+						       tests[i].canonical, i);
+				test_assert_idx(kind == tests[i].kind, i);
+			}
+		}
+	}
+	test_assert(pop3_policy_uidl_key_msgid("  <x@y>\t") != NULL &&
+		    strcmp(pop3_policy_uidl_key_msgid("  <x@y>\t"),
+			   "msgid:x@y") == 0);
+	test_assert(pop3_policy_uidl_key_msgid(" ") == NULL);
+	test_assert(pop3_policy_uidl_key_msgid("<a b@c>") == NULL);
+	test_end();
+}
+
+static void test_uidl_import(void)
+{
+	static const struct {
+		const char *data;
+		/* NULL = must succeed; else a substring of the error */
+		const char *error;
+		unsigned int count;
+	} tests[] = {
+		{ "", NULL, 0 },
+		{ "# comment\n\nguid:abc U1\n", NULL, 1 },
+		{ "guid:abc U1\r\nuid:5:7\tU2\r\nmsgid:<m@x>   U3\n"
+		  "hdr:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 U4",
+		  NULL, 4 },
+		{ "guid:abc U1\nguid:def U1\n", "line 2: UIDL U1 repeats the one of line 1", 0 },
+		{ "guid:abc U1\nguid:abc U2\n", "line 2: key guid:abc appears twice", 0 },
+		{ "guid:abc U1\nguid:def\n", "line 2: UIDL is empty", 0 },
+		{ "guid:abc U1\nguid:def \n", "line 2: UIDL is empty", 0 },
+		{ "guid:abc U1\n\nguid:def U2 \n", "line 3: UIDL has character 0x20", 0 },
+		{ "guid:abc a\xffz\n", "line 1: UIDL has character 0xff", 0 },
+		{ "guid:abc 1234567890123456789012345678901234567890"
+		  "1234567890123456789012345678901\n",
+		  "line 1: UIDL is 71 characters long", 0 },
+		{ "x:abc U1\n", "line 1: unknown key", 0 },
+		{ "uid:1:2 U1\nuid:01:2 U2\n", "line 2: key uid:1:2 appears twice", 0 },
+		{ "msgid:<a@b> U1\nmsgid:a@b U2\n", "line 2: key msgid:a@b appears twice", 0 },
+		{ " U1\n", "line 1: unknown key", 0 },
+	};
+	struct pop3_policy_uidl_map *map;
+	const char *error;
+	unsigned int i;
+
+	test_begin("uidl import parse");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		int ret;
+
+		map = NULL;
+		error = NULL;
+		ret = pop3_policy_uidl_import_parse(tests[i].data,
+			strlen(tests[i].data), &map, &error);
+		if (tests[i].error == NULL) {
+			test_assert_idx(ret == 0, i);
+			test_assert_idx(map != NULL &&
+				pop3_policy_uidl_map_count(map) ==
+				tests[i].count, i);
+		} else {
+			test_assert_idx(ret < 0 && map == NULL, i);
+			test_assert_idx(error != NULL &&
+				strstr(error, tests[i].error) != NULL, i);
+		}
+		pop3_policy_uidl_map_free(&map);
+	}
+	/* a NUL byte inside a line is refused with its line number */
+	test_assert(pop3_policy_uidl_import_parse("guid:a U1\nguid:b U\0002\n",
+						  22, &map, &error) < 0 &&
+		    strstr(error, "line 2") != NULL);
+	test_end();
+}
+
+static void test_uidl_resolve(void)
+{
+	struct pop3_policy_uidl_map *map;
+	struct pop3_policy_uidl_msg_keys keys;
+	const char *data = "uid:7:1 U-UID\nguid:g1 U-GUID\nmsgid:m@x U-MSGID\n"
+		"hdr:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 U-HDR\n";
+	const char *error;
+
+	test_begin("uidl resolve order");
+	test_assert(pop3_policy_uidl_import_parse(data, strlen(data), &map,
+						  &error) == 0);
+	i_zero(&keys);
+	keys.uid_key = "uid:7:1";
+	keys.guid_key = "guid:g1";
+	keys.msgid_key = "msgid:m@x";
+	keys.hdr_key = "hdr:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+	test_assert_strcmp(pop3_policy_uidl_map_resolve(map, &keys), "U-UID");
+	keys.uid_key = "uid:8:1";
+	test_assert_strcmp(pop3_policy_uidl_map_resolve(map, &keys), "U-GUID");
+	keys.guid_key = NULL;
+	test_assert_strcmp(pop3_policy_uidl_map_resolve(map, &keys), "U-MSGID");
+	keys.msgid_key = "msgid:other";
+	test_assert_strcmp(pop3_policy_uidl_map_resolve(map, &keys), "U-HDR");
+	keys.hdr_key = NULL;
+	test_assert(pop3_policy_uidl_map_resolve(map, &keys) == NULL);
+	test_assert(map->kind_counts[POP3_POLICY_UIDL_KEY_HDR] == 1);
+	pop3_policy_uidl_map_free(&map);
+	test_end();
+}
+
+static void test_uidl_assign(void)
+{
+	struct pop3_policy_uidl_assign msgs[] = {
+		{ .native = "N1", .mapped = "A" },
+		{ .native = "N2", .mapped = NULL },
+		/* takes the native UIDL of message 2: falls back */
+		{ .native = "N3", .mapped = "N2" },
+		/* same mapped UIDL as message 1: falls back */
+		{ .native = "N4", .mapped = "A" },
+		{ .native = "N5", .mapped = "B" },
+		/* mapped equals its own native: fine */
+		{ .native = "N6", .mapped = "N6" },
+	};
+
+	test_begin("uidl assign collisions");
+	test_assert(pop3_policy_uidl_assign(msgs, N_ELEMENTS(msgs)) == 2);
+	test_assert_strcmp(msgs[0].served, "A");
+	test_assert(msgs[0].source == POP3_POLICY_UIDL_SOURCE_MAP);
+	test_assert_strcmp(msgs[1].served, "N2");
+	test_assert(msgs[1].source == POP3_POLICY_UIDL_SOURCE_NATIVE);
+	test_assert_strcmp(msgs[2].served, "N3");
+	test_assert(msgs[2].source == POP3_POLICY_UIDL_SOURCE_COLLISION);
+	test_assert_strcmp(msgs[3].served, "N4");
+	test_assert(msgs[3].source == POP3_POLICY_UIDL_SOURCE_COLLISION);
+	test_assert_strcmp(msgs[4].served, "B");
+	test_assert_strcmp(msgs[5].served, "N6");
+	test_assert(msgs[5].source == POP3_POLICY_UIDL_SOURCE_MAP);
+	test_end();
+}
+
+static void
+guard_run(unsigned int count, unsigned int changed_from,
+	  unsigned int deleted_below, unsigned int new_mail,
+	  unsigned int percent, struct pop3_policy_uidl_guard_result *res_r)
+{
+	struct pop3_policy_uidl_guard_builder *b1, *b2;
+	ARRAY_TYPE(pop3_policy_uidl_guard_sample) prev, prev2;
+	const char *error;
+	unsigned int i;
+
+	t_array_init(&prev, 256);
+	t_array_init(&prev2, 256);
+	b1 = pop3_policy_uidl_guard_builder_init();
+	for (i = 0; i < count; i++) {
+		pop3_policy_uidl_guard_builder_add(b1,
+			t_strdup_printf("guid%u", i), t_strdup_printf("u%u", i));
+	}
+	pop3_policy_uidl_guard_builder_sketch(b1, &prev);
+	/* through the record codec, as between two sessions */
+	test_assert(pop3_policy_uidl_guard_decode(
+		pop3_policy_uidl_guard_encode(&prev), &prev2, &error) == 0);
+	test_assert(array_count(&prev2) == array_count(&prev));
+
+	b2 = pop3_policy_uidl_guard_builder_init();
+	for (i = deleted_below; i < count + new_mail; i++) {
+		pop3_policy_uidl_guard_builder_add(b2,
+			t_strdup_printf("guid%u", i),
+			t_strdup_printf(i >= changed_from ? "v%u" : "u%u", i));
+	}
+	pop3_policy_uidl_guard_check(b2, &prev2, percent, res_r);
+	pop3_policy_uidl_guard_builder_deinit(&b1);
+	pop3_policy_uidl_guard_builder_deinit(&b2);
+}
+
+static void test_uidl_guard(void)
+{
+	struct pop3_policy_uidl_guard_result res;
+	ARRAY_TYPE(pop3_policy_uidl_guard_sample) sketch;
+	const char *error;
+	unsigned int percent;
+
+	test_begin("uidl guard");
+	/* nothing changed */
+	guard_run(100, UINT_MAX, 0, 0, 50, &res);
+	test_assert(res.present == 100 && res.changed == 0 && !res.tripped);
+	/* everything changed (lost dovecot-uidlist) */
+	guard_run(100, 0, 0, 0, 50, &res);
+	test_assert(res.present == 100 && res.changed == 100 && res.tripped);
+	/* exactly half: not more than 50% */
+	guard_run(100, 50, 0, 0, 50, &res);
+	test_assert(res.changed == 50 && !res.tripped);
+	guard_run(100, 49, 0, 0, 50, &res);
+	test_assert(res.tripped);
+	/* normal deletions and lots of new mail never trip it */
+	guard_run(100, UINT_MAX, 90, 1000, 50, &res);
+	test_assert(res.present == 10 && !res.tripped);
+	/* all deleted: nothing to compare */
+	guard_run(100, 0, 100, 5, 50, &res);
+	test_assert(res.present == 0 && !res.tripped);
+	/* a large mailbox is sampled */
+	guard_run(5000, 0, 0, 0, 50, &res);
+	test_assert(res.present == POP3_POLICY_UIDL_GUARD_SAMPLES &&
+		    res.tripped);
+	guard_run(5000, UINT_MAX, 0, 100000, 50, &res);
+	test_assert(res.present == POP3_POLICY_UIDL_GUARD_SAMPLES &&
+		    !res.tripped);
+	/* 0 disables */
+	guard_run(100, 0, 0, 0, 0, &res);
+	test_assert(!res.tripped);
+
+	test_assert(pop3_policy_uidl_guard_parse_percent(NULL, &percent,
+							 &error) == 0 &&
+		    percent == 50);
+	test_assert(pop3_policy_uidl_guard_parse_percent("20%", &percent,
+							 &error) == 0 &&
+		    percent == 20);
+	test_assert(pop3_policy_uidl_guard_parse_percent("101", &percent,
+							 &error) < 0);
+	test_assert(pop3_policy_uidl_guard_parse_percent("x", &percent,
+							 &error) < 0);
+
+	/* hostile records */
+	t_array_init(&sketch, 4);
+	{
+		const char *bad1[] = { "2", "0011223344556677:0011223344556677", NULL };
+		const char *bad2[] = { "1", "001122334455667:0011223344556677", NULL };
+		const char *bad3[] = { "1", "0011223344556677-0011223344556677", NULL };
+		const char *bad4[] = { "999", "", NULL };
+		const char *bad5[] = { "1", "001122334455667g:0011223344556677", NULL };
+		const char *ok0[] = { "0", "", NULL };
+		test_assert(pop3_policy_uidl_guard_decode(bad1, &sketch, &error) < 0);
+		test_assert(pop3_policy_uidl_guard_decode(bad2, &sketch, &error) < 0);
+		test_assert(pop3_policy_uidl_guard_decode(bad3, &sketch, &error) < 0);
+		test_assert(pop3_policy_uidl_guard_decode(bad4, &sketch, &error) < 0);
+		test_assert(pop3_policy_uidl_guard_decode(bad5, &sketch, &error) < 0);
+		test_assert(pop3_policy_uidl_guard_decode(ok0, &sketch, &error) == 0 &&
+			    array_count(&sketch) == 0);
+	}
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_uidl_validate,
+		test_uidl_key_parse,
+		test_uidl_import,
+		test_uidl_resolve,
+		test_uidl_assign,
+		test_uidl_guard,
+		NULL
+	};
+	return test_run(test_functions);
+}
