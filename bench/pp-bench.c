@@ -1,0 +1,616 @@
+/* pp-bench: vanilla Dovecot against Dovecot with the package, in one run.
+
+   Both instances run side by side for the whole run (started through the
+   integration harness, tests/harness/pp-harness.h). Each row of the table
+   is measured in rounds; a round measures instance A and then B, and the
+   next round B and then A, so that a slow drift of the (shared, noisy)
+   machine hits both alike. A row's figure per instance is the median over
+   the rounds; its ratio is the median of the per-round ratios B/A, each
+   taken between two measurements made seconds apart.
+
+   To add a row: add the instance it needs to instance_specs[] if it is not
+   there, and a line to rows[]. */
+
+#include "pp-harness.h"
+#include "bench-pop3.h"
+#include "bench-maildir.h"
+
+#include <stdbool.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+/* Users for the session rows: one per client slot, because Dovecot allows
+   only mail_max_userip_connections (10) sessions per user and IP. */
+#define BENCH_USERS 32
+#define BENCH_SMALL_MESSAGES 10
+#define BENCH_SMALL_BODY 4000
+#define BENCH_BIG_BODY 600
+#define BENCH_BIG_USER "bigbox"
+#define BENCH_BIG_PASSWORD "bigbox-pass"
+
+enum bench_inst {
+	INST_VANILLA = 0,
+	INST_PACKAGE,
+	INST_COUNT
+};
+
+struct bench_instance_spec {
+	const char *name;
+	gboolean with_package;
+	PpStoreKind store;
+	/* inside plugin { } */
+	const char *plugin_settings;
+	/* NULL: the harness's passwd-file with PLAIN passwords */
+	const char *passdb_conf;
+};
+
+static const struct bench_instance_spec instance_specs[INST_COUNT] = {
+	[INST_VANILLA] = { "vanilla", FALSE, PP_STORE_NONE, NULL, NULL },
+	/* the package loaded with its default store and no policy */
+	[INST_PACKAGE] = { "package", TRUE, PP_STORE_SQLITE, NULL, NULL },
+};
+
+enum bench_metric {
+	/* sessions per second over a fixed duration; higher is better */
+	METRIC_RATE = 0,
+	/* median milliseconds of UIDL over some sessions; lower is better */
+	METRIC_UIDL_MS,
+	/* median milliseconds of a whole session; lower is better */
+	METRIC_SESSION_MS,
+};
+
+struct bench_row {
+	const char *id;
+	const char *label;
+	enum bench_inst a, b;
+	enum bench_session_kind kind;
+	unsigned int concurrency;
+	/* run against the user with the big mailbox */
+	bool big_mailbox;
+	enum bench_metric metric;
+	/* Target on the ratio B/A, checked when target > 0: at least target
+	   for METRIC_RATE, at most target otherwise. */
+	double target;
+	const char *target_source;
+};
+
+static const struct bench_row rows[] = {
+	{ "sessions-1", "POP3 sessions/s, 1 client",
+	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 1, FALSE,
+	  METRIC_RATE, 0.97, "issue 2" },
+	{ "sessions-8", "POP3 sessions/s, 8 clients",
+	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 8, FALSE,
+	  METRIC_RATE, 0.97, "issue 2" },
+	{ "sessions-32", "POP3 sessions/s, 32 clients",
+	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 32, FALSE,
+	  METRIC_RATE, 0.97, "issue 2" },
+	{ "uidl-big", "UIDL latency ms, big mailbox",
+	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_UIDL, 1, TRUE,
+	  METRIC_UIDL_MS, 0, NULL },
+	{ "session-big", "login+QUIT ms, big mailbox",
+	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_LOGIN, 1, TRUE,
+	  METRIC_SESSION_MS, 0, NULL },
+	{ "apop-8", "APOP logins/s (passwd-file), 8 cl.",
+	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_APOP, 8, FALSE,
+	  METRIC_RATE, 0, NULL },
+	{ "login-8", "USER/PASS logins/s, 8 clients",
+	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_LOGIN, 8, FALSE,
+	  METRIC_RATE, 0, NULL },
+};
+
+struct bench_instance {
+	PpInstance *inst;
+	guint16 port;
+	bool small_ready, big_ready;
+	bool users_added;
+};
+
+struct bench_row_result {
+	bool ran;
+	GArray *values[2];	/* per round, A and B */
+	GArray *ratios;		/* per round, B/A */
+	unsigned int errors;
+	char *first_error;
+};
+
+static double opt_duration = 10;
+static int opt_rounds = 5;
+static int opt_iterations = 5;
+static int opt_big_messages = 100000;
+static gboolean opt_quick = FALSE;
+static char *opt_rows = NULL;
+static gboolean opt_list = FALSE;
+
+static struct bench_user users[BENCH_USERS];
+static const struct bench_user big_user = {
+	BENCH_BIG_USER, BENCH_BIG_PASSWORD
+};
+static struct bench_instance instances[INST_COUNT];
+/* the generator's own CPU and wall time over the measurements */
+static double gen_cpu_secs, gen_wall_secs;
+
+static void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void die(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	fprintf(stderr, "pp-bench: ");
+	vfprintf(stderr, fmt, args);
+	fprintf(stderr, "\n");
+	va_end(args);
+	for (unsigned int i = 0; i < INST_COUNT; i++)
+		pp_instance_stop(instances[i].inst);
+	exit(1);
+}
+
+static void progress(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void progress(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	fprintf(stderr, "pp-bench: ");
+	vfprintf(stderr, fmt, args);
+	fprintf(stderr, "\n");
+	va_end(args);
+}
+
+static void home_owner(struct bench_instance *bi, const char *user,
+		       uid_t *uid_r, gid_t *gid_r)
+{
+	const char *home = pp_instance_home(bi->inst, user);
+	struct stat st;
+
+	if (stat(home, &st) < 0)
+		die("stat(%s) failed: %s", home, g_strerror(errno));
+	*uid_r = st.st_uid;
+	*gid_r = st.st_gid;
+}
+
+static void instance_add_mailbox(struct bench_instance *bi,
+				 const struct bench_user *user,
+				 unsigned int count, unsigned int body_size)
+{
+	GError *error = NULL;
+	char *maildir;
+	uid_t uid;
+	gid_t gid;
+
+	pp_instance_add_user(bi->inst, user->user, user->password, NULL);
+	bi->users_added = TRUE;
+	home_owner(bi, user->user, &uid, &gid);
+	maildir = g_strdup_printf("%s/Maildir",
+				  pp_instance_home(bi->inst, user->user));
+	if (bench_maildir_create(maildir, count, body_size, uid, gid,
+				 &error) < 0)
+		die("%s", error->message);
+	g_free(maildir);
+}
+
+static void run_load_or_die(const struct bench_load *load,
+			    struct bench_result *result, const char *what)
+{
+	GError *error = NULL;
+
+	if (bench_pop3_run(load, result, &error) < 0)
+		die("%s: %s", what, error->message);
+}
+
+/* Starts the instance and creates the mail a row needs, the first time. */
+static struct bench_instance *
+instance_prepare(enum bench_inst idx, const struct bench_row *row)
+{
+	const struct bench_instance_spec *spec = &instance_specs[idx];
+	struct bench_instance *bi = &instances[idx];
+	GError *error = NULL;
+
+	if (bi->inst == NULL) {
+		PpInstanceOptions opts;
+
+		memset(&opts, 0, sizeof(opts));
+		opts.with_package = spec->with_package;
+		opts.store = spec->store;
+		opts.plugin_settings = spec->plugin_settings;
+		opts.passdb_conf = spec->passdb_conf;
+		progress("starting instance %s", spec->name);
+		bi->inst = pp_instance_start(&opts, &error);
+		if (bi->inst == NULL)
+			die("starting instance %s: %s", spec->name,
+			    error->message);
+		bi->port = pp_instance_port(bi->inst);
+	}
+	if (!row->big_mailbox && !bi->small_ready) {
+		for (unsigned int i = 0; i < BENCH_USERS; i++) {
+			instance_add_mailbox(bi, &users[i],
+					     BENCH_SMALL_MESSAGES,
+					     BENCH_SMALL_BODY);
+		}
+		bi->small_ready = TRUE;
+	}
+	if (bi->users_added) {
+		/* auth re-reads a changed passwd-file at most once a second
+		   (src/auth/db-passwd-file.c), so a user added in the second
+		   of its last check would not exist yet */
+		g_usleep(1100 * 1000);
+		bi->users_added = FALSE;
+	}
+	if (row->big_mailbox && !bi->big_ready) {
+		struct bench_load load;
+		struct bench_result result;
+		double start = g_get_monotonic_time() / 1e6;
+
+		progress("%s: writing a %d-message maildir", spec->name,
+			 opt_big_messages);
+		instance_add_mailbox(bi, &big_user, opt_big_messages,
+				     BENCH_BIG_BODY);
+		g_usleep(1100 * 1000);
+		bi->users_added = FALSE;
+		/* Dovecot indexes the new maildir in this first session;
+		   the listing proves it sees every message. */
+		memset(&load, 0, sizeof(load));
+		load.port = bi->port;
+		load.kind = BENCH_SESSION_UIDL;
+		load.users = &big_user;
+		load.users_count = 1;
+		load.concurrency = 1;
+		load.sessions = 1;
+		load.stall_timeout_secs = 600;
+		load.expect_uidl_lines = opt_big_messages;
+		run_load_or_die(&load, &result, "indexing the big mailbox");
+		if (result.errors > 0)
+			die("%s: indexing the big mailbox: %s", spec->name,
+			    result.first_error);
+		progress("%s: mailbox written and indexed in %.1f s",
+			 spec->name, g_get_monotonic_time() / 1e6 - start);
+		bench_result_clear(&result);
+		bi->big_ready = TRUE;
+	}
+	return bi;
+}
+
+static double self_cpu_secs(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* One measurement of a row on one instance; returns the row's figure. */
+static double measure(const struct bench_row *row, struct bench_instance *bi,
+		      bool warmup, struct bench_row_result *rr)
+{
+	struct bench_load load;
+	struct bench_result result;
+	double value = 0;
+
+	memset(&load, 0, sizeof(load));
+	load.port = bi->port;
+	load.kind = row->kind;
+	load.concurrency = row->concurrency;
+	load.stall_timeout_secs = 120;
+	if (row->big_mailbox) {
+		load.users = &big_user;
+		load.users_count = 1;
+		load.expect_uidl_lines = opt_big_messages;
+	} else {
+		load.users = users;
+		load.users_count = BENCH_USERS;
+		load.expect_uidl_lines = BENCH_SMALL_MESSAGES;
+	}
+	if (row->metric == METRIC_RATE)
+		load.duration_secs = warmup ? MIN(1.0, opt_duration) :
+			opt_duration;
+	else
+		load.sessions = warmup ? 1 : opt_iterations;
+
+	double cpu = self_cpu_secs();
+	double wall = g_get_monotonic_time() / 1e6;
+
+	run_load_or_die(&load, &result, row->id);
+	gen_cpu_secs += self_cpu_secs() - cpu;
+	gen_wall_secs += g_get_monotonic_time() / 1e6 - wall;
+	switch (row->metric) {
+	case METRIC_RATE:
+		value = result.sessions_per_sec;
+		break;
+	case METRIC_UIDL_MS:
+		value = bench_median(result.uidl_secs) * 1000;
+		break;
+	case METRIC_SESSION_MS:
+		value = bench_median(result.session_secs) * 1000;
+		break;
+	}
+	if (!warmup) {
+		rr->errors += result.errors;
+		if (rr->first_error == NULL && result.first_error != NULL)
+			rr->first_error = g_strdup(result.first_error);
+	}
+	bench_result_clear(&result);
+	return value;
+}
+
+static void run_row(const struct bench_row *row, struct bench_row_result *rr)
+{
+	struct bench_instance *bi[2];
+
+	bi[0] = instance_prepare(row->a, row);
+	bi[1] = instance_prepare(row->b, row);
+	rr->values[0] = g_array_new(FALSE, FALSE, sizeof(double));
+	rr->values[1] = g_array_new(FALSE, FALSE, sizeof(double));
+	rr->ratios = g_array_new(FALSE, FALSE, sizeof(double));
+
+	(void)measure(row, bi[0], TRUE, rr);
+	(void)measure(row, bi[1], TRUE, rr);
+	for (int round = 0; round < opt_rounds; round++) {
+		double v[2], ratio;
+		int first = round % 2;
+
+		v[first] = measure(row, bi[first], FALSE, rr);
+		v[1 - first] = measure(row, bi[1 - first], FALSE, rr);
+		g_array_append_val(rr->values[0], v[0]);
+		g_array_append_val(rr->values[1], v[1]);
+		ratio = v[0] > 0 ? v[1] / v[0] : 0;
+		g_array_append_val(rr->ratios, ratio);
+		progress("%s round %d/%d: %s %.2f, %s %.2f, ratio %.3f",
+			 row->id, round + 1, opt_rounds,
+			 instance_specs[row->a].name, v[0],
+			 instance_specs[row->b].name, v[1], ratio);
+	}
+	rr->ran = TRUE;
+}
+
+static bool row_selected(const struct bench_row *row)
+{
+	char **ids;
+	bool found = FALSE;
+
+	if (opt_rows == NULL)
+		return TRUE;
+	ids = g_strsplit(opt_rows, ",", -1);
+	for (unsigned int i = 0; ids[i] != NULL; i++) {
+		if (strcmp(g_strstrip(ids[i]), row->id) == 0)
+			found = TRUE;
+	}
+	g_strfreev(ids);
+	return found;
+}
+
+static void check_row_ids(void)
+{
+	char **ids;
+
+	if (opt_rows == NULL)
+		return;
+	ids = g_strsplit(opt_rows, ",", -1);
+	for (unsigned int i = 0; ids[i] != NULL; i++) {
+		bool known = FALSE;
+
+		for (unsigned int j = 0; j < G_N_ELEMENTS(rows); j++) {
+			if (strcmp(g_strstrip(ids[i]), rows[j].id) == 0)
+				known = TRUE;
+		}
+		if (!known)
+			die("unknown row '%s' in --rows (see --list)",
+			    ids[i]);
+	}
+	g_strfreev(ids);
+}
+
+static double array_min(GArray *arr)
+{
+	double m = g_array_index(arr, double, 0);
+
+	for (unsigned int i = 1; i < arr->len; i++)
+		m = MIN(m, g_array_index(arr, double, i));
+	return m;
+}
+
+static double array_max(GArray *arr)
+{
+	double m = g_array_index(arr, double, 0);
+
+	for (unsigned int i = 1; i < arr->len; i++)
+		m = MAX(m, g_array_index(arr, double, i));
+	return m;
+}
+
+static bool target_met(const struct bench_row *row, double ratio)
+{
+	return row->metric == METRIC_RATE ? ratio >= row->target :
+		ratio <= row->target;
+}
+
+static void print_loadavg(const char *when)
+{
+	char *contents = NULL;
+
+	if (g_file_get_contents("/proc/loadavg", &contents, NULL, NULL)) {
+		g_strchomp(contents);
+		printf("load average %s: %s\n", when, contents);
+		g_free(contents);
+	}
+}
+
+static void print_table(struct bench_row_result *results)
+{
+	bool any_missed = FALSE, any_target = FALSE;
+
+	printf("\n%-36s %-8s %10s %10s %7s %15s  %s\n", "row", "A/B",
+	       "A median", "B median", "B/A", "B/A range", "target");
+	for (unsigned int i = 0; i < G_N_ELEMENTS(rows); i++) {
+		const struct bench_row *row = &rows[i];
+		struct bench_row_result *rr = &results[i];
+		double ratio;
+		char *pair, *target;
+
+		if (!rr->ran)
+			continue;
+		ratio = bench_median(rr->ratios);
+		pair = g_strdup_printf("%.3s/%.3s",
+				       instance_specs[row->a].name,
+				       instance_specs[row->b].name);
+		if (row->target <= 0)
+			target = g_strdup("-");
+		else {
+			target = g_strdup_printf("%s %.2f (%s): %s",
+				row->metric == METRIC_RATE ? ">=" : "<=",
+				row->target, row->target_source,
+				target_met(row, ratio) ? "met" : "MISSED");
+		}
+		printf("%-36s %-8s %10.2f %10.2f %7.3f %7.3f..%-6.3f  %s\n",
+		       row->label, pair, bench_median(rr->values[0]),
+		       bench_median(rr->values[1]), ratio,
+		       array_min(rr->ratios), array_max(rr->ratios), target);
+		if (rr->errors > 0) {
+			printf("  ERRORS: %u failed sessions, first: %s\n",
+			       rr->errors, rr->first_error);
+		}
+		g_free(pair);
+		g_free(target);
+	}
+
+	printf("\nTargets:\n");
+	for (unsigned int i = 0; i < G_N_ELEMENTS(rows); i++) {
+		const struct bench_row *row = &rows[i];
+		struct bench_row_result *rr = &results[i];
+		double ratio;
+		bool met;
+
+		if (!rr->ran || row->target <= 0)
+			continue;
+		any_target = TRUE;
+		ratio = bench_median(rr->ratios);
+		met = target_met(row, ratio) && rr->errors == 0;
+		if (!met)
+			any_missed = TRUE;
+		printf("  %-7s %-36s %s/%s = %.3f, target %s %.2f: %s%s\n",
+		       row->target_source, row->label,
+		       instance_specs[row->b].name,
+		       instance_specs[row->a].name, ratio,
+		       row->metric == METRIC_RATE ? ">=" : "<=", row->target,
+		       met ? "met" : "MISSED",
+		       rr->errors > 0 ? " (sessions failed)" : "");
+	}
+	if (!any_target)
+		printf("  (no row with a target ran)\n");
+	else
+		printf("  %s\n", any_missed ? "some targets MISSED" :
+		       "all targets met");
+}
+
+static const GOptionEntry options[] = {
+	{ "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &opt_duration,
+	  "Seconds per measurement of a rate row (default 10)", "SECS" },
+	{ "rounds", 'r', 0, G_OPTION_ARG_INT, &opt_rounds,
+	  "Rounds per row, alternating A/B order (default 5)", "N" },
+	{ "iterations", 'i', 0, G_OPTION_ARG_INT, &opt_iterations,
+	  "Sessions per measurement of a latency row (default 5)", "N" },
+	{ "big-messages", 'm', 0, G_OPTION_ARG_INT, &opt_big_messages,
+	  "Messages in the big mailbox (default 100000)", "N" },
+	{ "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
+	  "A quick run: -d 3 -r 3 -i 3 (about 3 minutes)", NULL },
+	{ "rows", 0, 0, G_OPTION_ARG_STRING, &opt_rows,
+	  "Run only these rows (comma-separated ids, see --list)", "IDS" },
+	{ "list", 'l', 0, G_OPTION_ARG_NONE, &opt_list,
+	  "List the rows and exit", NULL },
+	{ NULL }
+};
+
+int main(int argc, char **argv)
+{
+	GOptionContext *ctx;
+	GError *error = NULL;
+	struct bench_row_result results[G_N_ELEMENTS(rows)];
+	char *user_names[BENCH_USERS], *passwords[BENCH_USERS];
+	struct utsname uts;
+	double start;
+
+	ctx = g_option_context_new("- vanilla Dovecot vs Dovecot with "
+				   "pop3-policy, one run, printed as ratios");
+	g_option_context_add_main_entries(ctx, options, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		fprintf(stderr, "pp-bench: %s\n", error->message);
+		return 2;
+	}
+	g_option_context_free(ctx);
+	if (opt_list) {
+		for (unsigned int i = 0; i < G_N_ELEMENTS(rows); i++)
+			printf("%-12s %s\n", rows[i].id, rows[i].label);
+		return 0;
+	}
+	if (opt_quick) {
+		opt_duration = 3;
+		opt_rounds = 3;
+		opt_iterations = 3;
+	}
+	if (opt_duration <= 0 || opt_rounds < 1 || opt_iterations < 1 ||
+	    opt_big_messages < 1) {
+		fprintf(stderr, "pp-bench: --duration, --rounds, --iterations "
+			"and --big-messages must be positive\n");
+		return 2;
+	}
+	check_row_ids();
+
+	for (unsigned int i = 0; i < BENCH_USERS; i++) {
+		user_names[i] = g_strdup_printf("bench%u", i);
+		passwords[i] = g_strdup_printf("bench-pass-%u", i);
+		users[i].user = user_names[i];
+		users[i].password = passwords[i];
+	}
+	memset(results, 0, sizeof(results));
+
+	printf("pp-bench: A = %s, B = %s (package loaded, no policy)\n",
+	       instance_specs[INST_VANILLA].name,
+	       instance_specs[INST_PACKAGE].name);
+	printf("%d rounds per row, order A,B then B,A alternating; "
+	       "rate rows %.1f s each, latency rows %d sessions each; "
+	       "big mailbox %d messages\n", opt_rounds, opt_duration,
+	       opt_iterations, opt_big_messages);
+	if (uname(&uts) == 0)
+		printf("host: %s %s, %ld CPUs\n", uts.sysname, uts.release,
+		       sysconf(_SC_NPROCESSORS_ONLN));
+	print_loadavg("at start");
+	fflush(stdout);
+
+	start = g_get_monotonic_time() / 1e6;
+	for (unsigned int i = 0; i < G_N_ELEMENTS(rows); i++) {
+		if (row_selected(&rows[i]))
+			run_row(&rows[i], &results[i]);
+	}
+	for (unsigned int i = 0; i < INST_COUNT; i++) {
+		pp_instance_stop(instances[i].inst);
+		instances[i].inst = NULL;
+	}
+
+	print_table(results);
+	print_loadavg("at end");
+	printf("load generator CPU while measuring: %.1f s in %.0f s "
+	       "(%.1f%% of one CPU)\n", gen_cpu_secs, gen_wall_secs,
+	       gen_wall_secs > 0 ? 100 * gen_cpu_secs / gen_wall_secs : 0);
+	printf("wall time %.0f s\n", g_get_monotonic_time() / 1e6 - start);
+
+	for (unsigned int i = 0; i < G_N_ELEMENTS(rows); i++) {
+		if (!results[i].ran)
+			continue;
+		g_array_free(results[i].values[0], TRUE);
+		g_array_free(results[i].values[1], TRUE);
+		g_array_free(results[i].ratios, TRUE);
+		g_free(results[i].first_error);
+	}
+	for (unsigned int i = 0; i < BENCH_USERS; i++) {
+		g_free(user_names[i]);
+		g_free(passwords[i]);
+	}
+	return 0;
+}
