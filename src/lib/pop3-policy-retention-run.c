@@ -1,0 +1,750 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* The retention executor (see include/pop3-policy-retention-run.h).
+
+   First-retrieval time: INBOX index extension "pop3-policy-retr", one
+   uint32 per message (unix time of the first whole retrieval seen at a
+   QUIT, 0 = none) and a uint32 header holding the smallest non-zero
+   record, so that a run with nothing due costs one header read instead of
+   a walk over the mailbox. The header may be too small (a removed
+   message's time is still in it): that costs one walk, which then writes
+   the true minimum. It is never too large, except after a lost index,
+   when both are lost together (removal delayed, never advanced).
+
+   max_age and hold expiry walk from the oldest message and stop at the
+   first one not due, like Dovecot's autoexpunge, so their cost grows with
+   the messages removed, not with the mailbox. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "hash.h"
+#include "ioloop.h"
+#include "file-lock.h"
+#include "var-expand.h"
+#include "mail-index.h"
+#include "mail-storage-private.h"
+#include "mail-namespace.h"
+#include "mail-user.h"
+#include "pop3-policy-policy.h"
+#include "pop3-policy-retention-run.h"
+
+struct removal {
+	uint32_t uid;
+	const char *guid;
+};
+ARRAY_DEFINE_TYPE(removal, struct removal);
+
+enum run_action {
+	RUN_ACTION_EXPUNGE,
+	RUN_ACTION_HOLD,
+	RUN_ACTION_MOVE,
+};
+
+static const char *const reason_names[POP3_POLICY_REASON_COUNT] = {
+	[POP3_POLICY_REASON_DELE] = "dele",
+	[POP3_POLICY_REASON_HOLD_EXPIRED] = "hold_expired",
+	[POP3_POLICY_REASON_EXPIRE] = "expire",
+	[POP3_POLICY_REASON_MAX_AGE] = "max_age",
+};
+
+const char *pop3_policy_reason_name(enum pop3_policy_reason reason)
+{
+	i_assert(reason < POP3_POLICY_REASON_COUNT);
+	return reason_names[reason];
+}
+
+static const char *run_box_error(struct mailbox *box)
+{
+	return t_strdup_printf("mailbox %s: %s", mailbox_get_vname(box),
+			       mailbox_get_last_internal_error(box, NULL));
+}
+
+static int
+run_open_box(struct mail_user *user, const char *vname, bool create,
+	     struct mailbox **box_r, const char **error_r)
+{
+	struct mail_namespace *ns;
+	struct mailbox *box;
+	enum mail_error mail_error;
+
+	ns = mail_namespace_find(user->namespaces, vname);
+	box = mailbox_alloc(ns->list, vname, 0);
+	if (mailbox_open(box) < 0) {
+		(void)mailbox_get_last_error(box, &mail_error);
+		if (mail_error == MAIL_ERROR_NOTFOUND && !create) {
+			mailbox_free(&box);
+			*box_r = NULL;
+			return 0;
+		}
+		if (mail_error != MAIL_ERROR_NOTFOUND ||
+		    (mailbox_create(box, NULL, FALSE) < 0 &&
+		     mailbox_get_last_mail_error(box) != MAIL_ERROR_EXISTS) ||
+		    mailbox_open(box) < 0) {
+			*error_r = run_box_error(box);
+			mailbox_free(&box);
+			return -1;
+		}
+	}
+	if (mailbox_sync(box, 0) < 0) {
+		*error_r = run_box_error(box);
+		mailbox_free(&box);
+		return -1;
+	}
+	*box_r = box;
+	return 1;
+}
+
+static uint32_t run_retr_ext_id(struct mailbox *box)
+{
+	return mail_index_ext_register(box->index, POP3_POLICY_RETR_EXT_NAME,
+				       sizeof(uint32_t), sizeof(uint32_t),
+				       sizeof(uint32_t));
+}
+
+/* The UIDL the pop3 process serves for the message, computed as
+   pop3_get_uid() does (without pop3_reuse_xuidl). */
+static int
+run_served_uidl(struct mail *mail, const char **uidl_r, const char **error_r)
+{
+	const struct mail_storage_settings *mail_set =
+		mail->box->storage->set;
+	const char *uidl, *hdr_md5 = "", *filename = "", *guid = "";
+	const char *fmt = mail_set->pop3_uidl_format, *error;
+	string_t *str;
+
+	if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) == 0 &&
+	    *uidl != '\0') {
+		*uidl_r = uidl;
+		return 0;
+	}
+	if (strstr(fmt, "%m") != NULL &&
+	    mail_get_special(mail, MAIL_FETCH_HEADER_MD5, &hdr_md5) < 0)
+		hdr_md5 = "";
+	if (strstr(fmt, "%f") != NULL &&
+	    mail_get_special(mail, MAIL_FETCH_STORAGE_ID, &filename) < 0)
+		filename = "";
+	if (strstr(fmt, "%g") != NULL &&
+	    mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0)
+		guid = "";
+	const struct var_expand_table tab[] = {
+		{ 'v', dec2str(mail_index_get_header(mail->box->view)->uid_validity),
+		  "uidvalidity" },
+		{ 'u', dec2str(mail->uid), "uid" },
+		{ 'm', hdr_md5, "md5" },
+		{ 'f', filename, "filename" },
+		{ 'g', guid, "guid" },
+		{ '\0', NULL, NULL }
+	};
+	str = t_str_new(64);
+	if (var_expand(str, fmt, tab, &error) <= 0) {
+		*error_r = t_strdup_printf(
+			"Failed to expand pop3_uidl_format=%s: %s", fmt, error);
+		return -1;
+	}
+	*uidl_r = str_c(str);
+	return 0;
+}
+
+static void
+run_emit(struct mail_user *user, const struct pop3_policy_run_settings *set,
+	 const struct removal *r, enum pop3_policy_reason reason,
+	 const char *action, bool dry_run)
+{
+	struct event_passthrough *e =
+		event_create_passthrough(set->event)->
+		set_name("pop3_policy_removed")->
+		add_str("user", user->username)->
+		add_int("uid", r->uid)->
+		add_str("guid", r->guid)->
+		add_str("reason", pop3_policy_reason_name(reason))->
+		add_str("action", action)->
+		add_str("dry_run", dry_run ? "yes" : "no");
+
+	e_info(e->event(), "%s message uid=%u guid=%s reason=%s action=%s",
+	       dry_run ? "Would remove" : "Removed", r->uid, r->guid,
+	       pop3_policy_reason_name(reason), action);
+}
+
+HASH_TABLE_DEFINE_TYPE(guids, const char *, void *);
+
+/* Returns the GUIDs present in the box (for not copying twice). */
+static int
+run_box_guids(struct mailbox *box, pool_t pool,
+	      HASH_TABLE_TYPE(guids) *set_r, const char **error_r)
+{
+	struct mailbox_transaction_context *t;
+	struct mail *mail;
+	const struct mail_index_header *hdr;
+	const char *guid;
+	uint32_t seq;
+	int ret = 0;
+
+	hash_table_create(set_r, pool, 0, str_hash, strcmp);
+	hdr = mail_index_get_header(box->view);
+	t = mailbox_transaction_begin(box, 0, __func__);
+	mail = mail_alloc(t, MAIL_FETCH_GUID, NULL);
+	for (seq = 1; seq <= hdr->messages_count; seq++) {
+		mail_set_seq(mail, seq);
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+			if (mail->expunged)
+				continue;
+			*error_r = run_box_error(box);
+			ret = -1;
+			break;
+		}
+		if (*guid != '\0') {
+			guid = p_strdup(pool, guid);
+			hash_table_update(*set_r, guid, POINTER_CAST(1));
+		}
+	}
+	mail_free(&mail);
+	(void)mailbox_transaction_commit(&t);
+	return ret;
+}
+
+/* Copies the messages of src (by UID) into dest, the copy carrying the
+   UIDL served for the original, skipping GUIDs already in dest, then
+   expunges them from src. Fills removed with what was removed. */
+static int
+run_copy_expunge(struct mailbox *src, struct mailbox *dest,
+		 const ARRAY_TYPE(seq_range) *uids, pool_t pool,
+		 ARRAY_TYPE(removal) *removed, const char **error_r)
+{
+	HASH_TABLE_TYPE(guids) dest_guids;
+	struct mailbox_transaction_context *st, *dt;
+	struct mail_save_context *save;
+	struct seq_range_iter iter;
+	struct mail *mail;
+	struct removal r;
+	const char *guid, *uidl;
+	unsigned int n = 0;
+	uint32_t uid;
+	int ret = 0;
+
+	if (run_box_guids(dest, pool, &dest_guids, error_r) < 0) {
+		hash_table_destroy(&dest_guids);
+		return -1;
+	}
+	st = mailbox_transaction_begin(src, 0, __func__);
+	dt = mailbox_transaction_begin(dest, MAILBOX_TRANSACTION_FLAG_EXTERNAL,
+				       __func__);
+	mail = mail_alloc(st, MAIL_FETCH_GUID, NULL);
+	seq_range_array_iter_init(&iter, uids);
+	while (ret == 0 && seq_range_array_iter_nth(&iter, n++, &uid)) {
+		if (!mail_set_uid(mail, uid))
+			continue;
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+			if (mail->expunged)
+				continue;
+			*error_r = run_box_error(src);
+			ret = -1;
+			break;
+		}
+		guid = p_strdup(pool, guid);
+		if (*guid == '\0' ||
+		    hash_table_lookup(dest_guids, guid) == NULL) {
+			if (run_served_uidl(mail, &uidl, error_r) < 0) {
+				ret = -1;
+				break;
+			}
+			save = mailbox_save_alloc(dt);
+			mailbox_save_copy_flags(save, mail);
+			mailbox_save_set_pop3_uidl(save, uidl);
+			if (mailbox_copy(&save, mail) < 0) {
+				*error_r = run_box_error(dest);
+				ret = -1;
+				break;
+			}
+		}
+		r.uid = uid;
+		r.guid = guid;
+		array_push_back(removed, &r);
+	}
+	if (ret < 0) {
+		mail_free(&mail);
+		mailbox_transaction_rollback(&dt);
+		mailbox_transaction_rollback(&st);
+		hash_table_destroy(&dest_guids);
+		array_clear(removed);
+		return -1;
+	}
+	/* the copies are committed before the originals go: a crash
+	   between the two leaves both, and the next run (seeing the GUIDs in
+	   dest) only expunges */
+	if (mailbox_transaction_commit(&dt) < 0) {
+		*error_r = run_box_error(dest);
+		mail_free(&mail);
+		mailbox_transaction_rollback(&st);
+		hash_table_destroy(&dest_guids);
+		array_clear(removed);
+		return -1;
+	}
+	const struct removal *rp;
+	array_foreach(removed, rp) {
+		if (mail_set_uid(mail, rp->uid))
+			mail_expunge(mail);
+	}
+	mail_free(&mail);
+	hash_table_destroy(&dest_guids);
+	if (mailbox_transaction_commit(&st) < 0) {
+		*error_r = run_box_error(src);
+		array_clear(removed);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_expunge(struct mailbox *box, const ARRAY_TYPE(seq_range) *uids,
+	    pool_t pool, bool dry_run, ARRAY_TYPE(removal) *removed,
+	    const char **error_r)
+{
+	struct mailbox_transaction_context *t;
+	struct seq_range_iter iter;
+	struct mail *mail;
+	struct removal r;
+	const char *guid;
+	unsigned int n = 0;
+	uint32_t uid;
+
+	t = mailbox_transaction_begin(box, 0, __func__);
+	mail = mail_alloc(t, MAIL_FETCH_GUID, NULL);
+	seq_range_array_iter_init(&iter, uids);
+	while (seq_range_array_iter_nth(&iter, n++, &uid)) {
+		if (!mail_set_uid(mail, uid))
+			continue;
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0)
+			guid = "";
+		r.uid = uid;
+		r.guid = p_strdup(pool, guid);
+		array_push_back(removed, &r);
+		if (!dry_run)
+			mail_expunge(mail);
+	}
+	mail_free(&mail);
+	if (mailbox_transaction_commit(&t) < 0) {
+		*error_r = run_box_error(box);
+		array_clear(removed);
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes the UIDs of INBOX for the reason, as the policy says. */
+static int
+run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
+	   struct mailbox *inbox, const ARRAY_TYPE(seq_range) *uids,
+	   enum pop3_policy_reason reason,
+	   struct pop3_policy_run_counts *counts, const char **error_r)
+{
+	const struct pop3_policy *policy = set->policy;
+	bool dry_run = set->dry_run || policy->dry_run;
+	enum run_action action;
+	ARRAY_TYPE(removal) removed;
+	const struct removal *r;
+	struct mailbox *dest;
+	const char *action_str, *dest_name = NULL;
+	pool_t pool;
+	int ret;
+
+	if (array_count(uids) == 0)
+		return 0;
+	if (policy->legal_hold) {
+		/* nothing is ever purged; a DELE only hides the message
+		   in the quarantine */
+		if (reason != POP3_POLICY_REASON_DELE)
+			return 0;
+		action = RUN_ACTION_HOLD;
+	} else {
+		switch (policy->on_delete) {
+		case POP3_POLICY_ON_DELETE_EXPUNGE:
+			action = RUN_ACTION_EXPUNGE;
+			break;
+		case POP3_POLICY_ON_DELETE_HOLD:
+			action = RUN_ACTION_HOLD;
+			break;
+		case POP3_POLICY_ON_DELETE_MOVE:
+			action = RUN_ACTION_MOVE;
+			break;
+		default:
+			i_unreached();
+		}
+	}
+	switch (action) {
+	case RUN_ACTION_EXPUNGE:
+		action_str = "expunge";
+		break;
+	case RUN_ACTION_HOLD:
+		dest_name = set->quarantine;
+		action_str = "hold";
+		break;
+	case RUN_ACTION_MOVE:
+		dest_name = policy->move_mailbox;
+		action_str = t_strconcat("move:", dest_name, NULL);
+		break;
+	default:
+		i_unreached();
+	}
+
+	pool = pool_alloconly_create("pop3-policy removals", 1024);
+	p_array_init(&removed, pool, 32);
+	if (action == RUN_ACTION_EXPUNGE || dry_run) {
+		ret = run_expunge(inbox, uids, pool, dry_run, &removed,
+				  error_r);
+	} else if ((ret = run_open_box(user, dest_name, TRUE, &dest,
+				       error_r)) > 0) {
+		ret = run_copy_expunge(inbox, dest, uids, pool, &removed,
+				       error_r);
+		mailbox_free(&dest);
+	}
+	if (ret >= 0) {
+		array_foreach(&removed, r)
+			run_emit(user, set, r, reason, action_str, dry_run);
+		counts->removed[reason] += array_count(&removed);
+		ret = 0;
+	}
+	pool_unref(&pool);
+	if (ret == 0 && mailbox_sync(inbox, 0) < 0) {
+		*error_r = run_box_error(inbox);
+		return -1;
+	}
+	return ret;
+}
+
+static int
+run_lock(struct mail_user *user, const struct pop3_policy_run_settings *set,
+	 struct file_lock **lock_r, const char **error_r)
+{
+	const char *error;
+	int ret;
+
+	ret = mail_user_lock_file_create(user, POP3_POLICY_LOCK_FNAME,
+					 set->lock_secs, lock_r, &error);
+	if (ret < 0)
+		*error_r = t_strdup_printf("retention lock: %s", error);
+	return ret;
+}
+
+int pop3_policy_run_dele(struct mail_user *user,
+			 const struct pop3_policy_run_settings *set,
+			 const ARRAY_TYPE(seq_range) *uids,
+			 struct pop3_policy_run_counts *counts,
+			 const char **error_r)
+{
+	struct file_lock *lock;
+	struct mailbox *inbox;
+	int ret;
+
+	if (array_count(uids) == 0)
+		return 0;
+	if ((ret = run_lock(user, set, &lock, error_r)) <= 0) {
+		if (ret == 0)
+			*error_r = "retention lock is held by another process";
+		return -1;
+	}
+	if (run_open_box(user, "INBOX", FALSE, &inbox, error_r) <= 0) {
+		file_lock_free(&lock);
+		return -1;
+	}
+	ret = run_remove(user, set, inbox, uids, POP3_POLICY_REASON_DELE,
+			 counts, error_r);
+	mailbox_free(&inbox);
+	file_lock_free(&lock);
+	return ret;
+}
+
+int pop3_policy_run_record_retrievals(struct mail_user *user,
+				      const ARRAY_TYPE(seq_range) *uids,
+				      const char **error_r)
+{
+	struct mailbox *inbox;
+	struct mailbox_transaction_context *t;
+	struct seq_range_iter iter;
+	const void *data;
+	size_t size;
+	uint32_t ext_id, uid, seq, seq2, now = ioloop_time, min = 0;
+	unsigned int n = 0;
+	bool expunged, changed = FALSE;
+	int ret;
+
+	if (array_count(uids) == 0)
+		return 0;
+	if ((ret = run_open_box(user, "INBOX", FALSE, &inbox, error_r)) <= 0) {
+		if (ret == 0)
+			*error_r = "INBOX does not exist";
+		return -1;
+	}
+	ext_id = run_retr_ext_id(inbox);
+	mail_index_get_header_ext(inbox->view, ext_id, &data, &size);
+	if (size >= sizeof(uint32_t))
+		memcpy(&min, data, sizeof(min));
+	t = mailbox_transaction_begin(inbox, 0, __func__);
+	seq_range_array_iter_init(&iter, uids);
+	while (seq_range_array_iter_nth(&iter, n++, &uid)) {
+		mailbox_get_seq_range(inbox, uid, uid, &seq, &seq2);
+		if (seq == 0)
+			continue;
+		mail_index_lookup_ext(inbox->view, seq, ext_id, &data,
+				      &expunged);
+		if (expunged || (data != NULL && *(const uint32_t *)data != 0))
+			continue;
+		mail_index_update_ext(t->itrans, seq, ext_id, &now, NULL);
+		changed = TRUE;
+	}
+	if (changed && (min == 0 || now < min)) {
+		mail_index_update_header_ext(t->itrans, ext_id, 0,
+					     &now, sizeof(now));
+	}
+	if (mailbox_transaction_commit(&t) < 0) {
+		*error_r = run_box_error(inbox);
+		mailbox_free(&inbox);
+		return -1;
+	}
+	mailbox_free(&inbox);
+	return 0;
+}
+
+/* Collects the INBOX messages saved at least max_age ago. */
+static int
+run_collect_max_age(struct mailbox *inbox, unsigned int max_age,
+		    ARRAY_TYPE(seq_range) *uids, const char **error_r)
+{
+	const struct mail_index_header *hdr;
+	struct mailbox_transaction_context *t;
+	struct mail *mail;
+	time_t save_date;
+	uint32_t seq;
+	int ret = 0;
+
+	hdr = mail_index_get_header(inbox->view);
+	t = mailbox_transaction_begin(inbox, 0, __func__);
+	mail = mail_alloc(t, MAIL_FETCH_SAVE_DATE, NULL);
+	for (seq = 1; seq <= hdr->messages_count; seq++) {
+		mail_set_seq(mail, seq);
+		if (mail_get_save_date(mail, &save_date) < 0) {
+			if (mail->expunged)
+				continue;
+			*error_r = run_box_error(inbox);
+			ret = -1;
+			break;
+		}
+		if (save_date > ioloop_time - (time_t)max_age)
+			break;
+		seq_range_array_add(uids, mail->uid);
+	}
+	mail_free(&mail);
+	(void)mailbox_transaction_commit(&t);
+	return ret;
+}
+
+/* Collects the INBOX messages retrieved at least expire ago, and rewrites
+   the header minimum for the ones left. */
+static int
+run_collect_expire(struct mailbox *inbox, unsigned int expire,
+		   const ARRAY_TYPE(seq_range) *excluded,
+		   ARRAY_TYPE(seq_range) *uids, const char **error_r)
+{
+	const struct mail_index_header *hdr;
+	struct mailbox_transaction_context *t;
+	const void *data;
+	size_t size;
+	uint32_t ext_id, seq, uid, retr, min = 0, new_min = 0;
+	bool expunged;
+
+	ext_id = run_retr_ext_id(inbox);
+	mail_index_get_header_ext(inbox->view, ext_id, &data, &size);
+	if (size >= sizeof(uint32_t))
+		memcpy(&min, data, sizeof(min));
+	if (min == 0 || (time_t)min + (time_t)expire > ioloop_time) {
+		/* nothing is due (or nothing recorded) */
+		return 0;
+	}
+	hdr = mail_index_get_header(inbox->view);
+	for (seq = 1; seq <= hdr->messages_count; seq++) {
+		mail_index_lookup_ext(inbox->view, seq, ext_id, &data,
+				      &expunged);
+		if (expunged || data == NULL)
+			continue;
+		memcpy(&retr, data, sizeof(retr));
+		if (retr == 0)
+			continue;
+		mail_index_lookup_uid(inbox->view, seq, &uid);
+		if ((time_t)retr + (time_t)expire <= ioloop_time) {
+			if (!seq_range_exists(excluded, uid))
+				seq_range_array_add(uids, uid);
+		} else if (new_min == 0 || retr < new_min) {
+			new_min = retr;
+		}
+	}
+	t = mailbox_transaction_begin(inbox, 0, __func__);
+	mail_index_update_header_ext(t->itrans, ext_id, 0,
+				     &new_min, sizeof(new_min));
+	if (mailbox_transaction_commit(&t) < 0) {
+		*error_r = run_box_error(inbox);
+		return -1;
+	}
+	return 0;
+}
+
+/* Purges quarantined messages held longer than hold. */
+static int
+run_purge_quarantine(struct mail_user *user,
+		     const struct pop3_policy_run_settings *set,
+		     struct pop3_policy_run_counts *counts,
+		     const char **error_r)
+{
+	const struct pop3_policy *policy = set->policy;
+	bool dry_run = set->dry_run || policy->dry_run;
+	ARRAY_TYPE(seq_range) uids;
+	ARRAY_TYPE(removal) removed;
+	const struct removal *r;
+	struct mailbox *box;
+	int ret;
+
+	if (policy->legal_hold)
+		return 0;
+	if ((ret = run_open_box(user, set->quarantine, FALSE, &box,
+				error_r)) <= 0)
+		return ret;
+	t_array_init(&uids, 32);
+	ret = run_collect_max_age(box, policy->hold_secs, &uids, error_r);
+	if (ret == 0 && array_count(&uids) > 0) {
+		pool_t pool = pool_alloconly_create("pop3-policy purge", 1024);
+
+		p_array_init(&removed, pool, 32);
+		ret = run_expunge(box, &uids, pool, dry_run, &removed, error_r);
+		if (ret == 0) {
+			array_foreach(&removed, r) {
+				run_emit(user, set, r,
+					 POP3_POLICY_REASON_HOLD_EXPIRED,
+					 "expunge", dry_run);
+			}
+			counts->removed[POP3_POLICY_REASON_HOLD_EXPIRED] +=
+				array_count(&removed);
+		}
+		pool_unref(&pool);
+	}
+	mailbox_free(&box);
+	return ret;
+}
+
+int pop3_policy_run_owed(struct mail_user *user,
+			 const struct pop3_policy_run_settings *set,
+			 struct pop3_policy_run_counts *counts,
+			 const char **error_r)
+{
+	const struct pop3_policy *policy = set->policy;
+	ARRAY_TYPE(seq_range) max_age_uids, expire_uids;
+	struct file_lock *lock;
+	struct mailbox *inbox;
+	int ret;
+
+	if ((ret = run_lock(user, set, &lock, error_r)) <= 0)
+		return ret;
+	ret = run_open_box(user, "INBOX", FALSE, &inbox, error_r);
+	if (ret <= 0) {
+		file_lock_free(&lock);
+		return ret < 0 ? -1 : 1;
+	}
+	t_array_init(&max_age_uids, 32);
+	t_array_init(&expire_uids, 32);
+	if (!policy->legal_hold && policy->max_age_secs != POP3_POLICY_NEVER) {
+		ret = run_collect_max_age(inbox, policy->max_age_secs,
+					  &max_age_uids, error_r);
+	}
+	if (ret >= 0 && !policy->legal_hold &&
+	    policy->expire_secs != POP3_POLICY_NEVER) {
+		ret = run_collect_expire(inbox, policy->expire_secs,
+					 &max_age_uids, &expire_uids, error_r);
+	}
+	if (ret >= 0) {
+		ret = run_remove(user, set, inbox, &max_age_uids,
+				 POP3_POLICY_REASON_MAX_AGE, counts, error_r);
+	}
+	if (ret >= 0) {
+		ret = run_remove(user, set, inbox, &expire_uids,
+				 POP3_POLICY_REASON_EXPIRE, counts, error_r);
+	}
+	mailbox_free(&inbox);
+	if (ret >= 0)
+		ret = run_purge_quarantine(user, set, counts, error_r);
+	file_lock_free(&lock);
+	return ret < 0 ? -1 : 1;
+}
+
+int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
+			    const ARRAY_TYPE(seq_range) *uids,
+			    const char **error_r)
+{
+	struct pop3_policy_run_settings set;
+	ARRAY_TYPE(seq_range) all_uids;
+	ARRAY_TYPE(removal) restored;
+	const struct mail_index_header *hdr;
+	struct mailbox *qbox, *inbox;
+	struct file_lock *lock;
+	struct seq_range_iter iter;
+	uint32_t uid, seq, seq2;
+	unsigned int n = 0;
+	pool_t pool;
+	int ret;
+
+	i_zero(&set);
+	set.lock_secs = 30;
+	if ((ret = run_lock(user, &set, &lock, error_r)) <= 0) {
+		if (ret == 0)
+			*error_r = "retention lock is held by another process";
+		return -1;
+	}
+	if ((ret = run_open_box(user, quarantine, FALSE, &qbox,
+				error_r)) <= 0) {
+		file_lock_free(&lock);
+		if (ret < 0)
+			return -1;
+		if (uids == NULL)
+			return 0;
+		*error_r = t_strdup_printf("mailbox %s does not exist",
+					   quarantine);
+		return -1;
+	}
+	t_array_init(&all_uids, 8);
+	if (uids == NULL) {
+		hdr = mail_index_get_header(qbox->view);
+		if (hdr->messages_count > 0) {
+			mail_index_lookup_uid(qbox->view, hdr->messages_count,
+					      &uid);
+			seq_range_array_add_range(&all_uids, 1, uid);
+		}
+		uids = &all_uids;
+	} else {
+		seq_range_array_iter_init(&iter, uids);
+		while (seq_range_array_iter_nth(&iter, n++, &uid)) {
+			mailbox_get_seq_range(qbox, uid, uid, &seq, &seq2);
+			if (seq == 0) {
+				*error_r = t_strdup_printf(
+					"UID %u is not in %s", uid,
+					quarantine);
+				mailbox_free(&qbox);
+				file_lock_free(&lock);
+				return -1;
+			}
+		}
+	}
+	if (run_open_box(user, "INBOX", FALSE, &inbox, error_r) <= 0) {
+		mailbox_free(&qbox);
+		file_lock_free(&lock);
+		return -1;
+	}
+	pool = pool_alloconly_create("pop3-policy restore", 1024);
+	p_array_init(&restored, pool, 32);
+	/* the quarantine copy carries the original UIDL as its POP3 UIDL,
+	   and run_served_uidl() returns it, so the INBOX copy gets it too */
+	ret = run_copy_expunge(qbox, inbox, uids, pool, &restored, error_r);
+	if (ret == 0)
+		ret = array_count(&restored);
+	pool_unref(&pool);
+	mailbox_free(&inbox);
+	mailbox_free(&qbox);
+	file_lock_free(&lock);
+	return ret;
+}
