@@ -16,6 +16,11 @@ struct pop3_policy_store;
    included). Writers of large data (UIDL map chunks) size their chunks to
    stay below it; pop3_policy_store_set*() refuse a larger record. */
 #define POP3_POLICY_STORE_MAX_VALUE_SIZE (60 * 1024)
+/* How many lookups pop3_policy_store_lookup_keys() keeps in flight: the
+   dict server (dict-connection.c) drops a client with more than 128 KiB of
+   unread replies, i.e. more than two records of the maximum size. */
+#define POP3_POLICY_STORE_LOOKUP_WINDOW \
+	((128 * 1024 - 4096) / (POP3_POLICY_STORE_MAX_VALUE_SIZE + 256))
 /* The longest key (tab-escaped; limits user names to about 1000 bytes). */
 #define POP3_POLICY_STORE_MAX_KEY_SIZE 1024
 
@@ -81,10 +86,11 @@ int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 				 const char **error_r);
 
 /* Looks up many keys of the user, all expected to hold records of the
-   given kind (UIDL map chunks), with a bounded number of round trips: every
-   lookup is sent at once with dict_lookup_async() and collected with one
-   dict_wait(). Drivers without asynchronous lookups (redis:, file:) answer
-   them one after another through lib-dict's synchronous fallback.
+   given kind (UIDL map chunks), with a bounded number of round trips:
+   lookups are pipelined with dict_lookup_async(), POP3_POLICY_STORE_-
+   LOOKUP_WINDOW at a time, each window collected with one dict_wait().
+   Drivers without asynchronous lookups (redis:, file:) answer them one
+   after another through lib-dict's synchronous fallback.
    Returns 0 and results_r[i] for keys[i] (data stack) when every lookup
    was answered and every found record is well formed; -1 with error_r
    naming the user and the first failing key otherwise. */

@@ -113,13 +113,25 @@ int pop3_policy_record_decode(enum pop3_policy_record_kind kind,
 			      const char **error_r)
 {
 	enum pop3_policy_record_kind found_kind;
-	const char *const *parts;
+	const char *const *parts, *p;
 	unsigned int version, count, min_fields;
+	size_t head_len;
 
 	i_assert(kind < POP3_POLICY_RECORD_KIND_COUNT);
 
 	if (record[0] == '\0') {
 		*error_r = "malformed record: empty value";
+		return -1;
+	}
+	/* version and kind are plain ASCII: an escape there would let
+	   "1\0010" pass as version 1 or "polic\001yy" as kind "policy" */
+	p = strchr(record, '\t');
+	if (p != NULL)
+		p = strchr(p + 1, '\t');
+	head_len = p == NULL ? strlen(record) : (size_t)(p - record);
+	if (memchr(record, '\001', head_len) != NULL) {
+		*error_r = "malformed record: escape character in the version "
+			"or kind field";
 		return -1;
 	}
 	parts = t_strsplit_tabescaped(record);

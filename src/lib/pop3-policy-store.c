@@ -38,12 +38,13 @@
    Only dict lookup and set/unset are used: redis has no iteration, and the
    dict proxy protocol limits a line to 64 KiB, which is why large UIDL maps
    are split into chunks under a small index record. A map is loaded with
-   pop3_policy_store_lookup_keys(): every chunk lookup is sent at once
-   (dict_lookup_async) and collected with one dict_wait(), so over proxy::
-   the whole map costs one round trip after the index. Drivers without
-   asynchronous lookups (redis:, file:) get them one after another from
-   lib-dict's synchronous fallback: one lookup per chunk, still bounded by
-   the chunk count, never one per message.
+   pop3_policy_store_lookup_keys(): chunk lookups are sent in windows
+   (dict_lookup_async, then one dict_wait() per window) of as many records
+   as the dict server lets a client leave unread (128 KiB: two records of
+   the maximum size), so the round trips grow with the map's bytes / 120 KiB,
+   never with its messages. Drivers without asynchronous lookups (redis:,
+   file:) get them one after another from lib-dict's synchronous fallback:
+   one lookup per chunk, still bounded by the chunk count.
 
    Failure rule: a store that cannot be reached, a malformed record and a
    record of an unknown version are all errors (-1) that name the user and
@@ -287,12 +288,18 @@ int pop3_policy_store_lookup_keys(struct pop3_policy_store *store,
 	pool = pool_alloconly_create("pop3-policy store lookups", 4096);
 	items = p_new(pool, struct store_batch_item, count);
 	store_op_settings(user, &op_set);
-	/* send them all, then wait once: over proxy:: this pipelines every
-	   lookup on the one connection */
+	/* send a window of lookups, then wait for all of them: over proxy::
+	   they are pipelined on the one connection. The window is bounded by
+	   bytes, not by keys: the dict server drops a client that has more
+	   than 128 KiB of replies buffered unread, so at most
+	   POP3_POLICY_STORE_LOOKUP_WINDOW records of the maximum size are in
+	   flight. */
 	for (i = 0; i < count; i++) {
 		items[i].pool = pool;
 		dict_lookup_async(store->dict, &op_set, keys[i],
 				  store_batch_lookup_callback, &items[i]);
+		if ((i + 1) % POP3_POLICY_STORE_LOOKUP_WINDOW == 0)
+			dict_wait(store->dict);
 	}
 	dict_wait(store->dict);
 

@@ -1,0 +1,353 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* The store against a real dict server (issue 2, point 3): the schema and
+   dict-sql map shipped in conf.d/ on SQLite, reached with proxy::pop3policy
+   from tests/unit/store-check (Dovecot-linked) run inside the instance's
+   environment. Also: the rows land where the map says, and a dict server
+   that is gone (wrong socket, socket removed, process killed, database
+   broken) gives every operation a clear error naming user and key, and the
+   store works again once the server is back. */
+
+#include "pp-harness.h"
+
+#include <glib/gstdio.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static PpInstance *start_sqlite_instance(void)
+{
+	PpInstanceOptions opts = { 0 };
+	GError *error = NULL;
+	PpInstance *inst;
+
+	/* the dict server and the store are Dovecot's and ours; the
+	   package's modules are not needed to test them */
+	opts.with_package = FALSE;
+	opts.store = PP_STORE_SQLITE;
+	inst = pp_instance_start(&opts, &error);
+	if (inst == NULL)
+		g_error("%s", error->message);
+	g_assert_cmpstr(pp_instance_store_uri(inst), ==, "proxy::pop3policy");
+	return inst;
+}
+
+static char *store_check_path(void)
+{
+	const char *builddir = g_getenv("PP_TOP_BUILDDIR");
+
+	if (builddir == NULL)
+		g_error("PP_TOP_BUILDDIR is not set");
+	return g_build_filename(builddir, "tests", "store-check", NULL);
+}
+
+/* Runs store-check [--expect-failure] URI BASE_DIR in the instance's
+   environment; returns its exit status and stdout. */
+static int run_store_check(PpInstance *inst, gboolean expect_failure,
+			   const char *uri, char **out_r)
+{
+	char *prog = store_check_path();
+	const char *argv[5];
+	char *out = NULL, *err = NULL;
+	unsigned int i = 0;
+	int ret;
+
+	argv[i++] = prog;
+	if (expect_failure)
+		argv[i++] = "--expect-failure";
+	argv[i++] = uri;
+	argv[i++] = pp_instance_base_dir(inst);
+	argv[i] = NULL;
+	ret = pp_instance_run(inst, argv, NULL, &out, &err);
+	if (ret != 0 || g_test_verbose())
+		g_test_message("store-check %s: exit %d\n%s%s", uri, ret,
+			       out, err);
+	g_free(err);
+	g_free(prog);
+	*out_r = out;
+	return ret;
+}
+
+static void assert_store_works(PpInstance *inst)
+{
+	char *out;
+
+	g_assert_cmpint(run_store_check(inst, FALSE, "proxy::pop3policy",
+					&out), ==, 0);
+	g_assert_nonnull(strstr(out, "0 / 6 tests failed"));
+	g_free(out);
+}
+
+/* Every error line names the user and the key, never the value. */
+static void assert_failure_output(const char *out, const char *cause)
+{
+	char **lines = g_strsplit(out, "\n", -1);
+	unsigned int i, errors = 0;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		if (strstr(lines[i], " error: ") == NULL)
+			continue;
+		errors++;
+		g_assert_nonnull(strstr(lines[i], "user dept/bob: key "));
+		g_assert_nonnull(strstr(lines[i], "pop3-policy/"));
+		g_assert_null(strstr(lines[i], "S3cr3tValue"));
+		if (cause != NULL && strstr(lines[i], cause) == NULL)
+			g_error("error line lacks '%s': %s", cause, lines[i]);
+	}
+	/* set, lookup and unset of five kinds, set and lookup of a chunk */
+	g_assert_cmpuint(errors, ==, 17);
+	g_assert_nonnull(strstr(out, "0 / 1 tests failed"));
+	g_strfreev(lines);
+}
+
+static char *sqlite_query(PpInstance *inst, const char *sql)
+{
+	char *db = g_build_filename(pp_instance_dir(inst), "store",
+				    "pop3-policy.sqlite", NULL);
+	const char *argv[] = { "sqlite3", "-batch", "-bail", db, sql, NULL };
+	char *out = NULL, *err = NULL;
+	int ret;
+
+	ret = pp_instance_run(inst, argv, NULL, &out, &err);
+	if (ret != 0)
+		g_error("sqlite3 %s: exit %d: %s", sql, ret, err);
+	g_free(err);
+	g_free(db);
+	return g_strchomp(out);
+}
+
+static void dict_set(PpInstance *inst, const char *user, const char *key,
+		     const char *value)
+{
+	const char *argv[] = { "dict", "set", "-u", user,
+			       pp_instance_store_uri(inst), key, value, NULL };
+	char *err = NULL;
+	int ret;
+
+	ret = pp_instance_doveadm(inst, argv, NULL, NULL, &err);
+	if (ret != 0)
+		g_error("doveadm dict set %s: exit %d: %s", key, ret, err);
+	g_free(err);
+}
+
+static void test_store_sqlite_round_trip(void)
+{
+	PpInstance *inst = start_sqlite_instance();
+
+	assert_store_works(inst);
+	pp_instance_stop(inst);
+}
+
+/* The map puts each key where the schema says: shared keys by their
+   (escaped) user, priv keys by the operation's user, chunks by generation
+   and number. Written with doveadm dict, read with sqlite3. */
+static void test_store_sqlite_map_layout(void)
+{
+	PpInstance *inst = start_sqlite_instance();
+	char *out;
+
+	dict_set(inst, "dept/bob", "shared/pop3-policy/policy/dept\\|bob",
+		 "1\tpolicy\t1\thold=7d");
+	dict_set(inst, "dept/bob", "shared/pop3-policy/apop/dept\\|bob",
+		 "1\tapop\tk1\t1\tsealed");
+	dict_set(inst, "dept/bob", "shared/pop3-policy/login/dept\\|bob",
+		 "1\tlogin\t1\t2\t3");
+	dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-guard",
+		 "1\tuidl-guard\t1\tsketch");
+	dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map",
+		 "1\tuidl-map\tg7\t2\t9");
+	dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map/g7/1",
+		 "1\tuidl-map-chunk\tuid:1:2 X");
+
+	out = sqlite_query(inst, "SELECT username || '|' || value "
+			   "FROM pop3_policy_policy");
+	g_assert_cmpstr(out, ==, "dept\\|bob|1\tpolicy\t1\thold=7d");
+	g_free(out);
+	out = sqlite_query(inst, "SELECT username FROM pop3_policy_apop");
+	g_assert_cmpstr(out, ==, "dept\\|bob");
+	g_free(out);
+	out = sqlite_query(inst, "SELECT username FROM pop3_policy_login");
+	g_assert_cmpstr(out, ==, "dept\\|bob");
+	g_free(out);
+	out = sqlite_query(inst, "SELECT username || '|' || value "
+			   "FROM pop3_policy_uidl_guard");
+	g_assert_cmpstr(out, ==, "dept/bob|1\tuidl-guard\t1\tsketch");
+	g_free(out);
+	out = sqlite_query(inst, "SELECT username FROM pop3_policy_uidl_map");
+	g_assert_cmpstr(out, ==, "dept/bob");
+	g_free(out);
+	out = sqlite_query(inst, "SELECT username || '|' || generation || "
+			   "'|' || chunk || '|' || typeof(chunk) "
+			   "FROM pop3_policy_uidl_map_chunk");
+	g_assert_cmpstr(out, ==, "dept/bob|g7|1|integer");
+	g_free(out);
+
+	/* a second write of the same key updates the row */
+	dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map/g7/1",
+		 "1\tuidl-map-chunk\tuid:1:2 Y");
+	out = sqlite_query(inst, "SELECT count(*) || '|' || max(value) "
+			   "FROM pop3_policy_uidl_map_chunk");
+	g_assert_cmpstr(out, ==, "1|1\tuidl-map-chunk\tuid:1:2 Y");
+	g_free(out);
+	pp_instance_stop(inst);
+}
+
+static void test_store_wrong_socket(void)
+{
+	PpInstance *inst = start_sqlite_instance();
+	char *uri, *out;
+
+	uri = g_strdup_printf("proxy:%s/no-such-dict:pop3policy",
+			      pp_instance_base_dir(inst));
+	g_assert_cmpint(run_store_check(inst, TRUE, uri, &out), ==, 0);
+	assert_failure_output(out, "no-such-dict) failed: No such file");
+	g_free(out);
+	g_free(uri);
+	pp_instance_stop(inst);
+}
+
+/* The socket of the dict service removed (the service is down), then put
+   back: errors while it is gone, a working store again after. */
+static void test_store_socket_removed(void)
+{
+	PpInstance *inst = start_sqlite_instance();
+	char *sock, *moved, *out;
+
+	sock = g_build_filename(pp_instance_base_dir(inst), "dict", NULL);
+	moved = g_strconcat(sock, ".away", NULL);
+	g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
+	if (g_rename(sock, moved) < 0)
+		g_error("rename %s: %s", sock, g_strerror(errno));
+	g_assert_cmpint(run_store_check(inst, TRUE, "proxy::pop3policy",
+					&out), ==, 0);
+	assert_failure_output(out, "/dict) failed: No such file or directory");
+	g_free(out);
+
+	if (g_rename(moved, sock) < 0)
+		g_error("rename %s: %s", moved, g_strerror(errno));
+	assert_store_works(inst);
+	g_free(sock);
+	g_free(moved);
+	pp_instance_stop(inst);
+}
+
+/* The instance's dict processes: children (at any depth) of its master
+   whose command name is "dict". */
+static GArray *find_dict_pids(PpInstance *inst)
+{
+	GArray *pids = g_array_new(FALSE, FALSE, sizeof(GPid));
+	GDir *dir = g_dir_open("/proc", 0, NULL);
+	const char *name;
+
+	g_assert_nonnull(dir);
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		GPid pid = (GPid)atoi(name), p;
+		char *path, *stat = NULL, *comm_end;
+		unsigned int depth;
+		gboolean is_dict = FALSE, ours = FALSE;
+
+		if (pid <= 1)
+			continue;
+		for (p = pid, depth = 0; p > 1 && depth < 8; depth++) {
+			path = g_strdup_printf("/proc/%d/stat", (int)p);
+			if (!g_file_get_contents(path, &stat, NULL, NULL)) {
+				g_free(path);
+				break;
+			}
+			g_free(path);
+			/* "pid (comm) state ppid ..." */
+			comm_end = strrchr(stat, ')');
+			if (comm_end == NULL) {
+				g_free(stat);
+				break;
+			}
+			if (depth == 0) {
+				*comm_end = '\0';
+				is_dict = g_strcmp0(strchr(stat, '(') + 1,
+						    "dict") == 0;
+				*comm_end = ')';
+			}
+			p = (GPid)atoi(comm_end + 4);
+			g_free(stat);
+			if (!is_dict)
+				break;
+			if (p == pp_instance_pid(inst)) {
+				ours = TRUE;
+				break;
+			}
+		}
+		if (is_dict && ours)
+			g_array_append_val(pids, pid);
+	}
+	g_dir_close(dir);
+	return pids;
+}
+
+static void kill_dict_processes(PpInstance *inst)
+{
+	GArray *pids = find_dict_pids(inst);
+	unsigned int i, tries;
+
+	g_assert_cmpuint(pids->len, >, 0);
+	for (i = 0; i < pids->len; i++) {
+		GPid pid = g_array_index(pids, GPid, i);
+
+		if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
+			g_error("kill %d: %s", (int)pid, g_strerror(errno));
+		for (tries = 0; tries < 100 && kill(pid, 0) == 0; tries++)
+			g_usleep(50000);
+	}
+	g_array_unref(pids);
+}
+
+/* The dict process killed: the master starts a new one on the next
+   connection and the store works again; with its database broken (moved
+   away, so that the new process opens an empty one) every operation fails
+   with the dict server's error; with the database back it works again. */
+static void test_store_dict_killed(void)
+{
+	PpInstance *inst = start_sqlite_instance();
+	char *db, *moved, *out;
+
+	assert_store_works(inst);
+	kill_dict_processes(inst);
+	assert_store_works(inst);
+
+	db = g_build_filename(pp_instance_dir(inst), "store",
+			      "pop3-policy.sqlite", NULL);
+	moved = g_strconcat(db, ".away", NULL);
+	if (g_rename(db, moved) < 0)
+		g_error("rename %s: %s", db, g_strerror(errno));
+	kill_dict_processes(inst);
+	g_assert_cmpint(run_store_check(inst, TRUE, "proxy::pop3policy",
+					&out), ==, 0);
+	assert_failure_output(out, "no such table");
+	g_free(out);
+
+	kill_dict_processes(inst);
+	g_unlink(db);
+	if (g_rename(moved, db) < 0)
+		g_error("rename %s: %s", moved, g_strerror(errno));
+	assert_store_works(inst);
+	g_free(db);
+	g_free(moved);
+	pp_instance_stop(inst);
+}
+
+int main(int argc, char *argv[])
+{
+	g_test_init(&argc, &argv, NULL);
+	if (geteuid() != 0)
+		g_error("the integration tests need root");
+
+	g_test_add_func("/store/sqlite-round-trip",
+			test_store_sqlite_round_trip);
+	g_test_add_func("/store/sqlite-map-layout",
+			test_store_sqlite_map_layout);
+	g_test_add_func("/store/wrong-socket", test_store_wrong_socket);
+	g_test_add_func("/store/socket-removed", test_store_socket_removed);
+	g_test_add_func("/store/dict-killed", test_store_dict_killed);
+	return g_test_run();
+}

@@ -1,0 +1,597 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* store-check: exercises the store API (src/lib/pop3-policy-store.c)
+   against a real lib-dict driver.
+
+     store-check                       file: in a temporary directory
+     store-check <dict-uri> [<base_dir>]
+     store-check --expect-failure <dict-uri> [<base_dir>]
+
+   The first two forms round-trip every record kind (set, lookup, unset,
+   lookup-not-found) for user names with '/', '\' and spaces and values up
+   to the store's 60 KiB limit, load UIDL map chunks with pipelined lookups,
+   and check the error paths: records written raw with lib-dict that are
+   malformed, of an unknown version or of another kind, refused writes, and
+   a dict server that is not there. The third form expects every operation
+   on the URI to fail (a stopped dict server, a broken backend) and checks
+   that each error names the user and the key, never the value; it prints
+   the errors so that the caller can check what they say.
+
+   make check runs the first form; tests/integration/test-store.c runs the
+   others inside a real instance against its dict server on SQLite. Linked
+   with Dovecot's libraries (never GLib); output is test-common.h's. */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "str.h"
+#include "unlink-directory.h"
+#include "dict.h"
+#include "test-common.h"
+#include "pop3-policy-store.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+/* A marker put into every value: no error may quote it. */
+#define SECRET "S3cr3tValue"
+
+static const char *store_uri, *store_base_dir;
+static bool uri_scopes_private;
+
+static const char *const test_users[] = {
+	"alice",
+	"dept/bob",
+	"back\\slash",
+	"with space",
+	"a/b\\c d/../x",
+};
+
+static struct pop3_policy_store *store_open(const char *uri,
+					    const char *base_dir)
+{
+	struct pop3_policy_store_settings set;
+	struct pop3_policy_store *store;
+	const char *error;
+
+	i_zero(&set);
+	set.uri = uri;
+	set.base_dir = base_dir;
+	if (pop3_policy_store_init(&set, &store, &error) < 0)
+		i_fatal("store-check: %s", error);
+	return store;
+}
+
+static struct dict *raw_dict_open(void)
+{
+	struct dict_settings set;
+	struct dict *dict;
+	const char *error;
+
+	i_zero(&set);
+	set.base_dir = store_base_dir;
+	if (dict_init(store_uri, &set, &dict, &error) < 0)
+		i_fatal("store-check: dict_init(%s): %s", store_uri, error);
+	return dict;
+}
+
+static void raw_dict_set(const char *user, const char *key, const char *value)
+{
+	struct dict *dict = raw_dict_open();
+	struct dict_op_settings op_set;
+	struct dict_transaction_context *trans;
+	const char *error;
+
+	i_zero(&op_set);
+	op_set.username = user;
+	trans = dict_transaction_begin(dict, &op_set);
+	dict_set(trans, key, value);
+	if (dict_transaction_commit(&trans, &error) < 0)
+		i_fatal("store-check: raw write of %s: %s", key, error);
+	dict_deinit(&dict);
+}
+
+/* An error must name the user and the key and never quote the value. */
+static void check_error(const char *error, const char *user, const char *key,
+			unsigned int idx)
+{
+	test_assert_idx(error != NULL, idx);
+	if (error == NULL)
+		return;
+	if (strstr(error, t_strdup_printf("user %s:", user)) == NULL ||
+	    (key != NULL && strstr(error, key) == NULL)) {
+		i_warning("store-check: case %u: error does not name user %s "
+			  "and key %s: %s", idx, user, key, error);
+		test_assert_idx(FALSE, idx);
+	}
+	test_assert_idx(strstr(error, SECRET) == NULL, idx);
+}
+
+/* A value of about size bytes with the marker and every byte the record
+   codec escapes. */
+static const char *make_value(size_t size)
+{
+	string_t *str = t_str_new(size + 64);
+
+	str_append(str, SECRET" tab\there nl\nthere cr\rthere ctl\001");
+	while (str_len(str) < size)
+		str_append_c(str, 'a' + str_len(str) % 26);
+	return str_c(str);
+}
+
+static bool fields_equal(const char *const *a, const char *const *b)
+{
+	for (; *a != NULL && *b != NULL; a++, b++) {
+		if (strcmp(*a, *b) != 0)
+			return FALSE;
+	}
+	return *a == NULL && *b == NULL;
+}
+
+static void
+round_trip_kind(struct pop3_policy_store *store,
+		enum pop3_policy_record_kind kind, const char *user,
+		const char *value, unsigned int idx)
+{
+	const char *fields[] = { "1795391833", value, "3", NULL };
+	const char *const *found, *error = NULL;
+	int ret;
+
+	if (pop3_policy_store_set(store, kind, user, fields, &error) < 0) {
+		i_warning("store-check: %s", error);
+		test_assert_idx(FALSE, idx);
+		return;
+	}
+	found = NULL;
+	ret = pop3_policy_store_lookup(store, kind, user, &found, &error);
+	test_assert_idx(ret == 1, idx);
+	if (ret < 0)
+		i_warning("store-check: %s", error);
+	test_assert_idx(ret != 1 || fields_equal(found, fields), idx);
+
+	ret = pop3_policy_store_unset(store, kind, user, &error);
+	test_assert_idx(ret == 1, idx);
+	ret = pop3_policy_store_lookup(store, kind, user, &found, &error);
+	test_assert_idx(ret == 0, idx);
+	/* nothing left to remove */
+	ret = pop3_policy_store_unset(store, kind, user, &error);
+	test_assert_idx(ret == 0, idx);
+}
+
+static void test_store_round_trip(void)
+{
+	static const size_t sizes[] = { 0, 100, 4096, 58 * 1024 };
+	struct pop3_policy_store *store;
+	unsigned int kind, u, s, idx = 0;
+
+	test_begin("store round trip of every kind, user and size");
+	store = store_open(store_uri, store_base_dir);
+	for (kind = 0; kind < POP3_POLICY_RECORD_KIND_COUNT; kind++) {
+		if (kind == POP3_POLICY_RECORD_UIDL_MAP_CHUNK)
+			continue;
+		for (u = 0; u < N_ELEMENTS(test_users); u++) {
+			for (s = 0; s < N_ELEMENTS(sizes); s++) T_BEGIN {
+				round_trip_kind(store, kind, test_users[u],
+						make_value(sizes[s]), idx++);
+			} T_END;
+		}
+	}
+	pop3_policy_store_deinit(&store);
+	test_end();
+}
+
+static void test_store_users_apart(void)
+{
+	const char *fields_a[] = { "1", "record of dept/bob", "3", NULL };
+	const char *fields_b[] = { "2", "record of dept", "4", NULL };
+	const char *const *found, *error;
+	struct pop3_policy_store *store;
+	unsigned int kind;
+
+	test_begin("store keeps users apart");
+	store = store_open(store_uri, store_base_dir);
+	for (kind = 0; kind < POP3_POLICY_RECORD_UIDL_MAP_CHUNK; kind++) {
+		bool priv = str_begins(pop3_policy_store_key(kind, "x"),
+				       DICT_PATH_PRIVATE);
+		if (priv && !uri_scopes_private) {
+			/* file: is one flat file (see the store's key
+			   schema): nothing to scope */
+			continue;
+		}
+		test_assert_idx(pop3_policy_store_set(store, kind, "dept/bob",
+			fields_a, &error) == 0, kind);
+		test_assert_idx(pop3_policy_store_lookup(store, kind, "dept",
+			&found, &error) == 0, kind);
+		test_assert_idx(pop3_policy_store_lookup(store, kind, "bob",
+			&found, &error) == 0, kind);
+		test_assert_idx(pop3_policy_store_set(store, kind, "dept",
+			fields_b, &error) == 0, kind);
+		test_assert_idx(pop3_policy_store_lookup(store, kind,
+			"dept/bob", &found, &error) == 1 &&
+			fields_equal(found, fields_a), kind);
+		test_assert_idx(pop3_policy_store_lookup(store, kind, "dept",
+			&found, &error) == 1 &&
+			fields_equal(found, fields_b), kind);
+		test_assert_idx(pop3_policy_store_unset(store, kind,
+			"dept/bob", &error) == 1, kind);
+		test_assert_idx(pop3_policy_store_unset(store, kind, "dept",
+			&error) == 1, kind);
+	}
+	pop3_policy_store_deinit(&store);
+	test_end();
+}
+
+#define CHUNK_COUNT 40
+
+static void test_store_chunks(void)
+{
+	const char *user = "dept/bob", *keys[CHUNK_COUNT + 1];
+	const char *values[CHUNK_COUNT], *error;
+	struct pop3_policy_store_change changes[CHUNK_COUNT];
+	struct pop3_policy_store_result *results;
+	struct pop3_policy_store *store;
+	unsigned int i;
+	int ret;
+
+	test_begin("store UIDL map chunks: keyed set, pipelined lookup, "
+		   "transactional removal");
+	store = store_open(store_uri, store_base_dir);
+	for (i = 0; i < CHUNK_COUNT; i++) {
+		const char *fields[] = { NULL, NULL };
+
+		keys[i] = pop3_policy_store_uidl_chunk_key("gen/1", i);
+		values[i] = t_strdup_printf("%u %s", i,
+					    make_value(50 * 1024));
+		fields[0] = values[i];
+		if (pop3_policy_store_set_key(store,
+				POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user,
+				keys[i], fields, &error) < 0) {
+			i_warning("store-check: %s", error);
+			test_assert_idx(FALSE, i);
+		}
+	}
+	/* the generation is escaped like a user name */
+	test_assert(strstr(keys[0], "/gen\\|1/0") != NULL);
+	/* one more key that has no record */
+	keys[CHUNK_COUNT] = pop3_policy_store_uidl_chunk_key("gen/1",
+							     CHUNK_COUNT);
+
+	ret = pop3_policy_store_lookup_keys(store,
+		POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user, keys,
+		CHUNK_COUNT + 1, &results, &error);
+	test_assert(ret == 0);
+	if (ret < 0)
+		i_warning("store-check: %s", error);
+	for (i = 0; ret == 0 && i < CHUNK_COUNT; i++) {
+		test_assert_idx(results[i].fields != NULL &&
+				strcmp(results[i].fields[0], values[i]) == 0 &&
+				results[i].fields[1] == NULL, i);
+	}
+	test_assert(ret < 0 || results[CHUNK_COUNT].fields == NULL);
+
+	/* no keys: nothing to do */
+	test_assert(pop3_policy_store_lookup_keys(store,
+		POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user, keys, 0,
+		&results, &error) == 0);
+
+	/* remove them all in one transaction */
+	for (i = 0; i < CHUNK_COUNT; i++) {
+		i_zero(&changes[i]);
+		changes[i].key = keys[i];
+	}
+	ret = pop3_policy_store_apply(store, user, changes, CHUNK_COUNT,
+				      &error);
+	test_assert(ret == 0);
+	ret = pop3_policy_store_lookup_keys(store,
+		POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user, keys,
+		CHUNK_COUNT, &results, &error);
+	test_assert(ret == 0);
+	for (i = 0; ret == 0 && i < CHUNK_COUNT; i++)
+		test_assert_idx(results[i].fields == NULL, i);
+	pop3_policy_store_deinit(&store);
+	test_end();
+}
+
+struct raw_case {
+	enum pop3_policy_record_kind kind;
+	const char *value;
+	const char *error_part;
+};
+
+static const struct raw_case raw_cases[] = {
+	{ POP3_POLICY_RECORD_POLICY, SECRET,
+	  "version field is not a decimal number" },
+	{ POP3_POLICY_RECORD_POLICY, "2\tpolicy\t1\t"SECRET,
+	  "unknown record version 2" },
+	{ POP3_POLICY_RECORD_POLICY, "0\tpolicy\t1\t"SECRET,
+	  "unknown record version 0" },
+	{ POP3_POLICY_RECORD_APOP, "1\tpolicy\t1\t"SECRET,
+	  "it is a 'policy' record, expected 'apop'" },
+	{ POP3_POLICY_RECORD_APOP, "1\tapop\t"SECRET,
+	  "1 fields, a apop record has at least 3" },
+	{ POP3_POLICY_RECORD_LOGIN, "1\t"SECRET"\t1\t2\t3",
+	  "unknown kind tag" },
+	{ POP3_POLICY_RECORD_UIDL_GUARD, "-7\tuidl-guard\t"SECRET"\t1",
+	  "version field is not a decimal number" },
+	{ POP3_POLICY_RECORD_UIDL_MAP_INDEX, "3\tuidl-map\t"SECRET"\t1\t1",
+	  "unknown record version 3" },
+};
+
+static void test_store_bad_records(void)
+{
+	struct pop3_policy_store *store;
+	const char *const *found, *error, *user, *key;
+	unsigned int i, u;
+	int ret;
+
+	test_begin("store refuses malformed and unknown-version records");
+	store = store_open(store_uri, store_base_dir);
+	for (i = 0; i < N_ELEMENTS(raw_cases); i++) {
+		for (u = 0; u < N_ELEMENTS(test_users); u++) T_BEGIN {
+			const struct raw_case *c = &raw_cases[i];
+
+			user = test_users[u];
+			key = pop3_policy_store_key(c->kind, user);
+			raw_dict_set(user, key, c->value);
+			error = NULL;
+			ret = pop3_policy_store_lookup(store, c->kind, user,
+						       &found, &error);
+			test_assert_idx(ret == -1, i);
+			check_error(error, user, key, i);
+			if (error != NULL &&
+			    strstr(error, c->error_part) == NULL) {
+				i_warning("store-check: case %u: '%s' "
+					  "lacks '%s'", i, error,
+					  c->error_part);
+				test_assert_idx(FALSE, i);
+			}
+			/* a bad record can still be removed */
+			test_assert_idx(pop3_policy_store_unset(store,
+				c->kind, user, &error) == 1, i);
+			test_assert_idx(pop3_policy_store_lookup(store,
+				c->kind, user, &found, &error) == 0, i);
+		} T_END;
+	}
+
+	/* one bad chunk among good ones fails the whole load, naming it */
+	user = "with space";
+	{
+		const char *keys[3], *fields[] = { "k u", NULL };
+
+		for (i = 0; i < 3; i++) {
+			keys[i] = pop3_policy_store_uidl_chunk_key("7", i);
+			test_assert_idx(pop3_policy_store_set_key(store,
+				POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user,
+				keys[i], fields, &error) == 0, i);
+		}
+		raw_dict_set(user, keys[1], "9\tuidl-map-chunk\t"SECRET);
+		struct pop3_policy_store_result *results;
+		error = NULL;
+		test_assert(pop3_policy_store_lookup_keys(store,
+			POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user, keys, 3,
+			&results, &error) == -1);
+		check_error(error, user, keys[1], 100);
+		test_assert(error != NULL &&
+			    strstr(error, "unknown record version 9") != NULL);
+		for (i = 0; i < 3; i++) {
+			test_assert_idx(pop3_policy_store_unset_key(store,
+				user, keys[i], &error) == 1, i);
+		}
+	}
+	pop3_policy_store_deinit(&store);
+	test_end();
+}
+
+static void test_store_refused_input(void)
+{
+	struct pop3_policy_store_settings set;
+	struct pop3_policy_store *store, *bad;
+	const char *const *found, *error, *big_fields[3];
+	const char *few_fields[] = { SECRET, NULL };
+	const char *user = "dept/bob";
+	struct pop3_policy_store_result *results;
+
+	test_begin("store refuses bad input with an error, not a crash");
+	store = store_open(store_uri, store_base_dir);
+
+	/* empty user names: lib-dict would assert on priv/ keys */
+	error = NULL;
+	test_assert(pop3_policy_store_lookup(store,
+		POP3_POLICY_RECORD_UIDL_GUARD, "", &found, &error) == -1);
+	test_assert(error != NULL && strstr(error, "empty user") != NULL);
+	error = NULL;
+	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_POLICY,
+		"", few_fields, &error) == -1);
+	test_assert(error != NULL && strstr(error, "empty user") != NULL);
+	test_assert(pop3_policy_store_unset(store, POP3_POLICY_RECORD_APOP,
+		"", &error) == -1);
+	test_assert(pop3_policy_store_lookup_key(store,
+		POP3_POLICY_RECORD_UIDL_MAP_INDEX, NULL,
+		"priv/pop3-policy/uidl-map", &found, &error) == -1);
+
+	/* keys outside the package's namespace */
+	error = NULL;
+	test_assert(pop3_policy_store_lookup_key(store,
+		POP3_POLICY_RECORD_POLICY, user, "shared/other/x",
+		&found, &error) == -1);
+	check_error(error, user, "shared/other/x", 0);
+	test_assert(pop3_policy_store_lookup_keys(store,
+		POP3_POLICY_RECORD_POLICY, user,
+		(const char *const []){ "nonsense" }, 1,
+		&results, &error) == -1);
+
+	/* too few fields for the kind */
+	error = NULL;
+	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_APOP,
+		user, few_fields, &error) == -1);
+	check_error(error, user, pop3_policy_store_key(
+		POP3_POLICY_RECORD_APOP, user), 1);
+	test_assert(error != NULL &&
+		    strstr(error, "apop record of 1 fields") != NULL);
+
+	/* a record larger than the proxy protocol carries */
+	big_fields[0] = "1";
+	big_fields[1] = make_value(POP3_POLICY_STORE_MAX_VALUE_SIZE);
+	big_fields[2] = NULL;
+	error = NULL;
+	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_POLICY,
+		user, big_fields, &error) == -1);
+	check_error(error, user, pop3_policy_store_key(
+		POP3_POLICY_RECORD_POLICY, user), 2);
+	test_assert(error != NULL && strstr(error, "limit of") != NULL);
+	/* and nothing was written */
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+		user, &found, &error) == 0);
+	pop3_policy_store_deinit(&store);
+
+	/* bad URIs */
+	i_zero(&set);
+	set.base_dir = store_base_dir;
+	set.uri = "";
+	test_assert(pop3_policy_store_init(&set, &bad, &error) == -1);
+	set.uri = "no-such-driver:x";
+	error = NULL;
+	test_assert(pop3_policy_store_init(&set, &bad, &error) == -1);
+	test_assert(error != NULL &&
+		    strstr(error, "no-such-driver") != NULL);
+	test_end();
+}
+
+/* Every operation on the store must fail with an error naming user and
+   key; prints each error for the caller. */
+static void expect_failures(const char *uri, const char *base_dir)
+{
+	const char *fields[] = { "1", SECRET, SECRET, SECRET, NULL };
+	struct pop3_policy_store_result *results;
+	struct pop3_policy_store *store;
+	const char *const *found, *error, *key, *user = "dept/bob";
+	unsigned int kind;
+
+	store = store_open(uri, base_dir);
+	for (kind = 0; kind < POP3_POLICY_RECORD_KIND_COUNT; kind++) T_BEGIN {
+		if (kind == POP3_POLICY_RECORD_UIDL_MAP_CHUNK) {
+			key = pop3_policy_store_uidl_chunk_key("1", 0);
+			error = NULL;
+			test_assert_idx(pop3_policy_store_set_key(store, kind,
+				user, key, fields, &error) == -1, kind);
+			check_error(error, user, key, kind);
+			printf("set error: %s\n", error);
+			error = NULL;
+			test_assert_idx(pop3_policy_store_lookup_keys(store,
+				kind, user, &key, 1, &results, &error) == -1,
+				kind);
+			check_error(error, user, key, kind);
+			printf("lookup error: %s\n", error);
+		} else {
+			key = pop3_policy_store_key(kind, user);
+			error = NULL;
+			test_assert_idx(pop3_policy_store_set(store, kind,
+				user, fields, &error) == -1, kind);
+			check_error(error, user, key, kind);
+			printf("set error: %s\n", error);
+			error = NULL;
+			test_assert_idx(pop3_policy_store_lookup(store, kind,
+				user, &found, &error) == -1, kind);
+			check_error(error, user, key, kind);
+			printf("lookup error: %s\n", error);
+			error = NULL;
+			test_assert_idx(pop3_policy_store_unset(store, kind,
+				user, &error) == -1, kind);
+			check_error(error, user, key, kind);
+			printf("unset error: %s\n", error);
+		}
+	} T_END;
+	pop3_policy_store_deinit(&store);
+}
+
+static const char *expect_failure_uri, *expect_failure_base_dir;
+
+static void test_store_expected_failure(void)
+{
+	test_begin(t_strdup_printf("store %s fails every operation clearly",
+				   expect_failure_uri));
+	expect_failures(expect_failure_uri, expect_failure_base_dir);
+	test_end();
+}
+
+static void test_store_missing_server(void)
+{
+	const char *dir;
+
+	/* a base_dir with no dict socket: proxy:: cannot connect */
+	dir = t_strdup_printf("/tmp/store-check-nodict.%s.%ld",
+			      dec2str(getpid()), (long)ioloop_time);
+	if (mkdir(dir, 0700) < 0)
+		i_fatal("store-check: mkdir(%s): %m", dir);
+	test_begin("store with a missing dict server fails clearly");
+	expect_failures("proxy::pop3policy", dir);
+	test_end();
+	if (rmdir(dir) < 0)
+		i_fatal("store-check: rmdir(%s): %m", dir);
+}
+
+int main(int argc, char *argv[])
+{
+	static void (*const full_tests[])(void) = {
+		test_store_round_trip,
+		test_store_users_apart,
+		test_store_chunks,
+		test_store_bad_records,
+		test_store_refused_input,
+		test_store_missing_server,
+		NULL
+	};
+	static void (*const failure_tests[])(void) = {
+		test_store_expected_failure,
+		NULL
+	};
+	struct ioloop *ioloop;
+	const char *tmpdir = NULL, *error;
+	bool expect_failure = FALSE;
+	int ret;
+
+	lib_init();
+	ioloop = io_loop_create();
+	dict_drivers_register_builtin();
+
+	if (argc > 1 && strcmp(argv[1], "--expect-failure") == 0) {
+		expect_failure = TRUE;
+		argv++;
+		argc--;
+	}
+	if (argc > 3 || (expect_failure && argc < 2) ||
+	    (argc > 1 && argv[1][0] == '-')) {
+		fprintf(stderr, "Usage: store-check [--expect-failure] "
+			"[<dict-uri> [<base_dir>]]\n");
+		return 2;
+	}
+	if (argc > 1) {
+		store_uri = argv[1];
+		store_base_dir = argc > 2 ? argv[2] : "/nonexistent";
+	} else {
+		char path[] = "/tmp/store-check.XXXXXX";
+
+		if (mkdtemp(path) == NULL)
+			i_fatal("store-check: mkdtemp(%s): %m", path);
+		tmpdir = t_strdup(path);
+		store_uri = t_strdup_printf("file:%s/store.dict", tmpdir);
+		store_base_dir = tmpdir;
+	}
+	uri_scopes_private = !str_begins(store_uri, "file:");
+
+	if (expect_failure) {
+		expect_failure_uri = store_uri;
+		expect_failure_base_dir = store_base_dir;
+		ret = test_run(failure_tests);
+	} else {
+		ret = test_run(full_tests);
+	}
+
+	if (tmpdir != NULL && unlink_directory(tmpdir,
+			UNLINK_DIRECTORY_FLAG_RMDIR, &error) < 0)
+		i_error("store-check: %s", error);
+	dict_drivers_unregister_builtin();
+	io_loop_destroy(&ioloop);
+	lib_deinit();
+	return ret;
+}
