@@ -414,7 +414,13 @@ static char *pp_instance_build_conf(PpInstance *inst)
 		g_string_append(conf, "mail_debug = yes\nauth_debug = yes\n");
 
 	if (inst->passdb_conf != NULL) {
-		g_string_append_printf(conf, "%s\n", inst->passdb_conf);
+		char **parts = g_strsplit(inst->passdb_conf, "%{passwd_file}",
+					  -1);
+		char *passdb = g_strjoinv(inst->passwd_path, parts);
+
+		g_string_append_printf(conf, "%s\n", passdb);
+		g_free(passdb);
+		g_strfreev(parts);
 	} else {
 		g_string_append_printf(conf,
 			"passdb {\n"
@@ -558,11 +564,14 @@ static char *pp_read_ns(GPid pid)
 static GArray *pp_ns_pids(const char *ns)
 {
 	GArray *pids = g_array_new(FALSE, FALSE, sizeof(GPid));
-	GDir *dir = g_dir_open("/proc", 0, NULL);
+	GDir *dir;
 	const char *name;
 
-	if (dir == NULL || ns == NULL)
+	if (ns == NULL)
 		return pids;
+	dir = g_dir_open("/proc", 0, NULL);
+	if (dir == NULL)
+		g_error("pp-harness: cannot read /proc");
 	while ((name = g_dir_read_name(dir)) != NULL) {
 		GPid pid;
 		char *target;
@@ -679,30 +688,42 @@ static void pp_instance_kill_master(PpInstance *inst)
 	}
 }
 
-/* Waits for every process of the instance's namespace to go: Dovecot's
-   children exit when they lose their master. The stragglers are ours, as
-   nothing else runs in that namespace. */
+/* Sends sig to every process left in the instance's namespace and waits
+   up to timeout_usec for them to go; returns the number left. Only our
+   instance's processes run in that namespace. */
+static guint pp_ns_signal_wait(PpInstance *inst, int sig,
+			       gint64 timeout_usec)
+{
+	gint64 end = g_get_monotonic_time() + timeout_usec;
+	GArray *pids;
+	guint i, left;
+
+	pids = pp_ns_pids(inst->mnt_ns);
+	for (i = 0; sig != 0 && i < pids->len; i++)
+		kill(g_array_index(pids, GPid, i), sig);
+	for (;;) {
+		left = pids->len;
+		g_array_unref(pids);
+		if (left == 0 || g_get_monotonic_time() > end)
+			return left;
+		g_usleep(20 * 1000);
+		pids = pp_ns_pids(inst->mnt_ns);
+	}
+}
+
+/* After the master: Dovecot's log and stats processes and a pop3 process
+   with a connected client outlive it until their peers go, so the rest of
+   the namespace is stopped too, with SIGTERM and then SIGKILL. */
 static void pp_instance_reap_namespace(PpInstance *inst)
 {
-	gint64 end = g_get_monotonic_time() + PP_STOP_TIMEOUT_USEC;
-	GArray *pids;
-	unsigned int i;
-
-	for (;;) {
-		pids = pp_ns_pids(inst->mnt_ns);
-		if (pids->len == 0 || g_get_monotonic_time() > end)
-			break;
-		g_array_unref(pids);
-		g_usleep(20 * 1000);
+	if (pp_ns_signal_wait(inst, 0, G_USEC_PER_SEC / 2) == 0)
+		return;
+	if (pp_ns_signal_wait(inst, SIGTERM, 3 * G_USEC_PER_SEC) == 0)
+		return;
+	if (pp_ns_signal_wait(inst, SIGKILL, PP_STOP_TIMEOUT_USEC) != 0) {
+		g_printerr("# pp-harness: processes of %s survived SIGKILL\n",
+			   inst->dir);
 	}
-	for (i = 0; i < pids->len; i++) {
-		GPid pid = g_array_index(pids, GPid, i);
-
-		g_printerr("# pp-harness: killing leftover process %d\n",
-			   (int)pid);
-		kill(pid, SIGKILL);
-	}
-	g_array_unref(pids);
 }
 
 static void pp_rm_rf(const char *path)

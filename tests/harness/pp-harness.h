@@ -39,8 +39,10 @@ typedef struct {
 	/* Extra lines inside plugin { } (e.g. "pop3_policy = expire=0"). */
 	const char *plugin_settings;
 	/* Replaces the default passdb (passwd-file with PLAIN passwords) when
-	   not NULL: the complete passdb { } block(s). The passwd-file path is
-	   available as %{passwd_file} ... use pp_instance_passwd_file(). */
+	   not NULL: the complete passdb { } block(s). Every "%{passwd_file}"
+	   in it is replaced with the instance's passwd-file path (the one
+	   pp_instance_add_user() writes and pp_instance_passwd_file()
+	   returns). */
 	const char *passdb_conf;
 	/* Appended verbatim to dovecot.conf (protocol blocks, metric {} ...). */
 	const char *extra_conf;
