@@ -10,6 +10,7 @@
 #include "mail-storage-hooks.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-plugin.h"
+#include "pop3-policy-retention.h"
 
 const char *pop3_policy_plugin_version = DOVECOT_ABI_VERSION;
 
@@ -54,6 +55,7 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 		e_debug(puser->event, "Plugin initialised for service %s "
 			"without a store (pop3_policy_dict is not set)",
 			user->service);
+		pop3_policy_retention_user_created(user, puser);
 		return;
 	}
 	if (pop3_policy_store_init(&store_set, &puser->store, &error) < 0) {
@@ -64,6 +66,7 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 	}
 	e_debug(puser->event, "Plugin initialised for service %s with store %s",
 		user->service, store_set.uri);
+	pop3_policy_retention_user_created(user, puser);
 }
 
 static struct mail_storage_hooks pop3_policy_mail_storage_hooks = {
@@ -73,9 +76,11 @@ static struct mail_storage_hooks pop3_policy_mail_storage_hooks = {
 void pop3_policy_plugin_init(struct module *module)
 {
 	mail_storage_hooks_add(module, &pop3_policy_mail_storage_hooks);
+	pop3_policy_retention_init(module);
 }
 
 void pop3_policy_plugin_deinit(void)
 {
+	pop3_policy_retention_deinit();
 	mail_storage_hooks_remove(&pop3_policy_mail_storage_hooks);
 }

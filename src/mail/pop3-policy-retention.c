@@ -1,0 +1,133 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* Retention of a POP3 session's user. Nothing is removed while the client
+   waits: DELE'd messages are only recorded at QUIT (see
+   pop3-policy-retention-storage.c) and removed, with the removals the
+   policy owes (expire, max_age, hold expiry), in deinit_pre, which the
+   pop3 process runs after the QUIT reply was sent and the socket closed.
+   A session without QUIT removes nothing and records nothing. */
+
+#include "lib.h"
+#include "array.h"
+#include "mail-user.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-plugin.h"
+#include "pop3-policy-retention-run.h"
+#include "pop3-policy-retention-settings.h"
+#include "pop3-policy-retention.h"
+
+/* A DELE waits this long for a concurrent sweep to finish */
+#define RETENTION_DELE_LOCK_SECS 30
+
+struct pop3_policy_retention_user_module pop3_policy_retention_user_module =
+	MODULE_CONTEXT_INIT(&mail_user_module_register);
+
+static void retention_log_counts(struct pop3_policy_retention_user *ruser,
+				 const struct pop3_policy_run_counts *counts)
+{
+	unsigned int i;
+
+	for (i = 0; i < POP3_POLICY_REASON_COUNT; i++) {
+		if (counts->removed[i] == 0)
+			continue;
+		e_debug(ruser->event, "%s %u message(s) (reason %s)",
+			ruser->policy.dry_run ? "Would remove" : "Removed",
+			counts->removed[i], pop3_policy_reason_name(i));
+	}
+}
+
+static void retention_run(struct mail_user *user,
+			  struct pop3_policy_retention_user *ruser)
+{
+	struct pop3_policy_run_settings set;
+	struct pop3_policy_run_counts counts;
+	const char *error;
+
+	i_zero(&set);
+	set.policy = &ruser->policy;
+	set.quarantine = ruser->quarantine;
+	set.event = ruser->event;
+	i_zero(&counts);
+
+	set.lock_secs = RETENTION_DELE_LOCK_SECS;
+	if (pop3_policy_run_dele(user, &set, &ruser->dele_uids, &counts,
+				 &error) < 0) {
+		e_error(ruser->event, "DELE'd messages were kept: %s", error);
+	}
+	/* recorded in a dry run too, so that it can tell what expire
+	   would remove */
+	if (pop3_policy_run_record_retrievals(user, &ruser->retr_uids,
+					      &error) < 0) {
+		/* losing it only delays the removal */
+		e_error(ruser->event, "Retrieval times not recorded: %s",
+			error);
+	}
+	/* a running sweep does the same work: don't wait for it */
+	set.lock_secs = 0;
+	if (pop3_policy_run_owed(user, &set, &counts, &error) < 0)
+		e_error(ruser->event, "Owed removals failed: %s", error);
+	retention_log_counts(ruser, &counts);
+}
+
+static void retention_user_deinit_pre(struct mail_user *user)
+{
+	struct pop3_policy_retention_user *ruser =
+		POP3_POLICY_RETENTION_USER_CONTEXT(user);
+
+	if (ruser->quit_seen) T_BEGIN {
+		retention_run(user, ruser);
+	} T_END;
+	ruser->module_ctx.super.deinit_pre(user);
+}
+
+static void retention_user_deinit(struct mail_user *user)
+{
+	struct pop3_policy_retention_user *ruser =
+		POP3_POLICY_RETENTION_USER_CONTEXT(user);
+
+	event_unref(&ruser->event);
+	ruser->module_ctx.super.deinit(user);
+}
+
+void pop3_policy_retention_user_created(struct mail_user *user,
+					struct pop3_policy_user *puser)
+{
+	struct mail_user_vfuncs *v = user->vlast;
+	struct pop3_policy_retention_user *ruser;
+	const char *error, *reason;
+
+	if (strcmp(user->service, "pop3") != 0 || user->error != NULL) {
+		/* doveadm resolves policies per command; other services
+		   have no POP3 sessions */
+		return;
+	}
+	ruser = p_new(user->pool, struct pop3_policy_retention_user, 1);
+	ruser->event = event_create(puser->event);
+	p_array_init(&ruser->dele_uids, user->pool, 16);
+	p_array_init(&ruser->retr_uids, user->pool, 16);
+	ruser->quarantine = pop3_policy_retention_settings_quarantine(user);
+
+	if (!pop3_policy_mailbox_name_is_valid(ruser->quarantine, &reason)) {
+		error = t_strdup_printf("user %s: pop3_policy_quarantine=%s: "
+					"%s", user->username,
+					ruser->quarantine, reason);
+	} else if (pop3_policy_retention_settings_resolve(user, puser->store,
+			user->pool, &ruser->policy, &error) == 0) {
+		error = NULL;
+	}
+	if (error != NULL) {
+		/* fail closed: a session with a policy we cannot read
+		   could remove what the policy keeps */
+		e_error(ruser->event, "%s", error);
+		user->error = p_strconcat(user->pool, "pop3-policy: ",
+					  error, NULL);
+		event_unref(&ruser->event);
+		return;
+	}
+
+	ruser->module_ctx.super = *v;
+	user->vlast = &ruser->module_ctx.super;
+	v->deinit_pre = retention_user_deinit_pre;
+	v->deinit = retention_user_deinit;
+	MODULE_CONTEXT_SET(user, pop3_policy_retention_user_module, ruser);
+}
