@@ -1,25 +1,92 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* passdb { driver = pop3_policy  args = dict=<uri> key_file=<path> }
+/* passdb { driver = pop3_policy }: APOP secrets from the package's store,
+   and login control (LOGIN-DELAY, APOP-only) for the pop3 service.
 
-   Answers APOP (lookup_credentials) from the package's store. Lookups run in
-   auth-worker processes (blocking = TRUE), where synchronous dict lookups
-   are fine. A store that cannot be read fails closed with
-   PASSDB_RESULT_INTERNAL_FAILURE, which pop3-login reports as
-   "-ERR [SYS/TEMP]", never as a wrong password. */
+   The complete chain, APOP from the store next to the site's own hashed
+   passwords (the order matters):
+
+     passdb {   # 1. APOP secrets, encrypted in the store
+       driver = pop3_policy
+       args = dict=proxy::pop3policy key_file=/etc/dovecot/pop3-apop.keys
+       mechanisms = apop
+       result_success = continue-ok
+     }
+     passdb {   # 2. the site's passwords (passwd-file, SQL, LDAP, ...)
+       driver = passwd-file
+       args = scheme=SHA512-CRYPT /etc/dovecot/users
+       skip = authenticated
+       result_success = continue-ok
+     }
+     passdb {   # 3. login control, after a successful authentication
+       driver = pop3_policy
+       args = dict=proxy::pop3policy mode=login \
+              pop3_policy=login_delay=15m,login_burst=1
+       skip = unauthenticated
+       result_failure = return-fail
+       result_internalfail = return-fail
+     }
+     userdb {   # the site's userdb first
+       driver = passwd-file
+       args = /etc/dovecot/users
+       result_success = continue-ok
+     }
+     userdb {   # records successful POP3 logins for LOGIN-DELAY
+       driver = pop3_policy
+       args = dict=proxy::pop3policy \
+              pop3_policy=login_delay=15m,login_burst=1
+       skip = notfound
+     }
+
+   mode=apop (the default) answers APOP (lookup_credentials) from
+   shared/pop3-policy/apop/<user>: a missing record is "unknown user", a
+   store failure, a malformed, truncated or altered record, a record under
+   a key the key file lacks and a bad key file (loose permissions, wrong
+   owner, bad line) are internal failures, which pop3-login reports as
+   "-ERR [SYS/TEMP]", never as a wrong password: the module fails closed.
+   Plaintext logins are never answered here.
+
+   mode=login is lookup-only. It never authenticates anyone by itself (a
+   request that no earlier passdb authenticated gets "unknown user"), and
+   acts only on the pop3 service; other services pass untouched. For POP3
+   it resolves the user's policy (args pop3_policy= and
+   pop3_policy_class_<name>=, see pop3-policy-auth-settings.c, then the
+   store record) and:
+   - apop_only=yes and the user has an APOP secret: any mechanism but APOP
+     (USER/PASS, SASL PLAIN) fails as a disabled user, which the client
+     sees as the usual "-ERR [AUTH] Authentication failed.";
+   - login_delay: a login inside the window that already holds
+     1 + login_burst logins succeeds with nologin and reason
+     "[LOGIN-DELAY] ...", which pop3-login sends as
+     "-ERR [LOGIN-DELAY] ..." (on PASS, AUTH and APOP; USER is never
+     authenticated, so never refused).
+   A store failure there must not let the login through, hence
+   result_internalfail = return-fail (checked at startup, with skip =
+   unauthenticated). Logins are recorded by the pop3_policy userdb (see
+   userdb-pop3-policy.c) because only a login that really succeeded may
+   count: recording in the passdb would let wrong APOP digests, which are
+   checked after the passdb, lock the user out.
+
+   Lookups run in auth-worker processes (blocking), where synchronous dict
+   lookups are fine. No secret is ever logged: errors name the user, the
+   key and the key id only. */
 
 #include "auth-common.h"
+#include "ioloop.h"
+#include "auth.h"
 #include "passdb.h"
+#include "safe-memset.h"
 #include "pop3-policy-store.h"
-
-#define POP3_POLICY_PLAIN_KEY_ID "PLAIN"
+#include "pop3-policy-apop.h"
+#include "pop3-policy-login-delay.h"
+#include "pop3-policy-auth.h"
 
 struct pop3_policy_passdb_module {
 	struct passdb_module module;
 
-	const char *dict_uri;
-	const char *key_file;
+	struct pop3_policy_auth_settings set;
 	struct pop3_policy_store *store;
+	struct pop3_policy_apop_keyring *keyring;
 };
 
 extern const char *authdb_pop3_policy_version;
@@ -34,16 +101,40 @@ pop3_policy_module(struct auth_request *request)
 	return (struct pop3_policy_passdb_module *)request->passdb->passdb;
 }
 
+/* Makes sure the key ring matches the key file (re-read when the file
+   changed, so that rotate-key's new key is used without a restart, and a
+   file made loose is refused at once). */
+static int
+pop3_policy_keyring_refresh(struct pop3_policy_passdb_module *module,
+			    const char **error_r)
+{
+	struct pop3_policy_apop_keyring *ring;
+
+	if (module->set.key_file == NULL)
+		return 0;
+	if (module->keyring != NULL &&
+	    !pop3_policy_apop_keyring_is_stale(module->keyring,
+					       module->set.key_file))
+		return 0;
+	pop3_policy_apop_keyring_free(&module->keyring);
+	if (pop3_policy_apop_keyring_read(module->set.key_file, &ring,
+					  error_r) < 0)
+		return -1;
+	module->keyring = ring;
+	return 0;
+}
+
 static enum passdb_result
 pop3_policy_lookup_secret(struct auth_request *request,
 			  const char **secret_r)
 {
 	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
-	const char *const *fields, *error;
+	const char *user = request->fields.user;
+	const char *const *fields, *key_id, *error;
 	int ret;
 
 	ret = pop3_policy_store_lookup(module->store, POP3_POLICY_RECORD_APOP,
-				       request->fields.user, &fields, &error);
+				       user, &fields, &error);
 	if (ret < 0) {
 		e_error(authdb_event(request), "%s", error);
 		return PASSDB_RESULT_INTERNAL_FAILURE;
@@ -52,19 +143,120 @@ pop3_policy_lookup_secret(struct auth_request *request,
 		e_debug(authdb_event(request), "no APOP secret in the store");
 		return PASSDB_RESULT_USER_UNKNOWN;
 	}
-	if (strcmp(fields[0], POP3_POLICY_PLAIN_KEY_ID) != 0) {
-		/* Encrypted records need the key file support of the APOP
-		   secrets issue; fail closed rather than guess. */
-		e_error(authdb_event(request),
-			"pop3-policy store: user %s: key %s: record encrypted "
-			"under key id %s, which this build cannot decrypt",
-			request->fields.user,
-			pop3_policy_store_key(POP3_POLICY_RECORD_APOP,
-					      request->fields.user),
-			fields[0]);
+	if (pop3_policy_keyring_refresh(module, &error) < 0) {
+		e_error(authdb_event(request), "user %s: %s", user, error);
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	}
-	*secret_r = fields[2];
+	ret = pop3_policy_apop_decrypt(module->keyring, user, fields,
+				       secret_r, &key_id, &error);
+	if (ret == 0) {
+		error = module->set.key_file == NULL ?
+			t_strdup_printf("record is encrypted under key id %s, "
+					"but no key_file= is configured",
+					key_id) :
+			t_strdup_printf("record is encrypted under key id %s, "
+					"which key file %s does not have",
+					key_id, module->set.key_file);
+	}
+	if (ret <= 0) {
+		e_error(authdb_event(request),
+			"pop3-policy store: user %s: key %s: %s", user,
+			pop3_policy_store_key(POP3_POLICY_RECORD_APOP, user),
+			error);
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
+	return PASSDB_RESULT_OK;
+}
+
+static void
+pop3_policy_apop_lookup_credentials(struct auth_request *request,
+				    lookup_credentials_callback_t *callback)
+{
+	enum passdb_result result;
+	const char *secret = NULL;
+
+	result = pop3_policy_lookup_secret(request, &secret);
+	passdb_handle_credentials(result, secret, "PLAIN", callback, request);
+	if (secret != NULL)
+		safe_memset((char *)secret, 0, strlen(secret));
+}
+
+static bool pop3_policy_request_is_apop(struct auth_request *request)
+{
+	return request->fields.mech_name != NULL &&
+		strcasecmp(request->fields.mech_name, "APOP") == 0;
+}
+
+static enum passdb_result
+pop3_policy_login_check(struct auth_request *request)
+{
+	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
+	const char *user = request->fields.user;
+	struct pop3_policy policy;
+	struct pop3_policy_login_state state;
+	const char *const *fields, *error;
+	unsigned int wait_secs;
+	int ret;
+
+	if (!request->fields.skip_password_check) {
+		/* lookup-only: never authenticate by ourselves */
+		e_debug(authdb_event(request),
+			"login control: not authenticated by an earlier "
+			"passdb, ignoring");
+		return PASSDB_RESULT_USER_UNKNOWN;
+	}
+	if (!pop3_policy_auth_is_pop3(request))
+		return PASSDB_RESULT_OK;
+	if (pop3_policy_auth_resolve(&module->set, module->store, user,
+				     &policy, &error) < 0) {
+		e_error(authdb_event(request), "%s", error);
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
+	if (policy.apop_only && !pop3_policy_request_is_apop(request)) {
+		ret = pop3_policy_store_lookup(module->store,
+					       POP3_POLICY_RECORD_APOP, user,
+					       &fields, &error);
+		if (ret < 0) {
+			e_error(authdb_event(request), "%s", error);
+			return PASSDB_RESULT_INTERNAL_FAILURE;
+		}
+		if (ret > 0) {
+			e_info(authdb_event(request),
+			       "apop_only=yes: refusing mechanism %s for a "
+			       "user with an APOP secret",
+			       request->fields.mech_name);
+			return PASSDB_RESULT_USER_DISABLED;
+		}
+	}
+	if (policy.login_delay_secs == 0)
+		return PASSDB_RESULT_OK;
+
+	i_zero(&state);
+	ret = pop3_policy_store_lookup(module->store, POP3_POLICY_RECORD_LOGIN,
+				       user, &fields, &error);
+	if (ret > 0 &&
+	    pop3_policy_login_state_parse(fields, &state, &error) < 0) {
+		error = t_strdup_printf("pop3-policy store: user %s: key %s: %s",
+			user, pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN,
+						    user), error);
+		ret = -1;
+	}
+	if (ret < 0) {
+		e_error(authdb_event(request), "%s", error);
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
+	if (!pop3_policy_login_delay_allowed(&state, ioloop_time,
+					     policy.login_delay_secs,
+					     policy.login_burst, &wait_secs)) {
+		e_info(authdb_event(request),
+		       "login_delay=%u: refused, next login allowed in %u "
+		       "seconds", policy.login_delay_secs, wait_secs);
+		auth_request_set_field(request, "nologin", "", NULL);
+		auth_request_set_field(request, "reason", t_strdup_printf(
+			"[LOGIN-DELAY] Logins are limited to one per %u "
+			"seconds: try again in %u seconds.",
+			policy.login_delay_secs, wait_secs), NULL);
+	}
 	return PASSDB_RESULT_OK;
 }
 
@@ -73,6 +265,12 @@ pop3_policy_verify_plain(struct auth_request *request,
 			 const char *password ATTR_UNUSED,
 			 verify_plain_callback_t *callback)
 {
+	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
+
+	if (module->set.mode == POP3_POLICY_AUTH_MODE_LOGIN) {
+		callback(pop3_policy_login_check(request), request);
+		return;
+	}
 	/* Plaintext logins are verified by the site's own passdb; this one
 	   only answers APOP. */
 	callback(PASSDB_RESULT_USER_UNKNOWN, request);
@@ -82,61 +280,85 @@ static void
 pop3_policy_lookup_credentials(struct auth_request *request,
 			       lookup_credentials_callback_t *callback)
 {
+	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
 	enum passdb_result result;
-	const char *secret = NULL;
 
-	result = pop3_policy_lookup_secret(request, &secret);
-	passdb_handle_credentials(result, secret, "PLAIN", callback, request);
+	if (module->set.mode == POP3_POLICY_AUTH_MODE_APOP) {
+		pop3_policy_apop_lookup_credentials(request, callback);
+		return;
+	}
+	/* login mode adds fields only: no credentials, so that auth uses
+	   the ones the earlier passdb found */
+	result = pop3_policy_login_check(request);
+	callback(result, result == PASSDB_RESULT_OK ? uchar_empty_ptr : NULL,
+		 0, request);
 }
 
 static struct passdb_module *
-pop3_policy_preinit(pool_t pool, const char *args)
+pop3_policy_passdb_preinit(pool_t pool, const char *args)
 {
 	struct pop3_policy_passdb_module *module;
-	const char *const *arg;
 
 	module = p_new(pool, struct pop3_policy_passdb_module, 1);
-	for (arg = t_strsplit_spaces(args, " "); *arg != NULL; arg++) {
-		if (str_begins(*arg, "dict="))
-			module->dict_uri = p_strdup(pool, *arg + 5);
-		else if (str_begins(*arg, "key_file="))
-			module->key_file = p_strdup(pool, *arg + 9);
-		else
-			i_fatal("passdb pop3_policy: Unknown setting: %s", *arg);
-	}
-	if (module->dict_uri == NULL)
-		i_fatal("passdb pop3_policy: Missing setting: dict=<uri>");
+	pop3_policy_auth_args_parse(pool, "passdb", args, &module->set);
 	module->module.blocking = TRUE;
 	return &module->module;
 }
 
-static void pop3_policy_init(struct passdb_module *_module)
+/* A login-mode passdb that let a failure or a store error fall through to
+   "success" would silently turn the policy off; refuse to start instead. */
+static void pop3_policy_check_rules(struct pop3_policy_passdb_module *module,
+				    struct auth *auth)
 {
-	struct pop3_policy_passdb_module *module =
-		(struct pop3_policy_passdb_module *)_module;
-	struct pop3_policy_store_settings set;
-	const char *error;
+	struct auth_passdb *passdb;
 
-	i_zero(&set);
-	set.uri = module->dict_uri;
-	set.base_dir = global_auth_settings->base_dir;
-	if (pop3_policy_store_init(&set, &module->store, &error) < 0)
-		i_fatal("passdb pop3_policy: %s", error);
+	for (passdb = auth->passdbs; passdb != NULL; passdb = passdb->next) {
+		if (passdb->passdb != &module->module)
+			continue;
+		if (passdb->skip != AUTH_PASSDB_SKIP_UNAUTHENTICATED ||
+		    passdb->result_internalfail != AUTH_DB_RULE_RETURN_FAIL ||
+		    passdb->result_failure != AUTH_DB_RULE_RETURN_FAIL) {
+			i_fatal("passdb pop3_policy mode=login needs "
+				"skip = unauthenticated, result_failure = "
+				"return-fail and result_internalfail = "
+				"return-fail (else a failed check would let "
+				"the login through)");
+		}
+	}
 }
 
-static void pop3_policy_deinit(struct passdb_module *_module)
+static void pop3_policy_passdb_init(struct passdb_module *_module)
+{
+	struct pop3_policy_passdb_module *module =
+		(struct pop3_policy_passdb_module *)_module;
+	struct auth *auth;
+
+	module->store = pop3_policy_auth_store_open(&module->set, "passdb");
+	if (module->set.mode == POP3_POLICY_AUTH_MODE_LOGIN) {
+		pop3_policy_check_rules(module, auth_default_service());
+		auth = auth_find_service("pop3");
+		if (auth != NULL)
+			pop3_policy_check_rules(module, auth);
+	}
+	/* The key file is read at the first APOP lookup (in the worker), so
+	   that a bad key file fails APOP closed with a clear error instead
+	   of taking every other login down with the auth process. */
+}
+
+static void pop3_policy_passdb_deinit(struct passdb_module *_module)
 {
 	struct pop3_policy_passdb_module *module =
 		(struct pop3_policy_passdb_module *)_module;
 
+	pop3_policy_apop_keyring_free(&module->keyring);
 	pop3_policy_store_deinit(&module->store);
 }
 
 static struct passdb_module_interface passdb_pop3_policy = {
 	.name = "pop3_policy",
-	.preinit = pop3_policy_preinit,
-	.init = pop3_policy_init,
-	.deinit = pop3_policy_deinit,
+	.preinit = pop3_policy_passdb_preinit,
+	.init = pop3_policy_passdb_init,
+	.deinit = pop3_policy_passdb_deinit,
 	.verify_plain = pop3_policy_verify_plain,
 	.lookup_credentials = pop3_policy_lookup_credentials,
 };
@@ -144,9 +366,11 @@ static struct passdb_module_interface passdb_pop3_policy = {
 void authdb_pop3_policy_init(void)
 {
 	passdb_register_module(&passdb_pop3_policy);
+	pop3_policy_userdb_register();
 }
 
 void authdb_pop3_policy_deinit(void)
 {
+	pop3_policy_userdb_unregister();
 	passdb_unregister_module(&passdb_pop3_policy);
 }

@@ -1,0 +1,143 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* Args and policy resolution of the pop3_policy passdb and userdb.
+
+   The auth process cannot read plugin {} settings (they belong to mail
+   processes), so the site default and the classes that the mail plugin
+   reads from plugin { pop3_policy = ... pop3_policy_class_<name> = ... }
+   are repeated in the args, with ',' in place of the spaces between
+   policy words (args are split at spaces):
+
+     args = dict=proxy::pop3policy mode=login \
+            pop3_policy=login_delay=15m,login_burst=1 \
+            pop3_policy_class_slow=login_delay=1h
+
+   Only the login keys matter here (login_delay, login_burst, apop_only);
+   the whole policy is still parsed, with the one shared parser
+   (pop3-policy-policy.c), so that a typo fails the same way everywhere.
+   The userdb layer (userdb extra field pop3_policy) is not seen by auth:
+   userdb lookups happen after authentication. The per-user store record
+   (doveadm pop3-policy set) is honoured. */
+
+#include "auth-common.h"
+#include "auth-request.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-auth.h"
+
+#define CLASS_ARG_PREFIX "pop3_policy_class_"
+
+static const char *policy_arg_value(pool_t pool, const char *value)
+{
+	return p_strdup(pool, t_str_replace(value, ',', ' '));
+}
+
+void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
+				 const char *args,
+				 struct pop3_policy_auth_settings *set_r)
+{
+	const char *const *arg, *value;
+	struct pop3_policy_auth_class *class;
+
+	i_zero(set_r);
+	p_array_init(&set_r->classes, pool, 4);
+	for (arg = t_strsplit_spaces(args, " "); *arg != NULL; arg++) {
+		if (str_begins(*arg, "dict="))
+			set_r->dict_uri = p_strdup(pool, *arg + 5);
+		else if (str_begins(*arg, "key_file="))
+			set_r->key_file = p_strdup(pool, *arg + 9);
+		else if (strcmp(*arg, "mode=apop") == 0)
+			set_r->mode = POP3_POLICY_AUTH_MODE_APOP;
+		else if (strcmp(*arg, "mode=login") == 0)
+			set_r->mode = POP3_POLICY_AUTH_MODE_LOGIN;
+		else if (str_begins(*arg, "pop3_policy="))
+			set_r->site_policy = policy_arg_value(pool, *arg + 12);
+		else if (str_begins(*arg, CLASS_ARG_PREFIX) &&
+			 (value = strchr(*arg, '=')) != NULL &&
+			 value > *arg + strlen(CLASS_ARG_PREFIX)) {
+			class = array_append_space(&set_r->classes);
+			class->name = p_strdup_until(pool,
+				*arg + strlen(CLASS_ARG_PREFIX), value);
+			class->policy = policy_arg_value(pool, value + 1);
+		} else {
+			i_fatal("%s pop3_policy: Unknown setting: %s "
+				"(known: dict= key_file= mode=apop|login "
+				"pop3_policy= pop3_policy_class_<name>=)",
+				driver, t_strcut(*arg, '='));
+		}
+	}
+	if (set_r->dict_uri == NULL)
+		i_fatal("%s pop3_policy: Missing setting: dict=<uri>", driver);
+}
+
+struct pop3_policy_store *
+pop3_policy_auth_store_open(const struct pop3_policy_auth_settings *set,
+			    const char *driver)
+{
+	struct pop3_policy_store_settings store_set;
+	struct pop3_policy_store *store;
+	const char *error;
+
+	i_zero(&store_set);
+	store_set.uri = set->dict_uri;
+	store_set.base_dir = global_auth_settings->base_dir;
+	store_set.event_parent = auth_event;
+	if (pop3_policy_store_init(&store_set, &store, &error) < 0)
+		i_fatal("%s pop3_policy: %s", driver, error);
+	return store;
+}
+
+static int
+auth_class_lookup(const char *name, void *context, const char **policy_r,
+		  const char **error_r ATTR_UNUSED)
+{
+	const struct pop3_policy_auth_settings *set = context;
+	const struct pop3_policy_auth_class *class;
+
+	array_foreach(&set->classes, class) {
+		if (strcmp(class->name, name) == 0) {
+			*policy_r = class->policy;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
+			     struct pop3_policy_store *store,
+			     const char *user, struct pop3_policy *policy_r,
+			     const char **error_r)
+{
+	const char *const *fields, *error;
+	int ret;
+
+	pop3_policy_init(policy_r);
+	if (pop3_policy_parse(policy_r, pool_datastack_create(),
+			      set->site_policy, POP3_POLICY_LAYER_SITE,
+			      auth_class_lookup, (void *)set, &error) < 0) {
+		*error_r = t_strdup_printf(
+			"user %s: site policy (args pop3_policy=): %s",
+			user, error);
+		return -1;
+	}
+	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+				       user, &fields, error_r);
+	if (ret < 0)
+		return -1;
+	if (ret > 0 &&
+	    pop3_policy_parse(policy_r, pool_datastack_create(), fields[1],
+			      POP3_POLICY_LAYER_STORE, auth_class_lookup,
+			      (void *)set, &error) < 0) {
+		*error_r = t_strdup_printf(
+			"user %s: policy in the store (key %s): %s", user,
+			pop3_policy_store_key(POP3_POLICY_RECORD_POLICY, user),
+			error);
+		return -1;
+	}
+	return 0;
+}
+
+bool pop3_policy_auth_is_pop3(struct auth_request *request)
+{
+	return request->fields.service != NULL &&
+		strcmp(request->fields.service, "pop3") == 0;
+}

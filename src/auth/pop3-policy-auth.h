@@ -1,0 +1,64 @@
+#ifndef POP3_POLICY_AUTH_H
+#define POP3_POLICY_AUTH_H
+
+/* Shared between the pop3_policy passdb and userdb of
+   libauthdb_pop3_policy.so: their args, the store and the user's login
+   policy. Internal to the module (not exported). */
+
+#include "array.h"
+#include "pop3-policy-policy.h"
+
+struct auth_request;
+struct pop3_policy_store;
+struct pop3_policy_apop_keyring;
+
+enum pop3_policy_auth_mode {
+	/* answer APOP from the store's secrets */
+	POP3_POLICY_AUTH_MODE_APOP = 0,
+	/* lookup only: enforce login_delay, login_burst and apop_only */
+	POP3_POLICY_AUTH_MODE_LOGIN,
+};
+
+struct pop3_policy_auth_class {
+	const char *name;
+	const char *policy;
+};
+
+struct pop3_policy_auth_settings {
+	enum pop3_policy_auth_mode mode;
+	const char *dict_uri;
+	const char *key_file;
+	/* site default (the plugin setting pop3_policy) and classes
+	   (pop3_policy_class_<name>), in policy syntax */
+	const char *site_policy;
+	ARRAY(struct pop3_policy_auth_class) classes;
+};
+
+/* Parses the passdb/userdb args: dict=<uri> key_file=<path>
+   mode=apop|login pop3_policy=<words> pop3_policy_class_<name>=<words>,
+   where <words> are policy words joined with ','. i_fatal()s with the bad
+   arg, as Dovecot does for bad passdb args at startup. */
+void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
+				 const char *args,
+				 struct pop3_policy_auth_settings *set_r);
+/* Opens the store of the settings; i_fatal() on a bad URI. */
+struct pop3_policy_store *
+pop3_policy_auth_store_open(const struct pop3_policy_auth_settings *set,
+			    const char *driver);
+
+/* Resolves the user's login policy: defaults, site, classes and the
+   store record shared/pop3-policy/policy/<user>. Returns 0, or -1 with
+   error_r (naming the user) if the store failed or a policy is bad. */
+int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
+			     struct pop3_policy_store *store,
+			     const char *user, struct pop3_policy *policy_r,
+			     const char **error_r);
+
+/* TRUE if the request is a POP3 login (the only service this module acts
+   on; others pass untouched). */
+bool pop3_policy_auth_is_pop3(struct auth_request *request);
+
+void pop3_policy_userdb_register(void);
+void pop3_policy_userdb_unregister(void);
+
+#endif
