@@ -124,66 +124,77 @@ static char *apop_digest(const char *greeting, const char *secret)
 	return digest;
 }
 
-/* (a) the mail plugin initialises in a pop3 session, auth accepts
-   passdb { driver = pop3_policy } and answers APOP through it, and
-   doveadm lists the pop3-policy commands. */
-static void test_modules_load(void)
+static const PpInstanceOptions package_apop_opts = {
+	.with_package = TRUE,
+	.store = PP_STORE_SQLITE,
+	.debug = TRUE,
+	/* APOP goes only to the pop3_policy passdb, logins with a password
+	   only to passwd-file */
+	.passdb_conf =
+		"passdb {\n"
+		"  driver = pop3_policy\n"
+		"  args = dict=proxy::pop3policy\n"
+		"  mechanisms = apop\n"
+		"}\n"
+		"passdb {\n"
+		"  driver = passwd-file\n"
+		"  args = scheme=PLAIN username_format=%u %{passwd_file}\n"
+		"  mechanisms = plain login\n"
+		"}\n",
+};
+
+/* (a) the mail plugin initialises in a pop3 session. */
+static void test_mail_plugin_loads(void)
 {
-	PpInstanceOptions opts = {
-		.with_package = TRUE,
-		.store = PP_STORE_SQLITE,
-		.debug = TRUE,
-		.passdb_conf =
-			"passdb {\n"
-			"  driver = pop3_policy\n"
-			"  args = dict=proxy::pop3policy\n"
-			"  mechanisms = apop\n"
-			"}\n"
-			"passdb {\n"
-			"  driver = passwd-file\n"
-			"  args = scheme=PLAIN username_format=%u "
-			"%{passwd_file}\n"
-			"  mechanisms = plain login\n"
-			"}\n",
-	};
-	PpInstanceOptions vanilla_opts = { .store = PP_STORE_NONE };
-	PpInstance *inst, *vanilla;
+	PpInstance *inst = start_or_fail(&package_apop_opts);
 	PpPop3 *pop3;
-	GPtrArray *cmds, *vanilla_cmds;
-	char *reply, *digest, *cmd;
-	gboolean policy_cmd = FALSE;
-	unsigned int i;
+	char *reply;
 
-	inst = start_or_fail(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
-
-	/* the mail plugin, in a pop3 session */
 	pop3 = connect_or_fail(inst);
 	g_assert_true(pp_pop3_login(pop3, "alice", "secret"));
 	reply = pp_pop3_cmd(pop3, "QUIT");
 	g_assert_cmpstr(reply, ==, "+OK Logging out.");
 	g_free(reply);
 	pp_pop3_close(pop3);
+	g_assert_true(log_contains(inst, "Module loaded: /usr/lib/dovecot/"
+				   "modules/lib20_pop3_policy_plugin.so"));
 	g_assert_true(log_contains(inst,
-		"pop3-policy: Plugin initialised for service pop3"));
+		"pop3-policy: Plugin initialised for service pop3 with store "
+		"proxy::pop3policy"));
+	assert_log_clean(inst);
+	pp_instance_stop(inst);
+}
 
-	/* the auth module: APOP goes to it (the only passdb for apop); alice
-	   has no APOP secret in the store, so the answer is a refusal, not
-	   a dead auth process */
+/* (a) auth accepts passdb { driver = pop3_policy } and answers APOP
+   through it without dying. */
+static void test_auth_module_loads(void)
+{
+	PpInstance *inst = start_or_fail(&package_apop_opts);
+	PpPop3 *pop3;
+	char *reply, *digest, *cmd;
+
+	pp_instance_add_user(inst, "alice", "secret", NULL);
+	/* alice has no APOP secret in the store: a refusal, not a dead auth
+	   process, and not the passwd-file password */
 	pop3 = connect_or_fail(inst);
 	g_assert_nonnull(strchr(pp_pop3_greeting(pop3), '<'));
 	digest = apop_digest(pp_pop3_greeting(pop3), "secret");
 	cmd = g_strdup_printf("APOP alice %s", digest);
 	reply = pp_pop3_cmd(pop3, cmd);
 	if (!g_str_has_prefix(reply, "-ERR")) {
-		g_error("APOP without a secret in the store answered \"%s\"; "
-			"log:\n%s", reply, pp_instance_read_log(inst));
+		char *log = pp_instance_read_log(inst);
+
+		g_test_fail_printf("APOP without a secret in the store "
+				   "answered \"%s\"; log:\n%s", reply, log);
+		g_free(log);
 	}
 	g_free(reply);
 	g_free(cmd);
 	g_free(digest);
 	pp_pop3_close(pop3);
-	/* auth is still alive and PLAIN still goes to passwd-file */
+
+	/* auth is still alive, and PLAIN still goes to passwd-file */
 	pop3 = connect_or_fail(inst);
 	g_assert_true(pp_pop3_login(pop3, "alice", "secret"));
 	pp_pop3_close(pop3);
@@ -191,14 +202,36 @@ static void test_modules_load(void)
 				   "modules/auth/libauthdb_pop3_policy.so"));
 	g_assert_true(log_contains(inst, "pop3_policy(alice,127.0.0.1,"));
 	assert_log_clean(inst);
+	pp_instance_stop(inst);
+}
 
-	/* the doveadm plugin: every pop3-* command comes from it (vanilla
-	   doveadm has none), and the pop3-policy family is there */
-	cmds = doveadm_pop3_commands(inst);
+/* (a) doveadm loads the plugin, every pop3-* command it lists comes from
+   it (vanilla doveadm has none), and the pop3-policy family is there. */
+static void test_doveadm_commands(void)
+{
+	PpInstanceOptions vanilla_opts = { .store = PP_STORE_NONE };
+	const char *const debug_argv[] = { "-D", "help", NULL };
+	PpInstance *inst, *vanilla;
+	GPtrArray *cmds, *vanilla_cmds;
+	gboolean policy_cmd = FALSE;
+	char *out = NULL, *err = NULL;
+	unsigned int i;
+
 	vanilla = start_or_fail(&vanilla_opts);
 	vanilla_cmds = doveadm_pop3_commands(vanilla);
 	g_assert_cmpuint(vanilla_cmds->len, ==, 0);
 	pp_instance_stop(vanilla);
+	g_ptr_array_unref(vanilla_cmds);
+
+	inst = start_or_fail(&package_apop_opts);
+	(void)pp_instance_doveadm(inst, debug_argv, NULL, &out, &err);
+	if (strstr(err, "Module loaded: /usr/lib/dovecot/modules/doveadm/"
+		   "lib20_doveadm_pop3_policy_plugin.so") == NULL)
+		g_test_fail_printf("doveadm did not load the plugin:\n%s", err);
+	g_free(out);
+	g_free(err);
+
+	cmds = doveadm_pop3_commands(inst);
 	for (i = 0; i < cmds->len; i++) {
 		const char *name = g_ptr_array_index(cmds, i);
 
@@ -209,21 +242,8 @@ static void test_modules_load(void)
 		if (g_str_has_prefix(name, "pop3-policy "))
 			policy_cmd = TRUE;
 	}
-	{
-		const char *const argv[] = { "-D", "help", NULL };
-		char *out = NULL, *err = NULL;
-
-		(void)pp_instance_doveadm(inst, argv, NULL, &out, &err);
-		if (strstr(err, "Module loaded: /usr/lib/dovecot/modules/"
-			   "doveadm/lib20_doveadm_pop3_policy_plugin.so")
-		    == NULL)
-			g_error("doveadm did not load the plugin:\n%s", err);
-		g_free(out);
-		g_free(err);
-	}
 	if (!policy_cmd)
-		g_error("doveadm help lists no pop3-policy command");
-	g_ptr_array_unref(vanilla_cmds);
+		g_test_fail_printf("doveadm help lists no pop3-policy command");
 	g_ptr_array_unref(cmds);
 	pp_instance_stop(inst);
 }
@@ -622,6 +642,8 @@ int main(int argc, char *argv[])
 	int ret;
 
 	g_test_init(&argc, &argv, NULL);
+	/* a failed check fails its case and the next case still runs */
+	g_test_set_nonfatal_assertions();
 	if (geteuid() != 0)
 		g_error("the integration tests need root");
 
@@ -635,7 +657,12 @@ int main(int argc, char *argv[])
 	}
 
 	g_test_add_func("/foundation/module-symbols", test_module_symbols);
-	g_test_add_func("/foundation/modules-load", test_modules_load);
+	g_test_add_func("/foundation/mail-plugin-loads",
+			test_mail_plugin_loads);
+	g_test_add_func("/foundation/auth-module-loads",
+			test_auth_module_loads);
+	g_test_add_func("/foundation/doveadm-commands",
+			test_doveadm_commands);
 	g_test_add_func("/foundation/same-as-vanilla", test_same_as_vanilla);
 	g_test_add_func("/foundation/stop-cleans-up", test_stop_cleans_up);
 	g_test_add_func("/foundation/abort-cleans-up", test_abort_cleans_up);
