@@ -1,10 +1,51 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Registration of the doveadm pop3-policy commands. */
+/* Registration of the doveadm pop3-policy commands, and what they share:
+   opening the user's store and resolving the user's policy the same way a
+   POP3 session does (pop3-policy-retention-settings.c). */
 
 #include "lib.h"
+#include "mail-user.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-retention-settings.h"
 #include "doveadm-pop3-policy-plugin.h"
+#include "doveadm-pop3-policy-cmds.h"
+
+int doveadm_pop3_policy_store_open(struct mail_user *user,
+				   struct pop3_policy_store **store_r,
+				   const char **error_r)
+{
+	struct pop3_policy_store_settings set;
+
+	*store_r = NULL;
+	i_zero(&set);
+	set.uri = mail_user_plugin_getenv(user, "pop3_policy_dict");
+	set.base_dir = user->set->base_dir;
+	set.event_parent = user->event;
+	if (set.uri == NULL || set.uri[0] == '\0')
+		return 0;
+	if (pop3_policy_store_init(&set, store_r, error_r) < 0)
+		return -1;
+	return 1;
+}
+
+int doveadm_pop3_policy_resolve(struct mail_user *user,
+				struct pop3_policy_store **store_r,
+				struct pop3_policy *policy_r,
+				const char **error_r)
+{
+	if (doveadm_pop3_policy_store_open(user, store_r, error_r) < 0)
+		return -1;
+	return pop3_policy_retention_settings_resolve(user, *store_r,
+						      user->pool, policy_r,
+						      error_r);
+}
 
 void doveadm_pop3_policy_register_policy_cmds(void)
 {
+	doveadm_cmd_register_ver2(&doveadm_pop3_policy_cmd_show);
+	doveadm_cmd_register_ver2(&doveadm_pop3_policy_cmd_set);
+	doveadm_cmd_register_ver2(&doveadm_pop3_policy_cmd_unset);
+	doveadm_cmd_register_ver2(&doveadm_pop3_policy_cmd_sweep);
+	doveadm_cmd_register_ver2(&doveadm_pop3_policy_cmd_restore);
 }

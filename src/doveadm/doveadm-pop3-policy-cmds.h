@@ -1,0 +1,30 @@
+#ifndef DOVEADM_POP3_POLICY_CMDS_H
+#define DOVEADM_POP3_POLICY_CMDS_H
+
+/* Shared by the doveadm pop3-policy commands (one file per command). */
+
+#include "doveadm-mail.h"
+#include "pop3-policy-policy.h"
+
+struct pop3_policy_store;
+
+extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_show;
+extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_set;
+extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_unset;
+extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_sweep;
+extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_restore;
+
+/* Opens the user's store (pop3_policy_dict). Returns 1 and the store,
+   0 if pop3_policy_dict is not set (store_r NULL), -1 with error_r. */
+int doveadm_pop3_policy_store_open(struct mail_user *user,
+				   struct pop3_policy_store **store_r,
+				   const char **error_r);
+/* Opens the store and resolves the user's effective policy into
+   policy_r (strings from user->pool). Returns 0 or -1 with error_r;
+   the store is returned (or NULL) on both. */
+int doveadm_pop3_policy_resolve(struct mail_user *user,
+				struct pop3_policy_store **store_r,
+				struct pop3_policy *policy_r,
+				const char **error_r);
+
+#endif

@@ -1,0 +1,101 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* doveadm pop3-policy set -u USER POLICY...: writes the user's store
+   record (the last layer of SPEC 3.2), after checking that the user's
+   whole policy resolves with it; a bad policy is refused and nothing is
+   written. */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "str.h"
+#include "mail-user.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-retention-settings.h"
+#include "doveadm-pop3-policy-cmds.h"
+
+struct pop3_policy_set_cmd_context {
+	struct doveadm_mail_cmd_context ctx;
+	const char *policy;
+};
+
+static int
+policy_set_class_lookup(const char *name, void *context,
+			const char **policy_r, const char **error_r ATTR_UNUSED)
+{
+	struct mail_user *user = context;
+
+	*policy_r = mail_user_plugin_getenv(user, t_strconcat(
+		"pop3_policy_class_", name, NULL));
+	return *policy_r == NULL ? 0 : 1;
+}
+
+static int
+cmd_pop3_policy_set_run(struct doveadm_mail_cmd_context *_ctx,
+			struct mail_user *user)
+{
+	struct pop3_policy_set_cmd_context *ctx =
+		(struct pop3_policy_set_cmd_context *)_ctx;
+	struct pop3_policy_store *store;
+	struct pop3_policy policy;
+	const char *error, *fields[3];
+	int ret;
+
+	pop3_policy_init(&policy);
+	if (pop3_policy_parse(&policy, pool_datastack_create(), ctx->policy,
+			      POP3_POLICY_LAYER_STORE,
+			      policy_set_class_lookup, user, &error) < 0) {
+		i_error("user %s: %s", user->username, error);
+		doveadm_mail_failed_error(_ctx, MAIL_ERROR_PARAMS);
+		return -1;
+	}
+	ret = doveadm_pop3_policy_store_open(user, &store, &error);
+	if (ret <= 0) {
+		i_error("user %s: %s", user->username, ret < 0 ? error :
+			"pop3_policy_dict is not set");
+		doveadm_mail_failed_error(_ctx, MAIL_ERROR_TEMP);
+		return -1;
+	}
+	fields[0] = dec2str(ioloop_time);
+	fields[1] = ctx->policy;
+	fields[2] = NULL;
+	ret = pop3_policy_store_set(store, POP3_POLICY_RECORD_POLICY,
+				    user->username, fields, &error);
+	pop3_policy_store_deinit(&store);
+	if (ret < 0) {
+		i_error("%s", error);
+		doveadm_mail_failed_error(_ctx, MAIL_ERROR_TEMP);
+		return -1;
+	}
+	return 0;
+}
+
+static void cmd_pop3_policy_set_init(struct doveadm_mail_cmd_context *_ctx,
+				     const char *const args[])
+{
+	struct pop3_policy_set_cmd_context *ctx =
+		(struct pop3_policy_set_cmd_context *)_ctx;
+
+	if (args[0] == NULL)
+		doveadm_mail_help_name("pop3-policy set");
+	ctx->policy = p_strdup(_ctx->pool, t_strarray_join(args, " "));
+}
+
+static struct doveadm_mail_cmd_context *cmd_pop3_policy_set_alloc(void)
+{
+	struct pop3_policy_set_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct pop3_policy_set_cmd_context);
+	ctx->ctx.v.init = cmd_pop3_policy_set_init;
+	ctx->ctx.v.run = cmd_pop3_policy_set_run;
+	return &ctx->ctx;
+}
+
+struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_set = {
+	.name = "pop3-policy set",
+	.mail_cmd = cmd_pop3_policy_set_alloc,
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<key=value> [...]",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_MAIL_COMMON
+DOVEADM_CMD_PARAM('\0', "policy", CMD_PARAM_ARRAY, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+};
