@@ -112,4 +112,20 @@ struct pop3_policy_uidl_assign {
 unsigned int pop3_policy_uidl_assign(struct pop3_policy_uidl_assign *msgs,
 				     unsigned int count);
 
+struct pop3_policy_uidl_listing_line {
+	unsigned int line, msn;
+	const char *uidl;
+};
+ARRAY_DEFINE_TYPE(pop3_policy_uidl_listing_line,
+		  struct pop3_policy_uidl_listing_line);
+
+/* Parses a captured POP3 "UIDL" listing: lines "<msn> <uidl>", LF or CRLF,
+   optionally preceded by the "+OK" status line and ended by ".". Returns 0
+   with the lines (allocated from pool), or -1 with an error naming the
+   first bad line's number (a bad msn, an invalid or repeated UIDL, a
+   repeated msn, text after "."). */
+int pop3_policy_uidl_listing_parse(const char *data, size_t size, pool_t pool,
+	ARRAY_TYPE(pop3_policy_uidl_listing_line) *lines_r,
+	const char **error_r);
+
 #endif

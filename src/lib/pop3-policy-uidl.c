@@ -26,6 +26,7 @@
 #include <ctype.h>
 
 HASH_TABLE_DEFINE_TYPE(uidl_lines, const char *, void *);
+HASH_TABLE_DEFINE_TYPE(uidl_msns, void *, void *);
 
 static const char *const key_prefixes[POP3_POLICY_UIDL_KEY_KIND_COUNT] = {
 	[POP3_POLICY_UIDL_KEY_UID] = "uid:",
@@ -405,4 +406,101 @@ unsigned int pop3_policy_uidl_assign(struct pop3_policy_uidl_assign *msgs,
 	}
 	hash_table_destroy(&taken);
 	return collisions;
+}
+
+static int
+listing_line(const char *line, unsigned int line_num, pool_t pool,
+	     ARRAY_TYPE(pop3_policy_uidl_listing_line) *lines,
+	     HASH_TABLE_TYPE(uidl_lines) uidls,
+	     HASH_TABLE_TYPE(uidl_msns) msns, const char **error_r)
+{
+	struct pop3_policy_uidl_listing_line *l;
+	const char *p, *error;
+	unsigned int msn, prev;
+
+	p = strchr(line, ' ');
+	if (p == NULL || str_to_uint(t_strdup_until(line, p), &msn) < 0 ||
+	    msn == 0) {
+		*error_r = t_strdup_printf("line %u: expected "
+			"\"<message number> <uidl>\"", line_num);
+		return -1;
+	}
+	p++;
+	if (pop3_policy_uidl_validate(p, &error) < 0) {
+		*error_r = t_strdup_printf("line %u: %s", line_num, error);
+		return -1;
+	}
+	prev = POINTER_CAST_TO(hash_table_lookup(uidls, p), unsigned int);
+	if (prev != 0) {
+		*error_r = t_strdup_printf("line %u: UIDL %s repeats the one "
+			"of line %u", line_num, p, prev);
+		return -1;
+	}
+	prev = POINTER_CAST_TO(hash_table_lookup(msns, POINTER_CAST(msn)),
+			       unsigned int);
+	if (prev != 0) {
+		*error_r = t_strdup_printf("line %u: message number %u "
+			"repeats the one of line %u", line_num, msn, prev);
+		return -1;
+	}
+	hash_table_insert(msns, POINTER_CAST(msn), POINTER_CAST(line_num));
+	l = array_append_space(lines);
+	l->line = line_num;
+	l->msn = msn;
+	l->uidl = p_strdup(pool, p);
+	hash_table_insert(uidls, l->uidl, POINTER_CAST(line_num));
+	return 0;
+}
+
+int pop3_policy_uidl_listing_parse(const char *data, size_t size, pool_t pool,
+	ARRAY_TYPE(pop3_policy_uidl_listing_line) *lines_r,
+	const char **error_r)
+{
+	HASH_TABLE_TYPE(uidl_lines) uidls;
+	HASH_TABLE_TYPE(uidl_msns) msns;
+	const char *p = data, *end = data + size, *nl;
+	unsigned int line_num = 0;
+	bool ended = FALSE;
+	int ret = 0;
+
+	p_array_init(lines_r, pool, 64);
+	hash_table_create(&uidls, default_pool, 0, str_hash, strcmp);
+	hash_table_create_direct(&msns, default_pool, 0);
+	while (p < end && ret == 0) {
+		size_t len;
+
+		line_num++;
+		nl = memchr(p, '\n', end - p);
+		len = (nl == NULL ? end : nl) - p;
+		if (len > 0 && p[len-1] == '\r')
+			len--;
+		T_BEGIN {
+			const char *line = t_strndup(p, len);
+
+			if (memchr(p, '\0', len) != NULL) {
+				*error_r = t_strdup_printf(
+					"line %u: contains a NUL byte",
+					line_num);
+				ret = -1;
+			} else if (line[0] == '\0') {
+				/* empty lines are skipped */
+			} else if (ended) {
+				*error_r = t_strdup_printf("line %u: text "
+					"after the final \".\"", line_num);
+				ret = -1;
+			} else if (strcmp(line, ".") == 0) {
+				ended = TRUE;
+			} else if (line_num == 1 && str_begins(line, "+OK")) {
+				/* the status line of the capture */
+			} else {
+				ret = listing_line(line, line_num, pool,
+						   lines_r, uidls, msns,
+						   error_r);
+			}
+		} T_END_PASS_STR_IF(ret < 0, error_r);
+		p = nl == NULL ? end : nl + 1;
+	}
+	hash_table_destroy(&uidls);
+	hash_table_destroy(&msns);
+	return ret;
 }

@@ -10,6 +10,7 @@
 #include "mail-storage-hooks.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-plugin.h"
+#include "pop3-policy-uidl-session.h"
 #include "pop3-policy-retention.h"
 
 const char *pop3_policy_plugin_version = DOVECOT_ABI_VERSION;
@@ -76,11 +77,13 @@ static struct mail_storage_hooks pop3_policy_mail_storage_hooks = {
 void pop3_policy_plugin_init(struct module *module)
 {
 	mail_storage_hooks_add(module, &pop3_policy_mail_storage_hooks);
+	pop3_policy_uidl_init(module);
 	pop3_policy_retention_init(module);
 }
 
 void pop3_policy_plugin_deinit(void)
 {
+	pop3_policy_uidl_deinit();
 	pop3_policy_retention_deinit();
 	mail_storage_hooks_remove(&pop3_policy_mail_storage_hooks);
 }

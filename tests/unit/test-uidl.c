@@ -328,6 +328,46 @@ static void test_uidl_guard(void)
 	test_end();
 }
 
+static void test_uidl_listing(void)
+{
+	static const struct {
+		const char *data;
+		const char *error; /* NULL = valid */
+		unsigned int count;
+	} tests[] = {
+		{ "", NULL, 0 },
+		{ "+OK\r\n1 A\r\n2 B\r\n.\r\n", NULL, 2 },
+		{ "1 A\n3 C\n", NULL, 2 },
+		{ "1 A\n2 A\n", "line 2: UIDL A repeats the one of line 1", 0 },
+		{ "1 A\n1 B\n", "line 2: message number 1 repeats", 0 },
+		{ "0 A\n", "line 1: expected", 0 },
+		{ "x A\n", "line 1: expected", 0 },
+		{ "1\n", "line 1: expected", 0 },
+		{ "1 A B\n", "line 1: UIDL has character 0x20", 0 },
+		{ "+OK\n1 A\n.\n2 B\n", "line 4: text after", 0 },
+		{ "1 A\n+OK\n", "line 2: expected", 0 },
+	};
+	ARRAY_TYPE(pop3_policy_uidl_listing_line) lines;
+	const char *error;
+	unsigned int i;
+	pool_t pool = pool_alloconly_create("test", 1024);
+
+	test_begin("uidl listing parse");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		int ret = pop3_policy_uidl_listing_parse(tests[i].data,
+			strlen(tests[i].data), pool, &lines, &error);
+		if (tests[i].error == NULL) {
+			test_assert_idx(ret == 0 &&
+					array_count(&lines) == tests[i].count, i);
+		} else {
+			test_assert_idx(ret < 0 &&
+				strstr(error, tests[i].error) != NULL, i);
+		}
+	}
+	pool_unref(&pool);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -337,6 +377,7 @@ int main(void)
 		test_uidl_resolve,
 		test_uidl_assign,
 		test_uidl_guard,
+		test_uidl_listing,
 		NULL
 	};
 	return test_run(test_functions);

@@ -1,0 +1,67 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* doveadm pop3-uidl clear -u USER|-A
+
+   Removes the user's UIDL map (index and chunks). UIDLs a session
+   already wrote natively (pop3_policy_uidl_persist) stay. */
+
+#include "lib.h"
+#include "mail-user.h"
+#include "mail-error.h"
+#include "doveadm-mail.h"
+#include "doveadm-print.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-uidl-map.h"
+#include "doveadm-pop3-uidl.h"
+
+static int
+cmd_uidl_clear_run(struct doveadm_mail_cmd_context *ctx,
+		   struct mail_user *user)
+{
+	struct pop3_policy_store *store;
+	const char *error;
+	int ret;
+
+	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
+		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
+		return -1;
+	}
+	ret = pop3_policy_uidl_map_clear(store, user->username, &error);
+	pop3_policy_store_deinit(&store);
+	if (ret < 0) {
+		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
+		return -1;
+	}
+	doveadm_print(user->username);
+	doveadm_print(ret > 0 ? "cleared" : "no map");
+	return 0;
+}
+
+static void cmd_uidl_clear_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
+				const char *const args[])
+{
+	if (args[0] != NULL)
+		doveadm_mail_help_name("pop3-uidl clear");
+	doveadm_print_header_simple("user");
+	doveadm_print_header_simple("result");
+}
+
+static struct doveadm_mail_cmd_context *cmd_uidl_clear_alloc(void)
+{
+	struct doveadm_mail_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
+	ctx->v.init = cmd_uidl_clear_init;
+	ctx->v.run = cmd_uidl_clear_run;
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+	return ctx;
+}
+
+struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_clear = {
+	.name = "pop3-uidl clear",
+	.mail_cmd = cmd_uidl_clear_alloc,
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX,
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_MAIL_COMMON
+DOVEADM_CMD_PARAMS_END
+};

@@ -1,0 +1,109 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* What the pop3-uidl commands share: the user's store, the INBOX scan and
+   reading an input file. */
+
+#include "lib.h"
+#include "buffer.h"
+#include "istream.h"
+#include "mail-user.h"
+#include "mail-error.h"
+#include "mail-storage.h"
+#include "mail-namespace.h"
+#include "doveadm-mail.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-uidl-map.h"
+#include "doveadm-pop3-uidl.h"
+
+#include <unistd.h>
+#include <fcntl.h>
+
+int doveadm_pop3_uidl_store_open(struct mail_user *user,
+				 struct pop3_policy_store **store_r,
+				 const char **error_r)
+{
+	struct pop3_policy_store_settings set;
+
+	i_zero(&set);
+	set.uri = mail_user_plugin_getenv(user, "pop3_policy_dict");
+	set.base_dir = user->set->base_dir;
+	set.event_parent = user->event;
+	return pop3_policy_store_init(&set, store_r, error_r);
+}
+
+int doveadm_pop3_uidl_scan(struct mail_user *user,
+			   struct pop3_policy_store *store,
+			   enum pop3_policy_uidl_scan_flags flags, pool_t pool,
+			   struct mailbox **box_r,
+			   struct pop3_policy_uidl_map **map_r,
+			   ARRAY_TYPE(pop3_policy_uidl_msg) *msgs_r,
+			   const char **error_r)
+{
+	struct mail_namespace *ns;
+	struct mailbox *box;
+	const char *error;
+	int ret;
+
+	*map_r = NULL;
+	ret = pop3_policy_uidl_map_load(store, user->username, map_r, error_r);
+	if (ret < 0)
+		return -1;
+	ns = mail_namespace_find_inbox(user->namespaces);
+	box = mailbox_alloc(ns->list, "INBOX", 0);
+	if (mailbox_sync(box, 0) < 0) {
+		error = mailbox_get_last_internal_error(box, NULL);
+		*error_r = t_strdup_printf("user %s: INBOX: %s",
+					   user->username, error);
+		mailbox_free(&box);
+		pop3_policy_uidl_map_free(map_r);
+		return -1;
+	}
+	flags |= pop3_policy_uidl_mailbox_scan_flags(*map_r);
+	if (pop3_policy_uidl_mailbox_scan(box, *map_r, flags, pool, msgs_r,
+					  &error) < 0) {
+		*error_r = t_strdup_printf("user %s: INBOX: %s",
+					   user->username, error);
+		mailbox_free(&box);
+		pop3_policy_uidl_map_free(map_r);
+		return -1;
+	}
+	*box_r = box;
+	return 0;
+}
+
+int doveadm_pop3_uidl_read_file(const char *path, pool_t pool,
+				const char **data_r, size_t *size_r,
+				const char **error_r)
+{
+	buffer_t *buf = buffer_create_dynamic(pool, 4096);
+	unsigned char tmp[8192];
+	ssize_t n;
+	int fd;
+
+	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+	if (fd < 0) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		buffer_append(buf, tmp, n);
+	if (n < 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %m", path);
+		if (fd != STDIN_FILENO)
+			i_close_fd(&fd);
+		return -1;
+	}
+	if (fd != STDIN_FILENO)
+		i_close_fd(&fd);
+	*size_r = buf->used;
+	buffer_append_c(buf, '\0');
+	*data_r = buf->data;
+	return 0;
+}
+
+void doveadm_pop3_uidl_failed(struct doveadm_mail_cmd_context *ctx,
+			      int mail_error, const char *error)
+{
+	i_error("%s", error);
+	doveadm_mail_failed_error(ctx, (enum mail_error)mail_error);
+}

@@ -1,0 +1,112 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* doveadm pop3-uidl import -u USER FILE
+
+   Replaces the user's UIDL map with the entries of FILE (lines
+   "<key> <uidl>", keys guid:, hdr:, msgid:, uid:; "-" reads stdin). The
+   whole file is checked first: the first bad line (a UIDL that breaks RFC
+   1939, a repeated UIDL or key, an unknown key) is reported with its line
+   number and nothing is imported. */
+
+#include "lib.h"
+#include "mail-user.h"
+#include "mail-error.h"
+#include "doveadm-mail.h"
+#include "doveadm-print.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-uidl-map.h"
+#include "doveadm-pop3-uidl.h"
+
+struct uidl_import_cmd_context {
+	struct doveadm_mail_cmd_context ctx;
+	const char *path;
+	struct pop3_policy_uidl_map *map;
+	/* set when FILE was refused: no user gets anything */
+	bool refused;
+};
+
+static int
+cmd_uidl_import_run(struct doveadm_mail_cmd_context *_ctx,
+		    struct mail_user *user)
+{
+	struct uidl_import_cmd_context *ctx =
+		container_of(_ctx, struct uidl_import_cmd_context, ctx);
+	struct pop3_policy_store *store;
+	const char *error;
+	int ret;
+
+	if (ctx->refused)
+		return -1;
+	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
+		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
+		return -1;
+	}
+	ret = pop3_policy_uidl_map_save(store, user->username, ctx->map,
+					&error);
+	pop3_policy_store_deinit(&store);
+	if (ret < 0) {
+		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
+		return -1;
+	}
+	doveadm_print(user->username);
+	doveadm_print_num(pop3_policy_uidl_map_count(ctx->map));
+	return 0;
+}
+
+static void cmd_uidl_import_init(struct doveadm_mail_cmd_context *_ctx,
+				 const char *const args[])
+{
+	struct uidl_import_cmd_context *ctx =
+		container_of(_ctx, struct uidl_import_cmd_context, ctx);
+	const char *data, *error;
+	size_t size;
+
+	if (args[0] == NULL || args[1] != NULL)
+		doveadm_mail_help_name("pop3-uidl import");
+	if (_ctx->iterate_all_users)
+		i_fatal_status(EX_USAGE, "pop3-uidl import: a map belongs "
+			       "to one user: use -u, not -A");
+	ctx->path = p_strdup(_ctx->pool, args[0]);
+	if (doveadm_pop3_uidl_read_file(ctx->path, _ctx->pool, &data, &size,
+					&error) < 0 ||
+	    pop3_policy_uidl_import_parse(data, size, &ctx->map,
+					  &error) < 0) {
+		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_PARAMS,
+			t_strdup_printf("pop3-uidl import: %s: %s "
+					"(nothing imported)", ctx->path,
+					error));
+		ctx->refused = TRUE;
+	}
+	doveadm_print_header_simple("user");
+	doveadm_print_header_simple("imported");
+}
+
+static void cmd_uidl_import_deinit(struct doveadm_mail_cmd_context *_ctx)
+{
+	struct uidl_import_cmd_context *ctx =
+		container_of(_ctx, struct uidl_import_cmd_context, ctx);
+
+	pop3_policy_uidl_map_free(&ctx->map);
+}
+
+static struct doveadm_mail_cmd_context *cmd_uidl_import_alloc(void)
+{
+	struct uidl_import_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct uidl_import_cmd_context);
+	ctx->ctx.v.init = cmd_uidl_import_init;
+	ctx->ctx.v.run = cmd_uidl_import_run;
+	ctx->ctx.v.deinit = cmd_uidl_import_deinit;
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+	return &ctx->ctx;
+}
+
+struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_import = {
+	.name = "pop3-uidl import",
+	.mail_cmd = cmd_uidl_import_alloc,
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<file>",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_MAIL_COMMON
+DOVEADM_CMD_PARAM('\0', "file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+};

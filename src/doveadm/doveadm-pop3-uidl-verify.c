@@ -1,0 +1,157 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* doveadm pop3-uidl verify -u USER FILE
+
+   Compares the UIDLs a POP3 session of the user is served now with FILE, a
+   "UIDL" listing captured from the old server ("<msn> <uidl>" lines, the
+   "+OK" line and the final "." may be kept; "-" reads stdin). The
+   comparison is by UIDL, not by message number: a client keys on UIDLs
+   only. Prints one row per difference: "missing" (in FILE, not served: a
+   client would lose track of it) or "extra" (served, not in FILE: a client
+   would download it). Exit code 1 if there is any difference, 0 if none. */
+
+#include "lib.h"
+#include "hash.h"
+#include "mail-user.h"
+#include "mail-error.h"
+#include "mail-storage.h"
+#include "doveadm-mail.h"
+#include "doveadm-print.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-uidl-map.h"
+#include "doveadm-pop3-uidl.h"
+
+struct uidl_verify_cmd_context {
+	struct doveadm_mail_cmd_context ctx;
+	const char *path;
+	ARRAY_TYPE(pop3_policy_uidl_listing_line) lines;
+	bool refused;
+};
+
+static void
+verify_row(const char *user, const char *what, unsigned int msn,
+	   const char *uidl)
+{
+	doveadm_print(user);
+	doveadm_print(what);
+	doveadm_print_num(msn);
+	doveadm_print(uidl);
+}
+
+static int
+cmd_uidl_verify_run(struct doveadm_mail_cmd_context *_ctx,
+		    struct mail_user *user)
+{
+	struct uidl_verify_cmd_context *ctx =
+		container_of(_ctx, struct uidl_verify_cmd_context, ctx);
+	struct pop3_policy_store *store;
+	struct pop3_policy_uidl_map *map;
+	ARRAY_TYPE(pop3_policy_uidl_msg) msgs;
+	const struct pop3_policy_uidl_msg *msg;
+	const struct pop3_policy_uidl_listing_line *line;
+	HASH_TABLE(const char *, void *) served, expected;
+	struct mailbox *box;
+	const char *error;
+	unsigned int msn = 0, differences = 0;
+	pool_t pool;
+
+	if (ctx->refused)
+		return -1;
+	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
+		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
+		return -1;
+	}
+	pool = pool_alloconly_create("pop3-uidl verify", 4096);
+	if (doveadm_pop3_uidl_scan(user, store, 0, pool, &box, &map, &msgs,
+				   &error) < 0) {
+		pop3_policy_store_deinit(&store);
+		pool_unref(&pool);
+		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
+		return -1;
+	}
+	hash_table_create(&served, pool, 0, str_hash, strcmp);
+	hash_table_create(&expected, pool, 0, str_hash, strcmp);
+	array_foreach(&msgs, msg) {
+		hash_table_update(served, msg->assign.served,
+				  POINTER_CAST(++msn));
+	}
+	array_foreach(&ctx->lines, line) {
+		hash_table_insert(expected, line->uidl, POINTER_CAST(1));
+		if (hash_table_lookup(served, line->uidl) == NULL) {
+			verify_row(user->username, "missing", line->msn,
+				   line->uidl);
+			differences++;
+		}
+	}
+	msn = 0;
+	array_foreach(&msgs, msg) {
+		msn++;
+		if (hash_table_lookup(expected, msg->assign.served) == NULL) {
+			verify_row(user->username, "extra", msn,
+				   msg->assign.served);
+			differences++;
+		}
+	}
+	hash_table_destroy(&served);
+	hash_table_destroy(&expected);
+	mailbox_free(&box);
+	pop3_policy_uidl_map_free(&map);
+	pop3_policy_store_deinit(&store);
+	pool_unref(&pool);
+	if (differences > 0) {
+		i_error("pop3-uidl verify: user %s: %u UIDLs differ from %s",
+			user->username, differences, ctx->path);
+		_ctx->exit_code = 1;
+	}
+	return 0;
+}
+
+static void cmd_uidl_verify_init(struct doveadm_mail_cmd_context *_ctx,
+				 const char *const args[])
+{
+	struct uidl_verify_cmd_context *ctx =
+		container_of(_ctx, struct uidl_verify_cmd_context, ctx);
+	const char *data, *error;
+	size_t size;
+
+	if (args[0] == NULL || args[1] != NULL)
+		doveadm_mail_help_name("pop3-uidl verify");
+	if (_ctx->iterate_all_users)
+		i_fatal_status(EX_USAGE, "pop3-uidl verify: a listing belongs "
+			       "to one user: use -u, not -A");
+	ctx->path = p_strdup(_ctx->pool, args[0]);
+	if (doveadm_pop3_uidl_read_file(ctx->path, _ctx->pool, &data, &size,
+					&error) < 0 ||
+	    pop3_policy_uidl_listing_parse(data, size, _ctx->pool,
+					   &ctx->lines, &error) < 0) {
+		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_PARAMS,
+			t_strdup_printf("pop3-uidl verify: %s: %s",
+					ctx->path, error));
+		ctx->refused = TRUE;
+	}
+	doveadm_print_header_simple("user");
+	doveadm_print_header_simple("difference");
+	doveadm_print_header_simple("msn");
+	doveadm_print_header_simple("uidl");
+}
+
+static struct doveadm_mail_cmd_context *cmd_uidl_verify_alloc(void)
+{
+	struct uidl_verify_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct uidl_verify_cmd_context);
+	ctx->ctx.v.init = cmd_uidl_verify_init;
+	ctx->ctx.v.run = cmd_uidl_verify_run;
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+	return &ctx->ctx;
+}
+
+struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_verify = {
+	.name = "pop3-uidl verify",
+	.mail_cmd = cmd_uidl_verify_alloc,
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<file>",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_MAIL_COMMON
+DOVEADM_CMD_PARAM('\0', "file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+};

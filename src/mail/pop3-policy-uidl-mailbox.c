@@ -1,0 +1,259 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* Works out the UIDLs of a mailbox's messages, the way the pop3 process
+   does (pop3_get_uid() in Dovecot's src/pop3/pop3-commands.c): a UIDL the
+   storage keeps (MAIL_FETCH_UIDL_BACKEND) first, else pop3_uidl_format
+   expanded with %v (UIDVALIDITY), %u (UID), %m (header MD5), %f (storage
+   file name) and %g (GUID). pop3_reuse_xuidl is not followed: a site that
+   serves X-UIDL headers should import them as a map instead. The map's
+   UIDL, when one matches, is served instead unless it collides (see
+   pop3_policy_uidl_assign()). */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "str.h"
+#include "istream.h"
+#include "var-expand.h"
+#include "mail-storage.h"
+#include "mail-storage-settings.h"
+#include "mail-search-build.h"
+#include "pop3-policy-uidl-hdr.h"
+#include "pop3-policy-uidl-mailbox.h"
+
+enum pop3_policy_uidl_scan_flags
+pop3_policy_uidl_mailbox_scan_flags(const struct pop3_policy_uidl_map *map)
+{
+	enum pop3_policy_uidl_scan_flags flags = 0;
+
+	if (map == NULL)
+		return 0;
+	if (map->kind_counts[POP3_POLICY_UIDL_KEY_HDR] > 0)
+		flags |= POP3_POLICY_UIDL_SCAN_HDR;
+	if (map->kind_counts[POP3_POLICY_UIDL_KEY_MSGID] > 0)
+		flags |= POP3_POLICY_UIDL_SCAN_MSGID;
+	return flags;
+}
+
+const char *pop3_policy_uidl_mailbox_hdr_key(struct mail *mail,
+					     const char **error_r)
+{
+	struct pop3_policy_uidl_hdr_ctx *ctx;
+	struct istream *input;
+	const unsigned char *data;
+	size_t size;
+
+	if (mail_get_hdr_stream(mail, NULL, &input) < 0) {
+		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
+		return NULL;
+	}
+	ctx = pop3_policy_uidl_hdr_init();
+	while (!pop3_policy_uidl_hdr_done(ctx) &&
+	       i_stream_read_more(input, &data, &size) > 0) {
+		pop3_policy_uidl_hdr_more(ctx, data, size);
+		i_stream_skip(input, size);
+	}
+	if (input->stream_errno != 0) {
+		*error_r = i_stream_get_error(input);
+		(void)pop3_policy_uidl_hdr_finish(&ctx);
+		return NULL;
+	}
+	return t_strconcat("hdr:", pop3_policy_uidl_hdr_finish(&ctx), NULL);
+}
+
+static int
+uidl_native(struct mail *mail, uint32_t uidvalidity, const char *format,
+	    const char **uidl_r, bool *stored_r, const char **error_r)
+{
+	const char *uidl, *hdr_md5 = "", *filename = "", *guid = "";
+	const char *error;
+	string_t *str;
+
+	if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) < 0) {
+		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
+		return -1;
+	}
+	if (*uidl != '\0') {
+		*uidl_r = uidl;
+		*stored_r = TRUE;
+		return 0;
+	}
+	*stored_r = FALSE;
+	if (strstr(format, "%m") != NULL &&
+	    mail_get_special(mail, MAIL_FETCH_HEADER_MD5, &hdr_md5) < 0) {
+		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
+		return -1;
+	}
+	if (strstr(format, "%f") != NULL &&
+	    mail_get_special(mail, MAIL_FETCH_STORAGE_ID, &filename) < 0) {
+		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
+		return -1;
+	}
+	if (strstr(format, "%g") != NULL &&
+	    mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
+		return -1;
+	}
+	const struct var_expand_table tab[] = {
+		{ 'v', dec2str(uidvalidity), "uidvalidity" },
+		{ 'u', t_strdup(dec2str(mail->uid)), "uid" },
+		{ 'm', hdr_md5, "md5" },
+		{ 'f', filename, "filename" },
+		{ 'g', guid, "guid" },
+		{ '\0', NULL, NULL }
+	};
+	str = t_str_new(64);
+	if (var_expand(str, format, tab, &error) <= 0) {
+		*error_r = t_strdup_printf(
+			"Failed to expand pop3_uidl_format=%s: %s",
+			format, error);
+		return -1;
+	}
+	*uidl_r = str_c(str);
+	return 0;
+}
+
+static int
+uidl_scan_mail(struct mail *mail, uint32_t uidvalidity, const char *format,
+	       struct pop3_policy_uidl_map *map,
+	       enum pop3_policy_uidl_scan_flags flags, pool_t pool,
+	       struct pop3_policy_uidl_msg *msg_r, const char **error_r)
+{
+	const char *value, *uidl;
+
+	i_zero(msg_r);
+	msg_r->seq = mail->seq;
+	msg_r->uid = mail->uid;
+	if (mail_get_special(mail, MAIL_FETCH_GUID, &value) < 0) {
+		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
+		return -1;
+	}
+	msg_r->guid = p_strdup(pool, value);
+	msg_r->keys.uid_key = p_strdup(pool,
+		pop3_policy_uidl_key_uid(uidvalidity, mail->uid));
+	if (*value != '\0') {
+		msg_r->keys.guid_key = p_strdup(pool,
+			pop3_policy_uidl_key_guid(value));
+	}
+	if ((flags & POP3_POLICY_UIDL_SCAN_MSGID) != 0 &&
+	    mail_get_first_header(mail, "Message-ID", &value) > 0) {
+		msg_r->keys.msgid_key = p_strdup(pool,
+			pop3_policy_uidl_key_msgid(value));
+	}
+	if ((flags & POP3_POLICY_UIDL_SCAN_HDR) != 0) {
+		value = pop3_policy_uidl_mailbox_hdr_key(mail, error_r);
+		if (value == NULL)
+			return -1;
+		msg_r->keys.hdr_key = p_strdup(pool, value);
+	}
+	if (uidl_native(mail, uidvalidity, format, &uidl,
+			&msg_r->native_stored, error_r) < 0)
+		return -1;
+	msg_r->native = p_strdup(pool, uidl);
+	msg_r->assign.native = msg_r->native;
+	if (map != NULL) {
+		msg_r->assign.mapped =
+			pop3_policy_uidl_map_resolve(map, &msg_r->keys);
+	}
+	return 0;
+}
+
+static int uidl_msg_order_cmp(const struct pop3_policy_uidl_msg *m1,
+			      const struct pop3_policy_uidl_msg *m2)
+{
+	unsigned int o1 = m1->map_order == 0 ? UINT_MAX : m1->map_order;
+	unsigned int o2 = m2->map_order == 0 ? UINT_MAX : m2->map_order;
+
+	if (o1 != o2)
+		return o1 < o2 ? -1 : 1;
+	return m1->seq < m2->seq ? -1 : (m1->seq > m2->seq ? 1 : 0);
+}
+
+static void
+uidl_scan_order(struct pop3_policy_uidl_map *map,
+		ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
+{
+	HASH_TABLE(const char *, void *) orders;
+	const struct pop3_policy_uidl_map_entry *entry;
+	struct pop3_policy_uidl_msg *msg;
+	unsigned int n = 0;
+
+	if (map == NULL || map->kind_counts[POP3_POLICY_UIDL_KEY_UID] == 0)
+		return;
+	hash_table_create(&orders, default_pool, 0, str_hash, strcmp);
+	array_foreach(&map->entries, entry) {
+		if (str_begins(entry->key, "uid:"))
+			hash_table_insert(orders, entry->key,
+					  POINTER_CAST(++n));
+	}
+	array_foreach_modifiable(msgs, msg) {
+		msg->map_order = POINTER_CAST_TO(
+			hash_table_lookup(orders, msg->keys.uid_key),
+			unsigned int);
+	}
+	hash_table_destroy(&orders);
+	array_sort(msgs, uidl_msg_order_cmp);
+}
+
+int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
+				  struct pop3_policy_uidl_map *map,
+				  enum pop3_policy_uidl_scan_flags flags,
+				  pool_t pool,
+				  ARRAY_TYPE(pop3_policy_uidl_msg) *msgs_r,
+				  const char **error_r)
+{
+	const struct mail_storage_settings *set = mailbox_get_settings(box);
+	struct mailbox_status status;
+	struct mailbox_transaction_context *trans;
+	struct mail_search_args *search_args;
+	struct mail_search_context *ctx;
+	struct pop3_policy_uidl_assign *assigns;
+	struct pop3_policy_uidl_msg *msg;
+	struct mail *mail;
+	const char *error = NULL;
+	unsigned int i, count, collisions;
+	int ret = 0;
+
+	mailbox_get_open_status(box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
+				&status);
+	p_array_init(msgs_r, pool, status.messages + 1);
+
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	search_args = mail_search_build_init();
+	mail_search_build_add_all(search_args);
+	ctx = mailbox_search_init(trans, search_args, NULL,
+				  MAIL_FETCH_GUID, NULL);
+	mail_search_args_unref(&search_args);
+	while (ret == 0 && mailbox_search_next(ctx, &mail)) T_BEGIN {
+		msg = array_append_space(msgs_r);
+		if (uidl_scan_mail(mail, status.uidvalidity,
+				   set->pop3_uidl_format, map, flags, pool,
+				   msg, &error) < 0) {
+			error = p_strdup_printf(pool, "UID %u: %s",
+						mail->uid, error);
+			ret = -1;
+		} else if (msg->assign.mapped != NULL) {
+			msg->assign.mapped = p_strdup(pool,
+						      msg->assign.mapped);
+		}
+	} T_END;
+	if (mailbox_search_deinit(&ctx) < 0 && ret == 0) {
+		error = mailbox_get_last_internal_error(box, NULL);
+		ret = -1;
+	}
+	(void)mailbox_transaction_commit(&trans);
+	if (ret < 0) {
+		*error_r = t_strdup(error);
+		return -1;
+	}
+
+	uidl_scan_order(map, msgs_r);
+	msg = array_get_modifiable(msgs_r, &count);
+	assigns = t_new(struct pop3_policy_uidl_assign, count);
+	for (i = 0; i < count; i++)
+		assigns[i] = msg[i].assign;
+	collisions = pop3_policy_uidl_assign(assigns, count);
+	for (i = 0; i < count; i++)
+		msg[i].assign = assigns[i];
+	return collisions;
+}

@@ -1,0 +1,58 @@
+#ifndef POP3_POLICY_UIDL_MAILBOX_H
+#define POP3_POLICY_UIDL_MAILBOX_H
+
+#include "pop3-policy-uidl.h"
+
+/* Walks a mailbox and works out, for every message, its keys, the UIDL
+   Dovecot serves natively, the map's UIDL and the UIDL served. Used by the
+   POP3 session (once, after its first sync) and by doveadm pop3-uidl, so
+   that both see the same UIDLs. Compiled into the mail plugin and, through
+   src/doveadm/doveadm-pop3-uidl-mailbox.c, into the doveadm plugin. */
+
+struct mailbox;
+
+enum pop3_policy_uidl_scan_flags {
+	/* compute hdr: keys (reads every message's header) */
+	POP3_POLICY_UIDL_SCAN_HDR = 0x01,
+	/* compute msgid: keys */
+	POP3_POLICY_UIDL_SCAN_MSGID = 0x02,
+};
+
+struct pop3_policy_uidl_msg {
+	uint32_t seq, uid;
+	/* message GUID ("" if the storage has none) */
+	const char *guid;
+	struct pop3_policy_uidl_msg_keys keys;
+	/* native UIDL, and whether it is one the storage keeps (a
+	   mail_update_pop3_uidl() value) rather than pop3_uidl_format's */
+	const char *native;
+	bool native_stored;
+	/* 1-based position of the message's uid: entry among the map's uid:
+	   entries (the POP3 order it had), 0 if none */
+	unsigned int map_order;
+	/* assignment of pop3-policy-uidl.h */
+	struct pop3_policy_uidl_assign assign;
+};
+ARRAY_DEFINE_TYPE(pop3_policy_uidl_msg, struct pop3_policy_uidl_msg);
+
+/* Scans the opened mailbox: messages in POP3 order (those with a uid: map
+   entry first in the map's order, the rest in sequence order), with keys,
+   native, mapped and served UIDLs. map may be NULL (nothing mapped). Strings
+   are allocated from pool. Returns the number of collisions (>= 0), or -1
+   with an error. */
+int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
+				  struct pop3_policy_uidl_map *map,
+				  enum pop3_policy_uidl_scan_flags flags,
+				  pool_t pool,
+				  ARRAY_TYPE(pop3_policy_uidl_msg) *msgs_r,
+				  const char **error_r);
+
+/* Returns the flags a scan needs for the map's key kinds. */
+enum pop3_policy_uidl_scan_flags
+pop3_policy_uidl_mailbox_scan_flags(const struct pop3_policy_uidl_map *map);
+
+/* Returns the message's hdr: key (data stack), or NULL with an error. */
+const char *pop3_policy_uidl_mailbox_hdr_key(struct mail *mail,
+					     const char **error_r);
+
+#endif

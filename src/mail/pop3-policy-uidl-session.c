@@ -1,0 +1,383 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* UIDL remapping and the UIDL guard in the POP3 session.
+
+   Only the INBOX that the pop3 process opens (MAILBOX_FLAG_POP3_SESSION,
+   service "pop3") is touched. After its first successful sync (pop3 syncs
+   it before reading the message list), the session:
+   1. loads the user's map once (index plus chunks, pipelined);
+   2. works out every message's UIDL (pop3-policy-uidl-mailbox.c): mapped
+      where the map matches and the UIDL stays unique, native otherwise;
+      each collision is logged;
+   3. applies the guard: if today's UIDLs differ from the last session's for
+      more than pop3_policy_uidl_guard percent of the messages that are
+      still there, the sync fails with a temporary error, which pop3 sends
+      as "-ERR [SYS/TEMP] ..." and ends the session, and a critical line is
+      logged; otherwise today's sketch is stored;
+   4. with pop3_policy_uidl_persist=yes on maildir, writes the served mapped
+      UIDLs into dovecot-uidlist (mail_update_pop3_uidl), so that later
+      sessions get them from the storage without the map.
+   A store that is down or a map that is broken fails the session the same
+   way: serving native UIDLs instead would make every client download
+   everything again. */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "mail-user.h"
+#include "mail-storage-private.h"
+#include "mail-search-build.h"
+#include "mail-storage-hooks.h"
+#include "pop3-policy-store.h"
+#include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-guard.h"
+#include "pop3-policy-uidl-mailbox.h"
+#include "pop3-policy-plugin.h"
+#include "pop3-policy-uidl-session.h"
+
+#define UIDL_BOX_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, pop3_policy_uidl_box_module)
+#define UIDL_MAIL_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, pop3_policy_uidl_mail_module)
+
+struct uidl_served {
+	const char *uidl;
+	unsigned int order;
+};
+
+struct uidl_box {
+	union mailbox_module_context module_ctx;
+	pool_t pool;
+	/* uid -> struct uidl_served, for messages served a mapped UIDL or
+	   given a POP3 order */
+	HASH_TABLE(void *, struct uidl_served *) served;
+	unsigned int guard_percent;
+	bool persist:1;
+	bool ready:1;
+	bool busy:1;
+};
+
+static MODULE_CONTEXT_DEFINE_INIT(pop3_policy_uidl_box_module,
+				  &mail_storage_module_register);
+static MODULE_CONTEXT_DEFINE_INIT(pop3_policy_uidl_mail_module,
+				  &mail_module_register);
+
+static int uidl_fail(struct mailbox *box, const char *error)
+{
+	mail_storage_set_error(box->storage, MAIL_ERROR_TEMP, error);
+	return -1;
+}
+
+static const char *uidl_msg_identity(const struct pop3_policy_uidl_msg *msg)
+{
+	return msg->guid[0] != '\0' ? msg->guid : msg->keys.uid_key;
+}
+
+static int
+uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
+	   struct uidl_box *ubox, const ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
+{
+	struct mail_user *user = box->storage->user;
+	struct pop3_policy_uidl_guard_builder *builder;
+	struct pop3_policy_uidl_guard_result result;
+	ARRAY_TYPE(pop3_policy_uidl_guard_sample) previous, today;
+	const struct pop3_policy_uidl_msg *msg;
+	const char *const *fields, *error;
+	int ret;
+
+	ret = pop3_policy_store_lookup(puser->store,
+		POP3_POLICY_RECORD_UIDL_GUARD, user->username, &fields, &error);
+	if (ret < 0) {
+		e_error(puser->event, "UIDL guard: %s", error);
+		return uidl_fail(box, "UIDL guard state is unavailable");
+	}
+	t_array_init(&previous, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	t_array_init(&today, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	if (ret > 0 &&
+	    pop3_policy_uidl_guard_decode(fields, &previous, &error) < 0) {
+		e_error(puser->event, "UIDL guard: user %s: key %s: %s",
+			user->username, pop3_policy_store_key(
+				POP3_POLICY_RECORD_UIDL_GUARD, user->username),
+			error);
+		return uidl_fail(box, "UIDL guard state is unreadable");
+	}
+
+	builder = pop3_policy_uidl_guard_builder_init();
+	array_foreach(msgs, msg) {
+		pop3_policy_uidl_guard_builder_add(builder,
+			uidl_msg_identity(msg), msg->assign.served);
+	}
+	pop3_policy_uidl_guard_check(builder, &previous, ubox->guard_percent,
+				     &result);
+	if (result.tripped) {
+		/* Dovecot 2.3 has no log level above error: the line says
+		   CRITICAL and carries a named event for alerting */
+		e_error(event_create_passthrough(puser->event)->
+			set_name("pop3_policy_uidl_guard_tripped")->
+			add_int("changed", result.changed)->
+			add_int("sampled", result.present)->
+			add_int("guard_percent", ubox->guard_percent)->event(),
+			"CRITICAL: UIDL guard: session refused: the "
+			   "UIDLs of %u of %u sampled messages changed since "
+			   "the last session (more than %u%%); clients would "
+			   "download them all again. If the change is wanted, "
+			   "run: doveadm pop3-uidl accept -u %s",
+			   result.changed, result.present,
+			   ubox->guard_percent, user->username);
+		pop3_policy_uidl_guard_builder_deinit(&builder);
+		return uidl_fail(box, "UIDLs changed unexpectedly, "
+				 "the mailbox is locked for POP3 until an "
+				 "administrator checks it");
+	}
+	pop3_policy_uidl_guard_builder_sketch(builder, &today);
+	pop3_policy_uidl_guard_builder_deinit(&builder);
+
+	if (ret == 0 || array_count(&today) != array_count(&previous) ||
+	    memcmp(array_front(&today), array_front(&previous),
+		   array_count(&today) * sizeof(*array_front(&today))) != 0) {
+		if (pop3_policy_store_set(puser->store,
+				POP3_POLICY_RECORD_UIDL_GUARD, user->username,
+				pop3_policy_uidl_guard_encode(&today),
+				&error) < 0) {
+			/* the next session compares with an older sketch;
+			   refusing this one would not help the client */
+			e_error(puser->event, "UIDL guard: %s", error);
+		}
+	}
+	e_debug(puser->event, "UIDL guard: %u of %u sampled messages changed",
+		result.changed, result.present);
+	return 0;
+}
+
+static int
+uidl_persist(struct mailbox *box, struct pop3_policy_user *puser,
+	     const ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
+{
+	struct mailbox_transaction_context *trans;
+	const struct pop3_policy_uidl_msg *msg;
+	struct mail *mail;
+	unsigned int count = 0;
+	const char *error;
+
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	mail = mail_alloc(trans, 0, NULL);
+	array_foreach(msgs, msg) {
+		if (msg->assign.source != POP3_POLICY_UIDL_SOURCE_MAP ||
+		    (msg->native_stored &&
+		     strcmp(msg->native, msg->assign.served) == 0))
+			continue;
+		if (!mail_set_uid(mail, msg->uid))
+			continue;
+		mail_update_pop3_uidl(mail, msg->assign.served);
+		count++;
+	}
+	mail_free(&mail);
+	if (mailbox_transaction_commit(&trans) < 0) {
+		error = mailbox_get_last_internal_error(box, NULL);
+		e_error(puser->event, "UIDL persist: %s", error);
+		return -1;
+	}
+	if (count > 0) {
+		/* maildir writes dovecot-uidlist at its next sync */
+		if (mailbox_sync(box, 0) < 0) {
+			e_error(puser->event, "UIDL persist: sync failed: %s",
+				mailbox_get_last_internal_error(box, NULL));
+			return -1;
+		}
+		e_debug(puser->event, "UIDL persist: wrote %u UIDLs natively",
+			count);
+	}
+	return 0;
+}
+
+static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
+{
+	struct mail_user *user = box->storage->user;
+	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
+	struct pop3_policy_uidl_map *map = NULL;
+	ARRAY_TYPE(pop3_policy_uidl_msg) msgs;
+	const struct pop3_policy_uidl_msg *msg;
+	struct uidl_served *served;
+	const char *error;
+	int ret, collisions;
+	pool_t pool;
+
+	if (puser == NULL || puser->store == NULL)
+		return 0;
+
+	ret = pop3_policy_uidl_map_load(puser->store, user->username, &map,
+					&error);
+	if (ret < 0) {
+		e_error(puser->event, "UIDL map: %s", error);
+		return uidl_fail(box, "UIDL map is unavailable");
+	}
+	if (map == NULL && ubox->guard_percent == 0)
+		return 0;
+
+	pool = pool_alloconly_create("pop3-policy uidl scan", 4096);
+	collisions = pop3_policy_uidl_mailbox_scan(box, map,
+		pop3_policy_uidl_mailbox_scan_flags(map), pool, &msgs, &error);
+	if (collisions < 0) {
+		e_error(puser->event, "UIDL map: %s", error);
+		pool_unref(&pool);
+		pop3_policy_uidl_map_free(&map);
+		return uidl_fail(box, "UIDLs could not be worked out");
+	}
+	array_foreach(&msgs, msg) {
+		if (msg->assign.source == POP3_POLICY_UIDL_SOURCE_COLLISION) {
+			e_warning(puser->event, "UIDL map: UID %u: mapped UIDL "
+				  "%s is not unique in the mailbox, serving the "
+				  "native UIDL %s", msg->uid,
+				  msg->assign.mapped, msg->native);
+		}
+		if (msg->assign.source != POP3_POLICY_UIDL_SOURCE_MAP &&
+		    msg->map_order == 0)
+			continue;
+		served = p_new(ubox->pool, struct uidl_served, 1);
+		if (msg->assign.source == POP3_POLICY_UIDL_SOURCE_MAP)
+			served->uidl = p_strdup(ubox->pool, msg->assign.served);
+		served->order = msg->map_order;
+		hash_table_insert(ubox->served, POINTER_CAST(msg->uid), served);
+	}
+	e_debug(puser->event, "UIDL map: %u entries, %u messages, %u mapped, "
+		"%d collisions", map == NULL ? 0 :
+		pop3_policy_uidl_map_count(map), array_count(&msgs),
+		hash_table_count(ubox->served), collisions);
+
+	ret = 0;
+	if (ubox->guard_percent > 0)
+		ret = uidl_guard(box, puser, ubox, &msgs);
+	if (ret == 0 && ubox->persist && map != NULL &&
+	    strcmp(box->storage->name, "maildir") == 0) {
+		/* a failed write only means the map is still needed */
+		(void)uidl_persist(box, puser, &msgs);
+	}
+	pool_unref(&pool);
+	pop3_policy_uidl_map_free(&map);
+	return ret;
+}
+
+static int
+uidl_sync_deinit(struct mailbox_sync_context *ctx,
+		 struct mailbox_sync_status *status_r)
+{
+	struct mailbox *box = ctx->box;
+	struct uidl_box *ubox = UIDL_BOX_CONTEXT(box);
+	int ret;
+
+	ret = ubox->module_ctx.super.sync_deinit(ctx, status_r);
+	if (ret < 0 || ubox->ready || ubox->busy)
+		return ret;
+	ubox->busy = TRUE;
+	T_BEGIN {
+		ret = uidl_session_prepare(box, ubox);
+	} T_END;
+	ubox->busy = FALSE;
+	if (ret == 0)
+		ubox->ready = TRUE;
+	return ret;
+}
+
+static void uidl_mailbox_free(struct mailbox *box)
+{
+	struct uidl_box *ubox = UIDL_BOX_CONTEXT(box);
+
+	ubox->module_ctx.super.free(box);
+	hash_table_destroy(&ubox->served);
+	pool_unref(&ubox->pool);
+}
+
+static void uidl_mailbox_allocated(struct mailbox *box)
+{
+	struct mail_user *user = box->storage->user;
+	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
+	struct mailbox_vfuncs *v = box->vlast;
+	struct uidl_box *ubox;
+	const char *error;
+	unsigned int percent;
+	pool_t pool;
+
+	if ((box->flags & MAILBOX_FLAG_POP3_SESSION) == 0 ||
+	    strcmp(user->service, "pop3") != 0 ||
+	    puser == NULL || puser->store == NULL)
+		return;
+
+	if (pop3_policy_uidl_guard_parse_percent(
+		mail_user_plugin_getenv(user, "pop3_policy_uidl_guard"),
+		&percent, &error) < 0) {
+		/* a bad setting fails the session at its first sync rather
+		   than running without the guard */
+		e_error(puser->event, "%s", error);
+		percent = 1;
+	}
+	pool = pool_alloconly_create("pop3-policy uidl box", 1024);
+	ubox = p_new(pool, struct uidl_box, 1);
+	ubox->pool = pool;
+	ubox->guard_percent = percent;
+	ubox->persist = mail_user_plugin_getenv_bool(user,
+		"pop3_policy_uidl_persist");
+	hash_table_create_direct(&ubox->served, pool, 0);
+	ubox->module_ctx.super = *v;
+	box->vlast = &ubox->module_ctx.super;
+	v->sync_deinit = uidl_sync_deinit;
+	v->free = uidl_mailbox_free;
+	MODULE_CONTEXT_SET(box, pop3_policy_uidl_box_module, ubox);
+}
+
+static int
+uidl_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
+		      const char **value_r)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	union mail_module_context *umail = UIDL_MAIL_CONTEXT(mail);
+	struct uidl_box *ubox = UIDL_BOX_CONTEXT(_mail->box);
+	struct uidl_served *served;
+
+	if (ubox->ready && (field == MAIL_FETCH_UIDL_BACKEND ||
+			    field == MAIL_FETCH_POP3_ORDER)) {
+		served = hash_table_lookup(ubox->served,
+					   POINTER_CAST(_mail->uid));
+		if (served != NULL && field == MAIL_FETCH_UIDL_BACKEND &&
+		    served->uidl != NULL) {
+			*value_r = served->uidl;
+			return 0;
+		}
+		if (served != NULL && field == MAIL_FETCH_POP3_ORDER &&
+		    served->order > 0) {
+			*value_r = p_strdup(mail->data_pool,
+					    dec2str(served->order));
+			return 0;
+		}
+	}
+	return umail->super.get_special(_mail, field, value_r);
+}
+
+static void uidl_mail_allocated(struct mail *_mail)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mail_vfuncs *v = mail->vlast;
+	union mail_module_context *umail;
+
+	if (UIDL_BOX_CONTEXT(_mail->box) == NULL)
+		return;
+	umail = p_new(mail->pool, union mail_module_context, 1);
+	umail->super = *v;
+	mail->vlast = &umail->super;
+	v->get_special = uidl_mail_get_special;
+	MODULE_CONTEXT_SET_SELF(mail, pop3_policy_uidl_mail_module, umail);
+}
+
+static struct mail_storage_hooks uidl_mail_storage_hooks = {
+	.mailbox_allocated = uidl_mailbox_allocated,
+	.mail_allocated = uidl_mail_allocated,
+};
+
+void pop3_policy_uidl_init(struct module *module)
+{
+	mail_storage_hooks_add(module, &uidl_mail_storage_hooks);
+}
+
+void pop3_policy_uidl_deinit(void)
+{
+	mail_storage_hooks_remove(&uidl_mail_storage_hooks);
+}
