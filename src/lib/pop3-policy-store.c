@@ -360,6 +360,21 @@ store_encode(const struct pop3_policy_store_change *change,
 	return 0;
 }
 
+struct store_commit_result {
+	int ret;
+	char *error;
+	bool done;
+};
+
+static void
+store_commit_callback(const struct dict_commit_result *result,
+		      struct store_commit_result *commit)
+{
+	commit->ret = result->ret;
+	commit->error = i_strdup(result->error);
+	commit->done = TRUE;
+}
+
 int pop3_policy_store_apply(struct pop3_policy_store *store,
 			    const char *user,
 			    const struct pop3_policy_store_change *changes,
@@ -367,6 +382,7 @@ int pop3_policy_store_apply(struct pop3_policy_store *store,
 {
 	struct dict_op_settings op_set;
 	struct dict_transaction_context *trans;
+	struct store_commit_result commit;
 	const char **values, *error;
 	unsigned int i;
 
@@ -389,7 +405,17 @@ int pop3_policy_store_apply(struct pop3_policy_store *store,
 		else
 			dict_unset(trans, changes[i].key);
 	}
-	if (dict_transaction_commit(&trans, &error) < 0) {
+	/* Committed asynchronously and waited for, never with the
+	   synchronous dict_transaction_commit(): Dovecot 2.3.19's redis
+	   driver calls the commit callback twice in synchronous mode and
+	   crashes (doveadm dict set on redis: does too). */
+	i_zero(&commit);
+	dict_transaction_commit_async(&trans, store_commit_callback, &commit);
+	dict_wait(store->dict);
+	error = commit.error != NULL ? t_strdup(commit.error) :
+		"the commit was not answered";
+	i_free(commit.error);
+	if (!commit.done || commit.ret < 0) {
 		*error_r = t_strdup_printf("%s%s failed: %s",
 			store_error_prefix(user, changes[0].key),
 			count > 1 ? t_strdup_printf(

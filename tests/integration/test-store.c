@@ -6,7 +6,7 @@
    environment. Also: the rows land where the map says, and a dict server
    that is gone (wrong socket, socket removed, process killed, database
    broken) gives every operation a clear error naming user and key, and the
-   store works again once the server is back. */
+   store works again once the server is back. The same against redis:. */
 
 #include "pp-harness.h"
 
@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <gio/gio.h>
 
 static PpInstance *start_sqlite_instance(void)
 {
@@ -336,6 +339,116 @@ static void test_store_dict_killed(void)
 	pp_instance_stop(inst);
 }
 
+static void redis_child_setup(gpointer data G_GNUC_UNUSED)
+{
+	/* never outlive the test, also when it aborts */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static guint16 free_port(void)
+{
+	GSocket *sock = g_socket_new(G_SOCKET_FAMILY_IPV4,
+				     G_SOCKET_TYPE_STREAM,
+				     G_SOCKET_PROTOCOL_TCP, NULL);
+	GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	GSocketAddress *addr = g_inet_socket_address_new(lo, 0), *bound;
+	guint16 port;
+
+	g_assert_true(g_socket_bind(sock, addr, FALSE, NULL));
+	bound = g_socket_get_local_address(sock, NULL);
+	port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+	g_object_unref(bound);
+	g_object_unref(addr);
+	g_object_unref(lo);
+	g_object_unref(sock);
+	return port;
+}
+
+static int run_store_check_direct(gboolean expect_failure, const char *uri,
+				  char **out_r)
+{
+	char *prog = store_check_path();
+	const char *argv[5];
+	char *err = NULL;
+	unsigned int i = 0;
+	int status;
+	GError *error = NULL;
+
+	argv[i++] = prog;
+	if (expect_failure)
+		argv[i++] = "--expect-failure";
+	argv[i++] = uri;
+	argv[i++] = g_get_tmp_dir();
+	argv[i] = NULL;
+	if (!g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, out_r,
+			  &err, &status, &error))
+		g_error("%s: %s", prog, error->message);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    g_test_verbose())
+		g_test_message("store-check %s: status %d\n%s%s", uri, status,
+			       *out_r, err);
+	g_free(err);
+	g_free(prog);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* redis: (SPEC 2: "more machines") through the same store code, on a
+   throwaway redis-server on 127.0.0.1; then the server stopped by its pid:
+   every operation fails with an error naming user and key. */
+static void test_store_redis(void)
+{
+	GSubprocessLauncher *launcher;
+	GSubprocess *redis;
+	GSocketClient *client;
+	GSocketConnection *conn = NULL;
+	GError *error = NULL;
+	char *dir, *port_str, *uri, *out;
+	guint16 port = free_port();
+	unsigned int tries;
+
+	dir = g_dir_make_tmp("pp-store-redis-XXXXXX", &error);
+	g_assert_no_error(error);
+	port_str = g_strdup_printf("%u", port);
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_subprocess_launcher_set_child_setup(launcher, redis_child_setup,
+					      NULL, NULL);
+	redis = g_subprocess_launcher_spawn(launcher, &error, "redis-server",
+		"--port", port_str, "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", dir, NULL);
+	g_assert_no_error(error);
+	client = g_socket_client_new();
+	for (tries = 0; tries < 100 && conn == NULL; tries++) {
+		conn = g_socket_client_connect_to_host(client, "127.0.0.1",
+						       port, NULL, NULL);
+		if (conn == NULL)
+			g_usleep(50000);
+	}
+	if (conn == NULL)
+		g_error("redis-server did not listen on port %u", port);
+	g_object_unref(conn);
+	g_object_unref(client);
+
+	uri = g_strdup_printf("redis:host=127.0.0.1:port=%u", port);
+	g_assert_cmpint(run_store_check_direct(FALSE, uri, &out), ==, 0);
+	g_assert_nonnull(strstr(out, "0 / 6 tests failed"));
+	g_free(out);
+
+	g_subprocess_send_signal(redis, SIGTERM);
+	g_subprocess_wait(redis, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(run_store_check_direct(TRUE, uri, &out), ==, 0);
+	assert_failure_output(out, NULL);
+	g_assert_nonnull(strstr(out, "redis"));
+	g_free(out);
+
+	g_object_unref(redis);
+	g_object_unref(launcher);
+	g_rmdir(dir);
+	g_free(uri);
+	g_free(port_str);
+	g_free(dir);
+}
+
 int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
@@ -349,5 +462,6 @@ int main(int argc, char *argv[])
 	g_test_add_func("/store/wrong-socket", test_store_wrong_socket);
 	g_test_add_func("/store/socket-removed", test_store_socket_removed);
 	g_test_add_func("/store/dict-killed", test_store_dict_killed);
+	g_test_add_func("/store/redis", test_store_redis);
 	return g_test_run();
 }

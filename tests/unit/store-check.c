@@ -75,19 +75,31 @@ static struct dict *raw_dict_open(void)
 	return dict;
 }
 
+static void raw_commit_callback(const struct dict_commit_result *result,
+				int *ret_r)
+{
+	if (result->ret < 0)
+		i_error("store-check: raw write: %s", result->error);
+	*ret_r = result->ret;
+}
+
 static void raw_dict_set(const char *user, const char *key, const char *value)
 {
 	struct dict *dict = raw_dict_open();
 	struct dict_op_settings op_set;
 	struct dict_transaction_context *trans;
-	const char *error;
+	int ret = -1;
 
 	i_zero(&op_set);
 	op_set.username = user;
 	trans = dict_transaction_begin(dict, &op_set);
 	dict_set(trans, key, value);
-	if (dict_transaction_commit(&trans, &error) < 0)
-		i_fatal("store-check: raw write of %s: %s", key, error);
+	/* async and waited for: a synchronous commit crashes Dovecot
+	   2.3.19's redis driver (see pop3_policy_store_apply()) */
+	dict_transaction_commit_async(&trans, raw_commit_callback, &ret);
+	dict_wait(dict);
+	if (ret < 0)
+		i_fatal("store-check: raw write of %s failed", key);
 	dict_deinit(&dict);
 }
 
@@ -508,9 +520,19 @@ static const char *expect_failure_uri, *expect_failure_base_dir;
 
 static void test_store_expected_failure(void)
 {
+	failure_callback_t *fatal_handler, *test_handler, *info_handler,
+		*debug_handler;
+
+	i_get_failure_handlers(&fatal_handler, &test_handler, &info_handler,
+			       &debug_handler);
+
 	test_begin(t_strdup_printf("store %s fails every operation clearly",
 				   expect_failure_uri));
+	/* drivers log their own errors (redis: "connect() failed"), which
+	   test-common would count as failures: here they are expected */
+	i_set_error_handler(default_error_handler);
 	expect_failures(expect_failure_uri, expect_failure_base_dir);
+	i_set_error_handler(test_handler);
 	test_end();
 }
 
