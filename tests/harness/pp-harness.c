@@ -335,7 +335,8 @@ static void pp_instance_make_sqlite_store(PpInstance *inst,
 		}
 	}
 	if (!connect_seen)
-		g_error("pp-harness: the shipped dict-sql map has no connect line");
+		g_error("pp-harness: the shipped dict-sql map has no "
+			"connect line");
 	pp_write_file(map_path, out->str, 0644);
 	pp_spawn_or_die(sqlite_argv, schema);
 	if (chown(db, uid, gid) < 0)
@@ -433,8 +434,10 @@ static char *pp_instance_build_conf(PpInstance *inst)
 		"  driver = passwd-file\n"
 		"  args = username_format=%%u %s\n"
 		"  default_fields = uid=%u gid=%u home=%s/%%u\n"
+		"%s\n"
 		"}\n", inst->passwd_path, (unsigned int)inst->mail_uid,
-		(unsigned int)inst->mail_gid, home_root);
+		(unsigned int)inst->mail_gid, home_root,
+		o->userdb_settings != NULL ? o->userdb_settings : "");
 
 	switch (o->store) {
 	case PP_STORE_SQLITE:
@@ -623,6 +626,19 @@ static gboolean pp_probe_pop3(guint16 port)
 	return ok;
 }
 
+static gboolean pp_log_has_fatal(PpInstance *inst)
+{
+	char *log = NULL;
+	gboolean ret;
+
+	if (!g_file_get_contents(inst->log_path, &log, NULL, NULL))
+		return FALSE;
+	ret = strstr(log, ": Fatal: ") != NULL ||
+		strstr(log, ": Panic: ") != NULL;
+	g_free(log);
+	return ret;
+}
+
 static gboolean pp_instance_spawn(PpInstance *inst, GError **error)
 {
 	const char *const dovecot_argv[] = {
@@ -667,6 +683,13 @@ static gboolean pp_instance_spawn(PpInstance *inst, GError **error)
 		}
 		if (inst->mnt_ns != NULL && pp_probe_pop3(inst->port))
 			return TRUE;
+		if (pp_log_has_fatal(inst)) {
+			/* e.g. a module that does not load: the master
+			   would only keep throttling the service */
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "a Dovecot process failed to start");
+			return FALSE;
+		}
 		g_usleep(50 * 1000);
 	}
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,

@@ -43,13 +43,17 @@ static const char *const test_messages[] = {
 	"short\n",
 };
 
+/* Returns NULL after failing the test case when the instance does not
+   start (the caller returns), so that the next case still runs. */
 static PpInstance *start_or_fail(const PpInstanceOptions *opts)
 {
 	GError *error = NULL;
 	PpInstance *inst = pp_instance_start(opts, &error);
 
-	if (inst == NULL)
-		g_error("%s", error->message);
+	if (inst == NULL) {
+		g_test_fail_printf("%s", error->message);
+		g_error_free(error);
+	}
 	return inst;
 }
 
@@ -69,7 +73,8 @@ static void assert_log_clean(PpInstance *inst)
 
 	if (strstr(log, "Fatal:") != NULL || strstr(log, "Panic:") != NULL ||
 	    strstr(log, "killed with signal") != NULL)
-		g_error("the instance log has a fatal error:\n%s", log);
+		g_test_fail_printf("the instance log has a fatal error:\n%s",
+				   log);
 	g_free(log);
 }
 
@@ -146,10 +151,15 @@ static const PpInstanceOptions package_apop_opts = {
 /* (a) the mail plugin initialises in a pop3 session. */
 static void test_mail_plugin_loads(void)
 {
-	PpInstance *inst = start_or_fail(&package_apop_opts);
+	PpInstanceOptions opts = {
+		.with_package = TRUE, .store = PP_STORE_SQLITE, .debug = TRUE,
+	};
+	PpInstance *inst = start_or_fail(&opts);
 	PpPop3 *pop3;
 	char *reply;
 
+	if (inst == NULL)
+		return;
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	pop3 = connect_or_fail(inst);
 	g_assert_true(pp_pop3_login(pop3, "alice", "secret"));
@@ -174,6 +184,8 @@ static void test_auth_module_loads(void)
 	PpPop3 *pop3;
 	char *reply, *digest, *cmd;
 
+	if (inst == NULL)
+		return;
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	/* alice has no APOP secret in the store: a refusal, not a dead auth
 	   process, and not the passwd-file password */
@@ -218,12 +230,16 @@ static void test_doveadm_commands(void)
 	unsigned int i;
 
 	vanilla = start_or_fail(&vanilla_opts);
+	if (vanilla == NULL)
+		return;
 	vanilla_cmds = doveadm_pop3_commands(vanilla);
 	g_assert_cmpuint(vanilla_cmds->len, ==, 0);
 	pp_instance_stop(vanilla);
 	g_ptr_array_unref(vanilla_cmds);
 
 	inst = start_or_fail(&package_apop_opts);
+	if (inst == NULL)
+		return;
 	(void)pp_instance_doveadm(inst, debug_argv, NULL, &out, &err);
 	if (strstr(err, "Module loaded: /usr/lib/dovecot/modules/doveadm/"
 		   "lib20_doveadm_pop3_policy_plugin.so") == NULL)
@@ -362,7 +378,7 @@ static void test_module_symbols(void)
 		char *path = g_build_filename(builddir, expected[i], NULL);
 
 		if (!g_file_test(path, G_FILE_TEST_EXISTS))
-			g_error("module %s is not built", path);
+			g_test_fail_printf("module %s is not built", path);
 		g_free(path);
 	}
 
@@ -494,7 +510,13 @@ static void test_same_as_vanilla(void)
 	unsigned int i;
 
 	vanilla = start_or_fail(&vanilla_opts);
+	if (vanilla == NULL)
+		return;
 	package = start_or_fail(&package_opts);
+	if (package == NULL) {
+		pp_instance_stop(vanilla);
+		return;
+	}
 	populate(vanilla);
 	populate(package);
 
@@ -577,11 +599,15 @@ static void test_stop_cleans_up(void)
 {
 	PpInstanceOptions opts = { .with_package = TRUE };
 	PpInstance *inst = start_or_fail(&opts);
-	GPid pid = pp_instance_pid(inst);
-	char *ns = g_strdup(pp_instance_mount_ns(inst));
-	char *dir = g_strdup(pp_instance_dir(inst));
+	GPid pid;
+	char *ns, *dir;
 	PpPop3 *pop3;
 
+	if (inst == NULL)
+		return;
+	pid = pp_instance_pid(inst);
+	ns = g_strdup(pp_instance_mount_ns(inst));
+	dir = g_strdup(pp_instance_dir(inst));
 	g_assert_nonnull(ns);
 	g_assert_cmpuint(processes_in_ns(ns), >, 1);
 	/* a logged-in session, so that a pop3 process exists too */
@@ -609,7 +635,11 @@ static void test_abort_cleans_up(void)
 	if (g_test_subprocess()) {
 		PpInstanceOptions opts = { .with_package = TRUE };
 		PpInstance *inst = start_or_fail(&opts);
-		char *line = g_strdup_printf("%d %s\n",
+		char *line;
+
+		if (inst == NULL)
+			return;
+		line = g_strdup_printf("%d %s\n",
 			(int)pp_instance_pid(inst),
 			pp_instance_mount_ns(inst));
 
@@ -621,16 +651,22 @@ static void test_abort_cleans_up(void)
 	g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC,
 			       G_TEST_SUBPROCESS_DEFAULT);
 	g_test_trap_assert_failed();
-	g_assert_true(g_file_get_contents(pidfile, &contents, NULL, NULL));
+	if (!g_file_get_contents(pidfile, &contents, NULL, NULL)) {
+		g_test_fail_printf("the aborting child wrote no %s", pidfile);
+		return;
+	}
 	fields = g_strsplit(g_strstrip(contents), " ", 2);
-	g_assert_cmpuint(g_strv_length(fields), ==, 2);
+	if (g_strv_length(fields) != 2) {
+		g_test_fail_printf("bad pid file: %s", contents);
+		return;
+	}
 	pid = (GPid)atoi(fields[0]);
 	g_assert_cmpint(pid, >, 1);
 	g_assert_true(g_str_has_prefix(fields[1], "mnt:["));
 	if (!wait_gone(pid, fields[1], 10)) {
-		g_error("master %d or another process of namespace %s is "
-			"still running 10 s after the test aborted",
-			(int)pid, fields[1]);
+		g_test_fail_printf("master %d or another process of "
+				   "namespace %s is still running 10 s after "
+				   "the test aborted", (int)pid, fields[1]);
 	}
 	g_strfreev(fields);
 	g_free(contents);
