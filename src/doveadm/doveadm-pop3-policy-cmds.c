@@ -5,7 +5,9 @@
    POP3 session does (pop3-policy-retention-settings.c). */
 
 #include "lib.h"
+#include "array.h"
 #include "mail-user.h"
+#include "doveadm-settings.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-retention-settings.h"
 #include "doveadm-pop3-policy-plugin.h"
@@ -34,11 +36,24 @@ int doveadm_pop3_policy_resolve(struct mail_user *user,
 				struct pop3_policy *policy_r,
 				const char **error_r)
 {
+	const char **envs;
+
 	if (doveadm_pop3_policy_store_open(user, store_r, error_r) < 0)
 		return -1;
+	/* the userdb may override plugin { pop3_policy } in the user's
+	   settings; doveadm's own settings still have the site value */
+	if (array_is_created(&doveadm_settings->plugin_envs)) {
+		envs = t_new(const char *,
+			     array_count(&doveadm_settings->plugin_envs) + 2);
+		memcpy(envs, array_front(&doveadm_settings->plugin_envs),
+		       sizeof(*envs) *
+		       array_count(&doveadm_settings->plugin_envs));
+	} else {
+		envs = t_new(const char *, 1);
+	}
 	return pop3_policy_retention_settings_resolve(user, *store_r,
-						      user->pool, policy_r,
-						      error_r);
+						      user->pool, envs,
+						      policy_r, error_r);
 }
 
 void doveadm_pop3_policy_register_policy_cmds(void)

@@ -12,6 +12,9 @@
 #include "lib.h"
 #include "master-service.h"
 #include "mail-user.h"
+#include "settings-parser.h"
+#include "master-service-settings.h"
+#include "mail-storage-settings.h"
 #include "mail-storage-service.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-retention-run.h"
@@ -43,22 +46,66 @@ static const char *settings_userdb_policy(struct mail_user *user)
 	return NULL;
 }
 
-static const char *settings_site_policy(struct mail_user *user,
-					bool userdb_set)
+/* The mail_user_settings of the service before userdb fields were
+   applied (the process's global settings parser), or NULL. */
+static const struct mail_user_settings *settings_global_mail_user_set(void)
+{
+	struct setting_parser_context *parser;
+	const struct setting_parser_info *const *roots;
+	void **sets;
+	unsigned int i;
+
+	parser = master_service_get_settings_parser(master_service);
+	if (parser == NULL)
+		return NULL;
+	roots = settings_parser_get_roots(parser);
+	sets = settings_parser_get_list(parser);
+	for (i = 0; roots[i] != NULL; i++) {
+		/* dynamic settings parsers make a copy of the info, so
+		   compare names as lib-storage does */
+		if (null_strcmp(roots[i]->module_name,
+				mail_user_setting_parser_info.module_name) == 0)
+			return sets[i];
+	}
+	return NULL;
+}
+
+static int settings_site_policy(struct mail_user *user, bool userdb_set,
+				const char *const *global_plugin_envs,
+				const char **site_r, const char **error_r)
 {
 	const struct mail_user_settings *global_set;
+	unsigned int i;
 
-	if (!userdb_set)
-		return mail_user_plugin_getenv(user, "pop3_policy");
-	global_set = mail_storage_service_get_settings(master_service);
-	if (global_set == NULL)
-		return NULL;
-	return mail_user_set_plugin_getenv(global_set, "pop3_policy");
+	if (!userdb_set) {
+		*site_r = mail_user_plugin_getenv(user, "pop3_policy");
+		return 0;
+	}
+	if (global_plugin_envs != NULL) {
+		*site_r = NULL;
+		for (i = 0; global_plugin_envs[i] != NULL &&
+			    global_plugin_envs[i+1] != NULL; i += 2) {
+			if (strcmp(global_plugin_envs[i], "pop3_policy") == 0)
+				*site_r = global_plugin_envs[i+1];
+		}
+		return 0;
+	}
+	global_set = settings_global_mail_user_set();
+	if (global_set == NULL) {
+		/* fail closed rather than drop the site layer */
+		*error_r = t_strdup_printf("user %s: cannot read the site "
+			"policy (plugin setting pop3_policy) under the "
+			"userdb field pop3_policy", user->username);
+		return -1;
+	}
+	*site_r = mail_user_set_plugin_getenv(global_set, "pop3_policy");
+	return 0;
 }
 
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
 					   struct pop3_policy_store *store,
 					   pool_t pool,
+					   const char *const *global_plugin_envs,
 					   struct pop3_policy *policy_r,
 					   const char **error_r)
 {
@@ -66,7 +113,9 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 	int ret;
 
 	userdb = settings_userdb_policy(user);
-	site = settings_site_policy(user, userdb != NULL);
+	if (settings_site_policy(user, userdb != NULL, global_plugin_envs,
+				 &site, error_r) < 0)
+		return -1;
 	pop3_policy_init(policy_r);
 	if (pop3_policy_parse(policy_r, pool, site, POP3_POLICY_LAYER_SITE,
 			      settings_class_lookup, user, &error) < 0) {

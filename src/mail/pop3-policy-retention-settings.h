@@ -12,12 +12,16 @@ struct mail_user;
 struct pop3_policy_store;
 
 /* Resolves the user's effective policy (pool owns its strings). store may
-   be NULL (no pop3_policy_dict): then the store layer is empty. Returns 0
-   on success, -1 with error_r naming the user, the layer, the word and
-   why. */
+   be NULL (no pop3_policy_dict): then the store layer is empty.
+   global_plugin_envs (key, value, ..., NULL) are the process's plugin {}
+   settings before userdb fields, needed when the userdb sets pop3_policy;
+   NULL finds them in the process's global settings, and fails closed if
+   they are not there. Returns 0 on success, -1 with error_r naming the
+   user, the layer, the word and why. */
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
 					   struct pop3_policy_store *store,
 					   pool_t pool,
+					   const char *const *global_plugin_envs,
 					   struct pop3_policy *policy_r,
 					   const char **error_r);
 /* Returns the quarantine mailbox name (pop3_policy_quarantine). */

@@ -112,7 +112,7 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 					"%s", user->username,
 					ruser->quarantine, reason);
 	} else if (pop3_policy_retention_settings_resolve(user, puser->store,
-			user->pool, &ruser->policy, &error) == 0) {
+			user->pool, NULL, &ruser->policy, &error) == 0) {
 		error = NULL;
 	}
 	if (error != NULL) {

@@ -1,0 +1,52 @@
+#ifndef TEST_RETENTION_COMMON_H
+#define TEST_RETENTION_COMMON_H
+
+/* Helpers shared by the retention integration tests (real Dovecot through
+   pp-harness; every helper aborts the test on an unexpected answer). */
+
+#include "pp-harness.h"
+
+#include <string.h>
+
+PpInstance *rt_start(const PpInstanceOptions *opts);
+void rt_stop(PpInstance *inst);
+/* Runs doveadm with the NULL-terminated arguments; returns the exit code
+   and stdout (stderr is printed on failure). */
+int rt_doveadm(PpInstance *inst, char **out_r, ...) G_GNUC_NULL_TERMINATED;
+void rt_assert_contains(const char *haystack, const char *needle);
+/* `doveadm -f tab pop3-policy show` output has the key with the value
+   set by the layer. */
+void rt_assert_show(const char *out, const char *key, const char *value,
+		    const char *layer);
+/* `doveadm -f tab pop3-policy sweep` output has count for the reason. */
+void rt_assert_sweep_count(const char *out, const char *user,
+			   const char *reason, unsigned int count);
+char *rt_sweep(PpInstance *inst, const char *user, const char *flag);
+
+void rt_deliver_n(PpInstance *inst, const char *user, unsigned int n);
+PpPop3 *rt_connect(PpInstance *inst);
+PpPop3 *rt_login(PpInstance *inst, const char *user);
+void rt_ok(PpPop3 *pop3, const char *cmd);
+char *rt_multi_ok(PpPop3 *pop3, const char *cmd);
+/* QUIT (asserting +OK) and close. */
+void rt_quit(PpPop3 *pop3);
+/* Waits until the instance's pop3 processes of ended sessions have
+   finished their deinit work (used before asserting that nothing
+   happened). */
+void rt_settle(PpInstance *inst);
+unsigned int rt_count_lines(const char *multi);
+
+/* Messages in a mailbox (0 if it does not exist). */
+int rt_mailbox_count(PpInstance *inst, const char *user, const char *box);
+int rt_inbox_count(PpInstance *inst, const char *user);
+void rt_wait_mailbox_count(PpInstance *inst, const char *user,
+			   const char *box, int count);
+void rt_wait_inbox_count(PpInstance *inst, const char *user, int count);
+/* Waits until the log contains needle; returns the log (g_free). */
+char *rt_wait_log(PpInstance *inst, const char *needle);
+/* Number of times needle occurs in the log. */
+unsigned int rt_log_count(PpInstance *inst, const char *needle);
+/* Removes the user's dovecot.index* files (an index loss). */
+void rt_remove_indexes(PpInstance *inst, const char *user);
+
+#endif
