@@ -89,8 +89,11 @@ int pop3_policy_store_init(const struct pop3_policy_store_settings *set,
 	dict_set.base_dir = set->base_dir;
 	dict_set.event_parent = set->event_parent;
 	if (dict_init(set->uri, &dict_set, &dict, &error) < 0) {
-		*error_r = t_strdup_printf("pop3_policy_dict %s: %s",
-					   set->uri, error);
+		/* only the driver's name: a URI may hold a password
+		   (redis:password=...) */
+		*error_r = t_strdup_printf(
+			"pop3_policy_dict (driver %s): %s",
+			str_sanitize(t_strcut(set->uri, ':'), 64), error);
 		return -1;
 	}
 	store = i_new(struct pop3_policy_store, 1);
