@@ -3,7 +3,8 @@
 /* doveadm pop3-uidl clear -u USER|-A
 
    Removes the user's UIDL map (index and chunks). UIDLs a session
-   already wrote natively (pop3_policy_uidl_persist) stay. */
+   already wrote natively (pop3_policy_uidl_persist) stay. The UIDL guard's
+   reference is reset, as with import: the change is wanted. */
 
 #include "lib.h"
 #include "mail-user.h"
@@ -27,6 +28,12 @@ cmd_uidl_clear_run(struct doveadm_mail_cmd_context *ctx,
 		return -1;
 	}
 	ret = pop3_policy_uidl_map_clear(store, user->username, &error);
+	/* the administrator changes the UIDLs on purpose: the guard's
+	   reference goes, the next session sets a new one */
+	if (ret >= 0 && pop3_policy_store_unset(store,
+			POP3_POLICY_RECORD_UIDL_GUARD, user->username,
+			&error) < 0)
+		ret = -1;
 	pop3_policy_store_deinit(&store);
 	if (ret < 0) {
 		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);

@@ -6,7 +6,8 @@
    "<key> <uidl>", keys guid:, hdr:, msgid:, uid:; "-" reads stdin). The
    whole file is checked first: the first bad line (a UIDL that breaks RFC
    1939, a repeated UIDL or key, an unknown key) is reported with its line
-   number and nothing is imported. */
+   number and nothing is imported. The UIDL guard's reference is reset:
+   the change is wanted, so the next session must not be refused for it. */
 
 #include "lib.h"
 #include "mail-user.h"
@@ -43,6 +44,12 @@ cmd_uidl_import_run(struct doveadm_mail_cmd_context *_ctx,
 	}
 	ret = pop3_policy_uidl_map_save(store, user->username, ctx->map,
 					&error);
+	/* the administrator changes the UIDLs on purpose: the guard's
+	   reference goes, the next session sets a new one */
+	if (ret == 0) {
+		ret = pop3_policy_store_unset(store,
+			POP3_POLICY_RECORD_UIDL_GUARD, user->username, &error);
+	}
 	pop3_policy_store_deinit(&store);
 	if (ret < 0) {
 		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
@@ -104,9 +111,11 @@ static struct doveadm_mail_cmd_context *cmd_uidl_import_alloc(void)
 struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_import = {
 	.name = "pop3-uidl import",
 	.mail_cmd = cmd_uidl_import_alloc,
+	/* not named "file": doveadm reads a parameter of that name as an
+	   input stream */
 	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<file>",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
-DOVEADM_CMD_PARAM('\0', "file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAM('\0', "path", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
 DOVEADM_CMD_PARAMS_END
 };

@@ -161,11 +161,8 @@ uidl_scan_mail(struct mail *mail, uint32_t uidvalidity, const char *format,
 static int uidl_msg_order_cmp(const struct pop3_policy_uidl_msg *m1,
 			      const struct pop3_policy_uidl_msg *m2)
 {
-	unsigned int o1 = m1->map_order == 0 ? UINT_MAX : m1->map_order;
-	unsigned int o2 = m2->map_order == 0 ? UINT_MAX : m2->map_order;
-
-	if (o1 != o2)
-		return o1 < o2 ? -1 : 1;
+	if (m1->map_order != m2->map_order)
+		return m1->map_order < m2->map_order ? -1 : 1;
 	return m1->seq < m2->seq ? -1 : (m1->seq > m2->seq ? 1 : 0);
 }
 
@@ -175,8 +172,12 @@ uidl_scan_order(struct pop3_policy_uidl_map *map,
 {
 	HASH_TABLE(const char *, void *) orders;
 	const struct pop3_policy_uidl_map_entry *entry;
-	struct pop3_policy_uidl_msg *msg;
-	unsigned int n = 0;
+	ARRAY_TYPE(pop3_policy_uidl_msg) ordered;
+	ARRAY(unsigned int) positions;
+	struct pop3_policy_uidl_msg *msg, *all;
+	const struct pop3_policy_uidl_msg *sorted;
+	const unsigned int *pos;
+	unsigned int i, count, n = 0;
 
 	if (map == NULL || map->kind_counts[POP3_POLICY_UIDL_KEY_UID] == 0)
 		return;
@@ -186,13 +187,34 @@ uidl_scan_order(struct pop3_policy_uidl_map *map,
 			hash_table_insert(orders, entry->key,
 					  POINTER_CAST(++n));
 	}
+	t_array_init(&ordered, 64);
+	t_array_init(&positions, 64);
 	array_foreach_modifiable(msgs, msg) {
 		msg->map_order = POINTER_CAST_TO(
 			hash_table_lookup(orders, msg->keys.uid_key),
 			unsigned int);
+		if (msg->map_order > 0) {
+			i = array_foreach_idx(msgs, msg);
+			array_push_back(&positions, &i);
+			array_push_back(&ordered, msg);
+		}
 	}
 	hash_table_destroy(&orders);
-	array_sort(msgs, uidl_msg_order_cmp);
+	if (array_count(&positions) == 0)
+		return;
+	/* the messages with a uid: entry take the places they have in
+	   sequence order, in the order of their entries; the others (new
+	   mail, messages matched by other keys) stay where they are */
+	array_sort(&ordered, uidl_msg_order_cmp);
+	all = array_get_modifiable(msgs, &count);
+	sorted = array_front(&ordered);
+	pos = array_front(&positions);
+	for (i = 0; i < array_count(&positions); i++)
+		all[pos[i]] = sorted[i];
+	/* pop3 sorts by MAIL_FETCH_POP3_ORDER and puts messages without
+	   one last, so every message gets its place */
+	for (i = 0; i < count; i++)
+		all[i].pop3_order = i + 1;
 }
 
 int pop3_policy_uidl_mailbox_scan(struct mailbox *box,

@@ -30,13 +30,17 @@ struct pop3_policy_uidl_msg {
 	/* 1-based position of the message's uid: entry among the map's uid:
 	   entries (the POP3 order it had), 0 if none */
 	unsigned int map_order;
+	/* 1-based POP3 message number when the map's uid: entries reorder
+	   the mailbox, 0 when the order is Dovecot's own */
+	unsigned int pop3_order;
 	/* assignment of pop3-policy-uidl.h */
 	struct pop3_policy_uidl_assign assign;
 };
 ARRAY_DEFINE_TYPE(pop3_policy_uidl_msg, struct pop3_policy_uidl_msg);
 
-/* Scans the opened mailbox: messages in POP3 order (those with a uid: map
-   entry first in the map's order, the rest in sequence order), with keys,
+/* Scans the opened mailbox: messages in POP3 order (sequence order, except
+   that the messages with a uid: map entry are put in the order of their
+   entries, within the places they take), with keys,
    native, mapped and served UIDLs. map may be NULL (nothing mapped). Strings
    are allocated from pool. Returns the number of collisions (>= 0), or -1
    with an error. */

@@ -231,12 +231,12 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 				  msg->assign.mapped, msg->native);
 		}
 		if (msg->assign.source != POP3_POLICY_UIDL_SOURCE_MAP &&
-		    msg->map_order == 0)
+		    msg->pop3_order == 0)
 			continue;
 		served = p_new(ubox->pool, struct uidl_served, 1);
 		if (msg->assign.source == POP3_POLICY_UIDL_SOURCE_MAP)
 			served->uidl = p_strdup(ubox->pool, msg->assign.served);
-		served->order = msg->map_order;
+		served->order = msg->pop3_order;
 		hash_table_insert(ubox->served, POINTER_CAST(msg->uid), served);
 	}
 	e_debug(puser->event, "UIDL map: %u entries, %u messages, %u mapped, "

@@ -1,0 +1,395 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* UIDL remapping against a real Dovecot (issue 5, points 1-3, 6, 7):
+   import with every key kind and refused files, export, snapshot, verify,
+   clear, collisions, native persistence and the guard. */
+
+#include "test-uidl-common.h"
+
+#include <string.h>
+#include <stdlib.h>
+
+#define MAILDIR "maildir:~/Maildir"
+#define NATIVE_FORMAT "%08Xu%08Xv"
+
+static void assert_uidls(char **got, const char *const *want)
+{
+	guint i;
+
+	g_assert_nonnull(got);
+	for (i = 0; want[i] != NULL; i++) {
+		g_assert_nonnull(got[i]);
+		g_assert_cmpstr(got[i], ==, want[i]);
+	}
+	g_assert_null(got[i]);
+}
+
+static void test_import_key_kinds(void)
+{
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 5);
+	GPtrArray *rows = uidl_export(inst, "u1");
+	UidlExportRow *r[5];
+	char *file, *path, *out = NULL, *err = NULL, **uidls, **before;
+	guint32 uv = uidl_uidvalidity(inst, "u1");
+	guint i;
+	int ret;
+
+	g_assert_cmpuint(rows->len, ==, 5);
+	for (i = 0; i < 5; i++) {
+		r[i] = rows->pdata[i];
+		g_assert_cmpuint(r[i]->msn, ==, i + 1);
+		g_assert_cmpstr(r[i]->source, ==, "native");
+		g_assert_true(g_str_has_prefix(r[i]->hdr, "hdr:"));
+		g_assert_cmpuint(strlen(r[i]->hdr), ==, 4 + 64);
+	}
+	before = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpuint(g_strv_length(before), ==, 5);
+	/* export shows what POP3 serves */
+	for (i = 0; i < 5; i++)
+		g_assert_cmpstr(before[i], ==, r[i]->uidl);
+
+	/* one entry of each key kind; message 5 matches nothing */
+	file = g_strdup_printf(
+		"# migrated from the old server\r\n"
+		"guid:%s OLD-GUID-1\r\n"
+		"uid:%u:%u OLD-UID-2\r\n"
+		"msgid:<m2.uidl@example.org> OLD-MSGID-3\r\n"
+		"\r\n"
+		"%s OLD-HDR-4\n"
+		"guid:not-in-this-mailbox OLD-NOWHERE\n",
+		r[0]->guid, uv, r[1]->uid, r[3]->hdr);
+	path = uidl_write_file(inst, "import.txt", file);
+	ret = uidl_doveadm(inst, &out, &err, "pop3-uidl", "import", "-u", "u1",
+			   path, NULL);
+	g_assert_cmpint(ret, ==, 0);
+	g_assert_nonnull(strstr(out, "5"));
+	g_free(out); g_free(err); g_free(path); g_free(file);
+
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	{
+		const char *want[] = { "OLD-GUID-1", "OLD-UID-2", "OLD-MSGID-3",
+				       "OLD-HDR-4", before[4], NULL };
+		assert_uidls(uidls, want);
+	}
+	g_strfreev(uidls);
+	uidl_export_free(rows);
+	rows = uidl_export(inst, "u1");
+	for (i = 0; i < 4; i++)
+		g_assert_cmpstr(((UidlExportRow *)rows->pdata[i])->source, ==, "map");
+	g_assert_cmpstr(((UidlExportRow *)rows->pdata[4])->source, ==, "native");
+	uidl_export_free(rows);
+
+	/* bad files: refused with the line number, nothing imported */
+	{
+		static const struct {
+			const char *data, *expect;
+		} bad[] = {
+			{ "guid:a X1\nguid:b\n", "line 2" },
+			{ "guid:a X1\nguid:b X1\n", "line 2: UIDL X1 repeats the one of line 1" },
+			{ "guid:a X1\n\nguid:b 12345678901234567890123456789012345678901234567890123456789012345678901\n",
+			  "line 3: UIDL is 71 characters long" },
+			{ "guid:a X\xc3\xa9\n", "line 1: UIDL has character 0xc3" },
+			{ "guid:a X1\nguid:b X 2\n", "line 2: UIDL has character 0x20" },
+			{ "guid:a X1\nfoo:b X2\n", "line 2: unknown key" },
+			{ "hdr:abc X1\n", "line 1: hdr: key must be 64 hex digits" },
+		};
+		for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+			path = uidl_write_file(inst, "bad.txt", bad[i].data);
+			ret = uidl_doveadm(inst, &out, &err, "pop3-uidl",
+					   "import", "-u", "u1", path, NULL);
+			g_assert_cmpint(ret, !=, 0);
+			if (strstr(err, bad[i].expect) == NULL)
+				g_error("bad file %u: expected '%s' in: %s",
+					i, bad[i].expect, err);
+			g_assert_nonnull(strstr(err, "nothing imported"));
+			g_free(out); g_free(err); g_free(path);
+		}
+	}
+	/* the map from before is still in force */
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpstr(uidls[0], ==, "OLD-GUID-1");
+	g_assert_cmpstr(uidls[3], ==, "OLD-HDR-4");
+	g_strfreev(uidls);
+	/* a missing file */
+	ret = uidl_doveadm(inst, &out, &err, "pop3-uidl", "import", "-u", "u1",
+			   "/nonexistent/file", NULL);
+	g_assert_cmpint(ret, !=, 0);
+	g_assert_nonnull(strstr(err, "/nonexistent/file"));
+	g_free(out); g_free(err);
+
+	g_strfreev(before);
+	pp_instance_stop(inst);
+}
+
+static void test_export_snapshot_verify_clear(void)
+{
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 4);
+	char *capture, *path, *out = NULL, *err = NULL, **native, **uidls;
+	char *file;
+	int ret;
+
+	native = uidl_pop3_list(inst, "u1", NULL);
+	capture = uidl_pop3_capture(inst, "u1");
+	path = uidl_write_file(inst, "capture.txt", capture);
+
+	/* same UIDLs: exit 0, no rows */
+	ret = uidl_doveadm(inst, &out, &err, "-f", "tab", "pop3-uidl",
+			   "verify", "-u", "u1", path, NULL);
+	g_assert_cmpint(ret, ==, 0);
+	g_assert_null(strstr(out, "missing"));
+	g_free(out); g_free(err);
+
+	/* snapshot stores uid: and guid: keys for each message */
+	ret = uidl_doveadm(inst, &out, &err, "-f", "tab", "pop3-uidl",
+			   "snapshot", "-u", "u1", NULL);
+	g_assert_cmpint(ret, ==, 0);
+	g_assert_nonnull(strstr(out, "u1\t4\t8"));
+	g_free(out); g_free(err);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	assert_uidls(uidls, (const char *const *)native);
+	g_strfreev(uidls);
+
+	/* a different map: verify names the differences and exits 1 */
+	file = g_strdup_printf("uid:%u:1 CHANGED-1\n",
+			       uidl_uidvalidity(inst, "u1"));
+	g_free(path);
+	path = uidl_write_file(inst, "import.txt", file);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "import",
+				     "-u", "u1", path, NULL), ==, 0);
+	g_free(path);
+	path = g_build_filename(pp_instance_dir(inst), "capture.txt", NULL);
+	ret = uidl_doveadm(inst, &out, &err, "-f", "tab", "pop3-uidl",
+			   "verify", "-u", "u1", path, NULL);
+	g_assert_cmpint(ret, ==, 1);
+	{
+		char *missing = g_strdup_printf("u1\tmissing\t1\t%s", native[0]);
+		g_assert_nonnull(strstr(out, missing));
+		g_free(missing);
+	}
+	g_assert_nonnull(strstr(out, "u1\textra\t1\tCHANGED-1"));
+	g_free(out); g_free(err);
+
+	/* a malformed capture is an error naming the line */
+	{
+		char *bad = uidl_write_file(inst, "bad.txt", "+OK\n1 A\nzz B\n.\n");
+		ret = uidl_doveadm(inst, &out, &err, "pop3-uidl", "verify",
+				   "-u", "u1", bad, NULL);
+		g_assert_cmpint(ret, !=, 0);
+		g_assert_cmpint(ret, !=, 1);
+		g_assert_nonnull(strstr(err, "line 3"));
+		g_free(out); g_free(err); g_free(bad);
+	}
+
+	/* clear: back to Dovecot's own UIDLs */
+	ret = uidl_doveadm(inst, &out, &err, "-f", "tab", "pop3-uidl", "clear",
+			   "-u", "u1", NULL);
+	g_assert_cmpint(ret, ==, 0);
+	g_assert_nonnull(strstr(out, "u1\tcleared"));
+	g_free(out); g_free(err);
+	ret = uidl_doveadm(inst, &out, &err, "-f", "tab", "pop3-uidl", "clear",
+			   "-u", "u1", NULL);
+	g_assert_nonnull(strstr(out, "u1\tno map"));
+	g_free(out); g_free(err);
+	ret = uidl_doveadm(inst, &out, &err, "pop3-uidl", "verify", "-u", "u1",
+			   path, NULL);
+	g_assert_cmpint(ret, ==, 0);
+	g_free(out); g_free(err);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	assert_uidls(uidls, (const char *const *)native);
+	g_strfreev(uidls);
+
+	g_free(path); g_free(file); g_free(capture);
+	g_strfreev(native);
+	pp_instance_stop(inst);
+}
+
+static void test_collision(void)
+{
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 3);
+	char **native = uidl_pop3_list(inst, "u1", NULL), **uidls;
+	char *file, *path, *log;
+	guint32 uv = uidl_uidvalidity(inst, "u1");
+
+	/* message 1 would take message 2's UIDL; message 3 is fine */
+	file = g_strdup_printf("uid:%u:1 %s\nuid:%u:3 FINE-3\n", uv, native[1],
+			       uv);
+	path = uidl_write_file(inst, "import.txt", file);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "import",
+				     "-u", "u1", path, NULL), ==, 0);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	{
+		const char *want[] = { native[0], native[1], "FINE-3", NULL };
+		assert_uidls(uidls, want);
+	}
+	log = pp_instance_read_log(inst);
+	g_assert_nonnull(strstr(log, "is not unique in the mailbox, serving "
+				"the native UIDL"));
+	g_free(log);
+	g_strfreev(uidls);
+	g_strfreev(native);
+	g_free(file); g_free(path);
+	pp_instance_stop(inst);
+}
+
+static void test_persist(void)
+{
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT,
+		"pop3_policy_uidl_persist = yes", 3);
+	GPtrArray *rows = uidl_export(inst, "u1");
+	char **uidls, *file, *path;
+
+	file = g_strdup_printf("guid:%s KEEP-1\nguid:%s KEEP-2\n",
+		((UidlExportRow *)rows->pdata[0])->guid,
+		((UidlExportRow *)rows->pdata[1])->guid);
+	path = uidl_write_file(inst, "import.txt", file);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "import",
+				     "-u", "u1", path, NULL), ==, 0);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpstr(uidls[0], ==, "KEEP-1");
+	g_assert_cmpstr(uidls[1], ==, "KEEP-2");
+	g_assert_cmpstr(uidls[2], ==, ((UidlExportRow *)rows->pdata[2])->uidl);
+	g_strfreev(uidls);
+
+	/* the map is gone; the UIDLs stay, kept by dovecot-uidlist */
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "clear",
+				     "-u", "u1", NULL), ==, 0);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpstr(uidls[0], ==, "KEEP-1");
+	g_assert_cmpstr(uidls[1], ==, "KEEP-2");
+	g_strfreev(uidls);
+	{
+		char *uidlist_path = g_build_filename(pp_instance_home(inst, "u1"),
+			"Maildir", "dovecot-uidlist", NULL);
+		char *uidlist = NULL;
+
+		g_assert_true(g_file_get_contents(uidlist_path, &uidlist,
+						  NULL, NULL));
+		g_assert_nonnull(strstr(uidlist, "PKEEP-1"));
+		g_free(uidlist);
+		g_free(uidlist_path);
+	}
+	uidl_export_free(rows);
+	g_free(file); g_free(path);
+	pp_instance_stop(inst);
+}
+
+static void test_no_persist_control(void)
+{
+	/* without pop3_policy_uidl_persist, clearing the map brings back
+	   Dovecot's own UIDLs: the persistence test above can fail */
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 2);
+	GPtrArray *rows = uidl_export(inst, "u1");
+	char **uidls, *file, *path;
+
+	file = g_strdup_printf("guid:%s KEEP-1\n",
+		((UidlExportRow *)rows->pdata[0])->guid);
+	path = uidl_write_file(inst, "import.txt", file);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "import",
+				     "-u", "u1", path, NULL), ==, 0);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpstr(uidls[0], ==, "KEEP-1");
+	g_strfreev(uidls);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "clear",
+				     "-u", "u1", NULL), ==, 0);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpstr(uidls[0], ==, ((UidlExportRow *)rows->pdata[0])->uidl);
+	g_strfreev(uidls);
+	uidl_export_free(rows);
+	g_free(file); g_free(path);
+	pp_instance_stop(inst);
+}
+
+static void test_guard(void)
+{
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 6);
+	char **uidls, *err_line = NULL, *log, *out = NULL, *err = NULL;
+	guint i;
+
+	/* the first session records the sketch */
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 6);
+	g_strfreev(uidls);
+	/* new mail never trips it */
+	for (i = 6; i < 12; i++) {
+		char *msg = uidl_test_message(i);
+		pp_instance_deliver(inst, "u1", msg);
+		g_free(msg);
+	}
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 12);
+	g_strfreev(uidls);
+	/* normal deletions never trip it, even most of the mailbox (removed
+	   with doveadm: a POP3 DELE is carried out by the retention part
+	   after the session, whose timing is not this test's subject) */
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "expunge", "-u", "u1",
+				     "mailbox", "INBOX", "uid", "1:9", NULL),
+			==, 0);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 3);
+	g_strfreev(uidls);
+
+	/* a lost dovecot-uidlist changes every UIDL: refused */
+	uidl_lose_uidlist(inst, "u1");
+	uidls = uidl_pop3_list(inst, "u1", &err_line);
+	g_assert_null(uidls);
+	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
+	g_free(err_line);
+	log = pp_instance_read_log(inst);
+	g_assert_nonnull(strstr(log, "CRITICAL: UIDL guard: session refused: "
+				"the UIDLs of 3 of 3 sampled messages changed"));
+	g_assert_nonnull(strstr(log, "doveadm pop3-uidl accept -u u1"));
+	g_free(log);
+	/* and again: it stays refused until an administrator decides */
+	err_line = NULL;
+	uidls = uidl_pop3_list(inst, "u1", &err_line);
+	g_assert_null(uidls);
+	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
+	g_free(err_line);
+
+	g_assert_cmpint(uidl_doveadm(inst, &out, &err, "-f", "tab",
+				     "pop3-uidl", "accept", "-u", "u1", NULL),
+			==, 0);
+	g_assert_nonnull(strstr(out, "u1\taccepted"));
+	g_free(out); g_free(err);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_nonnull(uidls);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 3);
+	g_strfreev(uidls);
+	/* the new UIDLs are the reference now */
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_nonnull(uidls);
+	g_strfreev(uidls);
+	pp_instance_stop(inst);
+}
+
+static void test_guard_setting(void)
+{
+	/* pop3_policy_uidl_guard = 0 disables it */
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT,
+		"pop3_policy_uidl_guard = 0", 3);
+	char **uidls;
+
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_strfreev(uidls);
+	uidl_lose_uidlist(inst, "u1");
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_nonnull(uidls);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 3);
+	g_strfreev(uidls);
+	pp_instance_stop(inst);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/uidl/import-key-kinds-and-refusals",
+			test_import_key_kinds);
+	g_test_add_func("/uidl/export-snapshot-verify-clear",
+			test_export_snapshot_verify_clear);
+	g_test_add_func("/uidl/collision", test_collision);
+	g_test_add_func("/uidl/persist", test_persist);
+	g_test_add_func("/uidl/no-persist-control", test_no_persist_control);
+	g_test_add_func("/uidl/guard", test_guard);
+	g_test_add_func("/uidl/guard-disabled", test_guard_setting);
+	return g_test_run();
+}
