@@ -14,6 +14,7 @@
 #include "pp-harness.h"
 #include "bench-pop3.h"
 #include "bench-maildir.h"
+#include "bench-cpu.h"
 
 #include <stdbool.h>
 
@@ -38,6 +39,9 @@
 enum bench_inst {
 	INST_VANILLA = 0,
 	INST_PACKAGE,
+	/* calibration: a second vanilla, and the package without a store */
+	INST_VANILLA2,
+	INST_PACKAGE_NOSTORE,
 	INST_COUNT
 };
 
@@ -55,6 +59,9 @@ static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 	[INST_VANILLA] = { "vanilla", FALSE, PP_STORE_NONE, NULL, NULL },
 	/* the package loaded with its default store and no policy */
 	[INST_PACKAGE] = { "package", TRUE, PP_STORE_SQLITE, NULL, NULL },
+	[INST_VANILLA2] = { "vanilla2", FALSE, PP_STORE_NONE, NULL, NULL },
+	[INST_PACKAGE_NOSTORE] = { "pkg-nostore", TRUE, PP_STORE_NONE,
+				   NULL, NULL },
 };
 
 enum bench_metric {
@@ -79,30 +86,41 @@ struct bench_row {
 	   for METRIC_RATE, at most target otherwise. */
 	double target;
 	const char *target_source;
+	/* run only when named in --rows */
+	bool optional;
 };
 
 static const struct bench_row rows[] = {
 	{ "sessions-1", "POP3 sessions/s, 1 client",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 1, FALSE,
-	  METRIC_RATE, 0.97, "issue 2" },
+	  METRIC_RATE, 0.97, "issue 2", FALSE },
 	{ "sessions-8", "POP3 sessions/s, 8 clients",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 8, FALSE,
-	  METRIC_RATE, 0.97, "issue 2" },
+	  METRIC_RATE, 0.97, "issue 2", FALSE },
 	{ "sessions-32", "POP3 sessions/s, 32 clients",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 32, FALSE,
-	  METRIC_RATE, 0.97, "issue 2" },
+	  METRIC_RATE, 0.97, "issue 2", FALSE },
 	{ "uidl-big", "UIDL latency ms, big mailbox",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_UIDL, 1, TRUE,
-	  METRIC_UIDL_MS, 0, NULL },
+	  METRIC_UIDL_MS, 0, NULL, FALSE },
 	{ "session-big", "login+QUIT ms, big mailbox",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_LOGIN, 1, TRUE,
-	  METRIC_SESSION_MS, 0, NULL },
+	  METRIC_SESSION_MS, 0, NULL, FALSE },
 	{ "apop-8", "APOP logins/s (passwd-file), 8 cl.",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_APOP, 8, FALSE,
-	  METRIC_RATE, 0, NULL },
+	  METRIC_RATE, 0, NULL, FALSE },
 	{ "login-8", "USER/PASS logins/s, 8 clients",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_LOGIN, 8, FALSE,
-	  METRIC_RATE, 0, NULL },
+	  METRIC_RATE, 0, NULL, FALSE },
+	/* Calibration: two identical vanilla instances must give 1.0 within
+	   the noise; the package without a store (pop3_policy_dict unset)
+	   separates loading the plugin from the store's cost. */
+	{ "aa-sessions-8", "A/A: POP3 sessions/s, 8 clients",
+	  INST_VANILLA, INST_VANILLA2, BENCH_SESSION_FULL, 8, FALSE,
+	  METRIC_RATE, 0, NULL, TRUE },
+	{ "nostore-sessions-8", "no store: POP3 sessions/s, 8 cl.",
+	  INST_VANILLA, INST_PACKAGE_NOSTORE, BENCH_SESSION_FULL, 8, FALSE,
+	  METRIC_RATE, 0, NULL, TRUE },
 };
 
 struct bench_instance {
@@ -116,17 +134,20 @@ struct bench_row_result {
 	bool ran;
 	GArray *values[2];	/* per round, A and B */
 	GArray *ratios;		/* per round, B/A */
+	GArray *cpu[2];		/* per round, instance CPU ms per session */
+	GArray *cpu_ratios;	/* per round, B/A */
 	unsigned int errors;
 	char *first_error;
 };
 
-static double opt_duration = 10;
-static int opt_rounds = 5;
+static double opt_duration = 5;
+static int opt_rounds = 9;
 static int opt_iterations = 5;
 static int opt_big_messages = 100000;
 static gboolean opt_quick = FALSE;
 static char *opt_rows = NULL;
 static gboolean opt_list = FALSE;
+static gboolean opt_b_first = FALSE;
 
 static struct bench_user users[BENCH_USERS];
 static const struct bench_user big_user = {
@@ -286,13 +307,16 @@ static double self_cpu_secs(void)
 		ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
-/* One measurement of a row on one instance; returns the row's figure. */
+/* One measurement of a row on one instance; returns the row's figure and
+   the instance's CPU milliseconds per session in cpu_ms_r. */
 static double measure(const struct bench_row *row, struct bench_instance *bi,
-		      bool warmup, struct bench_row_result *rr)
+		      bool warmup, struct bench_row_result *rr,
+		      double *cpu_ms_r)
 {
 	struct bench_load load;
 	struct bench_result result;
-	double value = 0;
+	double value = 0, inst_cpu;
+	GPid pid = pp_instance_pid(bi->inst);
 
 	memset(&load, 0, sizeof(load));
 	load.port = bi->port;
@@ -317,9 +341,19 @@ static double measure(const struct bench_row *row, struct bench_instance *bi,
 	double cpu = self_cpu_secs();
 	double wall = g_get_monotonic_time() / 1e6;
 
+	inst_cpu = bench_cpu_instance_secs(pid);
 	run_load_or_die(&load, &result, row->id);
 	gen_cpu_secs += self_cpu_secs() - cpu;
 	gen_wall_secs += g_get_monotonic_time() / 1e6 - wall;
+	/* let the last sessions' processes exit and be reaped, so that their
+	   CPU is counted here and not in the next measurement */
+	g_usleep(300 * 1000);
+	if (inst_cpu < 0 || result.sessions == 0)
+		*cpu_ms_r = 0;
+	else {
+		*cpu_ms_r = (bench_cpu_instance_secs(pid) - inst_cpu) * 1000 /
+			result.sessions;
+	}
 	switch (row->metric) {
 	case METRIC_RATE:
 		value = result.sessions_per_sec;
@@ -343,29 +377,45 @@ static double measure(const struct bench_row *row, struct bench_instance *bi,
 static void run_row(const struct bench_row *row, struct bench_row_result *rr)
 {
 	struct bench_instance *bi[2];
+	double cpu[2], cpu_ratio;
 
-	bi[0] = instance_prepare(row->a, row);
-	bi[1] = instance_prepare(row->b, row);
+	if (opt_b_first) {
+		bi[1] = instance_prepare(row->b, row);
+		bi[0] = instance_prepare(row->a, row);
+	} else {
+		bi[0] = instance_prepare(row->a, row);
+		bi[1] = instance_prepare(row->b, row);
+	}
 	rr->values[0] = g_array_new(FALSE, FALSE, sizeof(double));
 	rr->values[1] = g_array_new(FALSE, FALSE, sizeof(double));
 	rr->ratios = g_array_new(FALSE, FALSE, sizeof(double));
+	rr->cpu[0] = g_array_new(FALSE, FALSE, sizeof(double));
+	rr->cpu[1] = g_array_new(FALSE, FALSE, sizeof(double));
+	rr->cpu_ratios = g_array_new(FALSE, FALSE, sizeof(double));
 
-	(void)measure(row, bi[0], TRUE, rr);
-	(void)measure(row, bi[1], TRUE, rr);
+	(void)measure(row, bi[0], TRUE, rr, &cpu[0]);
+	(void)measure(row, bi[1], TRUE, rr, &cpu[1]);
 	for (int round = 0; round < opt_rounds; round++) {
 		double v[2], ratio;
-		int first = round % 2;
+		int first = (round + (opt_b_first ? 1 : 0)) % 2;
 
-		v[first] = measure(row, bi[first], FALSE, rr);
-		v[1 - first] = measure(row, bi[1 - first], FALSE, rr);
+		v[first] = measure(row, bi[first], FALSE, rr, &cpu[first]);
+		v[1 - first] = measure(row, bi[1 - first], FALSE, rr,
+				       &cpu[1 - first]);
 		g_array_append_val(rr->values[0], v[0]);
 		g_array_append_val(rr->values[1], v[1]);
 		ratio = v[0] > 0 ? v[1] / v[0] : 0;
 		g_array_append_val(rr->ratios, ratio);
-		progress("%s round %d/%d: %s %.2f, %s %.2f, ratio %.3f",
+		g_array_append_val(rr->cpu[0], cpu[0]);
+		g_array_append_val(rr->cpu[1], cpu[1]);
+		cpu_ratio = cpu[0] > 0 ? cpu[1] / cpu[0] : 0;
+		g_array_append_val(rr->cpu_ratios, cpu_ratio);
+		progress("%s round %d/%d: %s %.2f, %s %.2f, ratio %.3f; "
+			 "CPU ms/session %.2f, %.2f, ratio %.3f",
 			 row->id, round + 1, opt_rounds,
 			 instance_specs[row->a].name, v[0],
-			 instance_specs[row->b].name, v[1], ratio);
+			 instance_specs[row->b].name, v[1], ratio,
+			 cpu[0], cpu[1], cpu_ratio);
 	}
 	rr->ran = TRUE;
 }
@@ -376,7 +426,7 @@ static bool row_selected(const struct bench_row *row)
 	bool found = FALSE;
 
 	if (opt_rows == NULL)
-		return TRUE;
+		return !row->optional;
 	ids = g_strsplit(opt_rows, ",", -1);
 	for (unsigned int i = 0; ids[i] != NULL; i++) {
 		if (strcmp(g_strstrip(ids[i]), row->id) == 0)
@@ -446,7 +496,7 @@ static void print_table(struct bench_row_result *results)
 {
 	bool any_missed = FALSE, any_target = FALSE;
 
-	printf("\n%-36s %-8s %10s %10s %7s %15s  %s\n", "row", "A/B",
+	printf("\n%-36s %-19s %9s %9s %6s %13s  %s\n", "row", "B/A",
 	       "A median", "B median", "B/A", "B/A range", "target");
 	for (unsigned int i = 0; i < G_N_ELEMENTS(rows); i++) {
 		const struct bench_row *row = &rows[i];
@@ -457,9 +507,9 @@ static void print_table(struct bench_row_result *results)
 		if (!rr->ran)
 			continue;
 		ratio = bench_median(rr->ratios);
-		pair = g_strdup_printf("%.3s/%.3s",
-				       instance_specs[row->a].name,
-				       instance_specs[row->b].name);
+		pair = g_strdup_printf("%s/%s",
+				       instance_specs[row->b].name,
+				       instance_specs[row->a].name);
 		if (row->target <= 0)
 			target = g_strdup("-");
 		else {
@@ -468,7 +518,7 @@ static void print_table(struct bench_row_result *results)
 				row->target, row->target_source,
 				target_met(row, ratio) ? "met" : "MISSED");
 		}
-		printf("%-36s %-8s %10.2f %10.2f %7.3f %7.3f..%-6.3f  %s\n",
+		printf("%-36s %-19s %9.2f %9.2f %6.3f %6.3f..%-5.3f  %s\n",
 		       row->label, pair, bench_median(rr->values[0]),
 		       bench_median(rr->values[1]), ratio,
 		       array_min(rr->ratios), array_max(rr->ratios), target);
@@ -478,6 +528,28 @@ static void print_table(struct bench_row_result *results)
 		}
 		g_free(pair);
 		g_free(target);
+	}
+
+	printf("\nDovecot CPU per session (all processes of the instance; "
+	       "little affected by other load on the machine)\n");
+	printf("%-36s %-19s %9s %9s %6s %13s\n", "row", "B/A", "A ms",
+	       "B ms", "B/A", "B/A range");
+	for (unsigned int i = 0; i < G_N_ELEMENTS(rows); i++) {
+		const struct bench_row *row = &rows[i];
+		struct bench_row_result *rr = &results[i];
+		char *pair;
+
+		if (!rr->ran)
+			continue;
+		pair = g_strdup_printf("%s/%s",
+				       instance_specs[row->b].name,
+				       instance_specs[row->a].name);
+		printf("%-36s %-19s %9.2f %9.2f %6.3f %6.3f..%-5.3f\n",
+		       row->label, pair, bench_median(rr->cpu[0]),
+		       bench_median(rr->cpu[1]),
+		       bench_median(rr->cpu_ratios),
+		       array_min(rr->cpu_ratios), array_max(rr->cpu_ratios));
+		g_free(pair);
 	}
 
 	printf("\nTargets:\n");
@@ -511,17 +583,20 @@ static void print_table(struct bench_row_result *results)
 
 static const GOptionEntry options[] = {
 	{ "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &opt_duration,
-	  "Seconds per measurement of a rate row (default 10)", "SECS" },
+	  "Seconds per measurement of a rate row (default 5)", "SECS" },
 	{ "rounds", 'r', 0, G_OPTION_ARG_INT, &opt_rounds,
-	  "Rounds per row, alternating A/B order (default 5)", "N" },
+	  "Rounds per row, alternating A/B order (default 9)", "N" },
 	{ "iterations", 'i', 0, G_OPTION_ARG_INT, &opt_iterations,
 	  "Sessions per measurement of a latency row (default 5)", "N" },
 	{ "big-messages", 'm', 0, G_OPTION_ARG_INT, &opt_big_messages,
 	  "Messages in the big mailbox (default 100000)", "N" },
 	{ "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
-	  "A quick run: -d 3 -r 3 -i 3 (about 3 minutes)", NULL },
+	  "A quick run: -d 2 -r 5 -i 3 (about 3 minutes)", NULL },
 	{ "rows", 0, 0, G_OPTION_ARG_STRING, &opt_rows,
 	  "Run only these rows (comma-separated ids, see --list)", "IDS" },
+	{ "b-first", 0, 0, G_OPTION_ARG_NONE, &opt_b_first,
+	  "Start instance B first and measure it first in odd rounds "
+	  "(to check that the order does not bias the ratio)", NULL },
 	{ "list", 'l', 0, G_OPTION_ARG_NONE, &opt_list,
 	  "List the rows and exit", NULL },
 	{ NULL }
@@ -546,12 +621,13 @@ int main(int argc, char **argv)
 	g_option_context_free(ctx);
 	if (opt_list) {
 		for (unsigned int i = 0; i < G_N_ELEMENTS(rows); i++)
-			printf("%-12s %s\n", rows[i].id, rows[i].label);
+			printf("%-20s %s%s\n", rows[i].id, rows[i].label,
+			       rows[i].optional ? " (optional)" : "");
 		return 0;
 	}
 	if (opt_quick) {
-		opt_duration = 3;
-		opt_rounds = 3;
+		opt_duration = 2;
+		opt_rounds = 5;
 		opt_iterations = 3;
 	}
 	if (opt_duration <= 0 || opt_rounds < 1 || opt_iterations < 1 ||
@@ -606,6 +682,9 @@ int main(int argc, char **argv)
 		g_array_free(results[i].values[0], TRUE);
 		g_array_free(results[i].values[1], TRUE);
 		g_array_free(results[i].ratios, TRUE);
+		g_array_free(results[i].cpu[0], TRUE);
+		g_array_free(results[i].cpu[1], TRUE);
+		g_array_free(results[i].cpu_ratios, TRUE);
 		g_free(results[i].first_error);
 	}
 	for (unsigned int i = 0; i < BENCH_USERS; i++) {
