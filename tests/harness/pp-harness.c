@@ -25,6 +25,7 @@
    test process dies; the master then stops its children. */
 
 #include "pp-harness.h"
+#include "pp-backends.h"
 
 #include <gio/gio.h>
 #include <errno.h>
@@ -372,6 +373,20 @@ static void pp_instance_make_file_store(PpInstance *inst)
 	g_free(storedir);
 }
 
+/* Appends text and a newline to conf, every "%{store_uri}" in it replaced
+   with the instance's dict URI (so that tests follow PP_STORE_BACKEND). */
+static void pp_append_with_store_uri(PpInstance *inst, GString *conf,
+				     const char *text)
+{
+	char **parts = g_strsplit(text, "%{store_uri}", -1);
+	char *joined = g_strjoinv(inst->store_uri != NULL ?
+				  inst->store_uri : "", parts);
+
+	g_string_append_printf(conf, "%s\n", joined);
+	g_free(joined);
+	g_strfreev(parts);
+}
+
 static char *pp_instance_build_conf(PpInstance *inst)
 {
 	const PpInstanceOptions *o = &inst->opts;
@@ -414,12 +429,30 @@ static char *pp_instance_build_conf(PpInstance *inst)
 	if (o->debug)
 		g_string_append(conf, "mail_debug = yes\nauth_debug = yes\n");
 
+	/* the store first: passdb_conf may name its URI */
+	switch (pp_backends_effective_store(o->store)) {
+	case PP_STORE_SQLITE:
+		pp_instance_make_sqlite_store(inst, conf);
+		break;
+	case PP_STORE_FILE:
+		pp_instance_make_file_store(inst);
+		break;
+	case PP_STORE_NONE:
+		break;
+	case PP_STORE_REDIS:
+	case PP_STORE_PGSQL:
+		inst->store_uri = pp_backends_instance_store(
+			pp_backends_effective_store(o->store), o->backend,
+			inst->dir, conf);
+		break;
+	}
+
 	if (inst->passdb_conf != NULL) {
 		char **parts = g_strsplit(inst->passdb_conf, "%{passwd_file}",
 					  -1);
 		char *passdb = g_strjoinv(inst->passwd_path, parts);
 
-		g_string_append_printf(conf, "%s\n", passdb);
+		pp_append_with_store_uri(inst, conf, passdb);
 		g_free(passdb);
 		g_strfreev(parts);
 	} else {
@@ -439,17 +472,6 @@ static char *pp_instance_build_conf(PpInstance *inst)
 		(unsigned int)inst->mail_gid, home_root,
 		o->userdb_settings != NULL ? o->userdb_settings : "");
 
-	switch (o->store) {
-	case PP_STORE_SQLITE:
-		pp_instance_make_sqlite_store(inst, conf);
-		break;
-	case PP_STORE_FILE:
-		pp_instance_make_file_store(inst);
-		break;
-	case PP_STORE_NONE:
-		break;
-	}
-
 	if (o->with_package) {
 		g_string_append(conf,
 			"protocol pop3 {\n"
@@ -465,10 +487,10 @@ static char *pp_instance_build_conf(PpInstance *inst)
 				       inst->store_uri);
 	}
 	if (inst->plugin_settings != NULL)
-		g_string_append_printf(conf, "%s\n", inst->plugin_settings);
+		pp_append_with_store_uri(inst, conf, inst->plugin_settings);
 	g_string_append(conf, "}\n");
 	if (inst->extra_conf != NULL)
-		g_string_append_printf(conf, "%s\n", inst->extra_conf);
+		pp_append_with_store_uri(inst, conf, inst->extra_conf);
 
 	g_free(home_root);
 	g_free(state_dir);

@@ -20,6 +20,8 @@
 
 typedef struct _PpInstance PpInstance;
 typedef struct _PpPop3 PpPop3;
+/* A Redis or PostgreSQL server started by the tests (pp-backends.h). */
+typedef struct _PpBackend PpBackend;
 
 typedef enum {
 	/* proxy::pop3policy to the instance's dict server on SQLite, with the
@@ -29,6 +31,15 @@ typedef enum {
 	PP_STORE_FILE,
 	/* pop3_policy_dict not set */
 	PP_STORE_NONE,
+	/* redis:host=127.0.0.1:port=N (opts.backend, or a fresh database
+	   on a Redis server shared by the test program) */
+	PP_STORE_REDIS,
+	/* proxy::pop3policy to the instance's dict server on PostgreSQL
+	   (pgsql: with the shipped map and conf.d/pop3-policy-pgsql.sql;
+	   opts.backend, or a fresh database on a cluster shared by the test
+	   program). With PP_STORE_BACKEND=pgsql|redis in the environment,
+	   PP_STORE_SQLITE means that backend (pp-backends.h). */
+	PP_STORE_PGSQL,
 } PpStoreKind;
 
 typedef struct {
@@ -42,10 +53,17 @@ typedef struct {
 	   not NULL: the complete passdb { } block(s). Every "%{passwd_file}"
 	   in it is replaced with the instance's passwd-file path (the one
 	   pp_instance_add_user() writes and pp_instance_passwd_file()
-	   returns). */
+	   returns). In passdb_conf, extra_conf and plugin_settings every
+	   "%{store_uri}" is replaced with the instance's dict URI
+	   (pp_instance_store_uri()), e.g. for a passdb's dict= argument, so
+	   that the configuration follows PP_STORE_BACKEND. */
 	const char *passdb_conf;
 	/* Appended verbatim to dovecot.conf (protocol blocks, metric {} ...). */
 	const char *extra_conf;
+	/* Extra lines inside the default userdb { } block, e.g.
+	   "result_success = continue-ok" to chain a userdb from extra_conf
+	   after it. */
+	const char *userdb_settings;
 	/* mail_location; default "maildir:~/Maildir" */
 	const char *mail_location;
 	/* Run every Dovecot process (and doveadm) under libfaketime, with the
@@ -53,6 +71,9 @@ typedef struct {
 	gboolean faketime;
 	/* mail_debug = yes and auth_debug = yes */
 	gboolean debug;
+	/* The server of PP_STORE_REDIS/PP_STORE_PGSQL: instances given the
+	   same backend share one store. NULL: a fresh store of its own. */
+	PpBackend *backend;
 } PpInstanceOptions;
 
 /* Writes the config, creates the store, starts `dovecot -F` and waits until

@@ -1,0 +1,751 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* The store on real Redis and PostgreSQL servers (issue 6), started by the
+   tests on 127.0.0.1 (tests/harness/pp-backends.h):
+   - the store API round trip (tests/unit/store-check) through
+     redis:host=127.0.0.1:port=N and through proxy:: to the dict server on
+     PostgreSQL with the shipped schema and map, and the rows/keys landing
+     where the schema says;
+   - two Dovecot instances (two backends of one site) sharing one store: a
+     policy set with doveadm on one applies on the other, an APOP secret
+     generated on one logs in on the other, LOGIN-DELAY counts the logins
+     of both, a UIDL map imported on one serves on the other;
+   - faults: the server stopped by its pid in the middle of a run: POP3
+     logins fail with -ERR [SYS/TEMP], no message is removed, nothing
+     crashes, and the same Dovecot works again once the server is back.
+   Each case runs once per backend (/backends/redis/..., /backends/pgsql/).
+*/
+
+#include "pp-harness.h"
+#include "pp-backends.h"
+
+#include <glib/gstdio.h>
+#include <errno.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* how long a server that is back may take until the store answers again
+   (Dovecot's SQL pool waits up to 15 s between reconnects) */
+#define RECOVERY_TIMEOUT_USEC (45 * G_USEC_PER_SEC)
+
+typedef struct {
+	PpBackend *backend;
+	/* site directory: the shared APOP key file and the import files */
+	char *dir;
+	char *key_file;
+	char *passdb_conf;
+	char *extra_conf;
+	char *plugin_settings;
+	/* two Dovecot backends of the site sharing the store */
+	PpInstance *inst[2];
+} Site;
+
+static Site *current_site;
+
+static void dump_logs(void)
+{
+	unsigned int i;
+
+	if (current_site == NULL)
+		return;
+	for (i = 0; i < G_N_ELEMENTS(current_site->inst); i++) {
+		char *log;
+
+		if (current_site->inst[i] == NULL)
+			continue;
+		log = pp_instance_read_log(current_site->inst[i]);
+		g_printerr("--- log of instance %u ---\n%s--- end ---\n",
+			   i, log);
+		g_free(log);
+	}
+}
+
+static void write_file(const char *path, const char *contents, int mode)
+{
+	GError *error = NULL;
+
+	if (!g_file_set_contents(path, contents, -1, &error))
+		g_error("%s", error->message);
+	g_assert_cmpint(g_chmod(path, mode), ==, 0);
+}
+
+static PpBackend *start_backend(PpBackendKind kind)
+{
+	GError *error = NULL;
+	PpBackend *backend = pp_backend_start(kind, &error);
+
+	if (backend == NULL)
+		g_error("%s", error->message);
+	return backend;
+}
+
+static PpStoreKind store_kind(PpBackendKind kind)
+{
+	return kind == PP_BACKEND_REDIS ? PP_STORE_REDIS : PP_STORE_PGSQL;
+}
+
+/* The key file every instance of the site shares (as an administrator
+   copies it to every backend). */
+static char *random_key_line(const char *id)
+{
+	GString *str = g_string_new(id);
+	unsigned int i;
+
+	g_string_append_c(str, ' ');
+	for (i = 0; i < 32; i++)
+		g_string_append_printf(str, "%02x", g_random_int_range(0, 256));
+	g_string_append_c(str, '\n');
+	return g_string_free(str, FALSE);
+}
+
+static const char *const site_users[] = {
+	"alice", "bob", "carol", "dave", "erin", NULL
+};
+
+/* The README's chain: APOP from the store, USER/PASS from a passwd-file,
+   then login control (LOGIN-DELAY, apop_only) from the store; the userdb
+   pop3_policy records the successful logins. */
+static Site *site_start(PpBackendKind kind, unsigned int instances)
+{
+	Site *site = g_new0(Site, 1);
+	PpInstanceOptions opts = { 0 };
+	GError *error = NULL;
+	unsigned int i, j;
+	char *key;
+
+	site->backend = start_backend(kind);
+	site->dir = g_dir_make_tmp("pp-site-XXXXXX", &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(g_chmod(site->dir, 0755), ==, 0);
+	site->key_file = g_build_filename(site->dir, "apop.keys", NULL);
+	key = random_key_line("1");
+	write_file(site->key_file, key, 0600);
+	g_free(key);
+
+	site->passdb_conf = g_strdup_printf(
+		"passdb {\n"
+		"  driver = pop3_policy\n"
+		"  args = dict=%%{store_uri} key_file=%s\n"
+		"  mechanisms = apop\n"
+		"  result_success = continue-ok\n"
+		"}\n"
+		"passdb {\n"
+		"  driver = passwd-file\n"
+		"  args = scheme=PLAIN username_format=%%u %%{passwd_file}\n"
+		"  skip = authenticated\n"
+		"  result_success = continue-ok\n"
+		"}\n"
+		"passdb {\n"
+		"  driver = pop3_policy\n"
+		"  args = dict=%%{store_uri} mode=login\n"
+		"  skip = unauthenticated\n"
+		"  result_failure = return-fail\n"
+		"  result_internalfail = return-fail\n"
+		"}\n", site->key_file);
+	site->extra_conf = g_strdup(
+		"userdb {\n"
+		"  driver = pop3_policy\n"
+		"  args = dict=%{store_uri}\n"
+		"  skip = notfound\n"
+		"}\n");
+	site->plugin_settings = g_strdup_printf(
+		"  pop3_policy_apop_key_file = %s", site->key_file);
+
+	opts.with_package = TRUE;
+	opts.store = store_kind(kind);
+	opts.backend = site->backend;
+	opts.passdb_conf = site->passdb_conf;
+	opts.extra_conf = site->extra_conf;
+	opts.plugin_settings = site->plugin_settings;
+	opts.userdb_settings = "  result_success = continue-ok";
+	current_site = site;
+	for (i = 0; i < instances; i++) {
+		site->inst[i] = pp_instance_start(&opts, &error);
+		if (site->inst[i] == NULL)
+			g_error("%s", error->message);
+		for (j = 0; site_users[j] != NULL; j++) {
+			pp_instance_add_user(site->inst[i], site_users[j],
+					     "pass-word", NULL);
+		}
+	}
+	return site;
+}
+
+static void site_stop(Site *site)
+{
+	const char *const argv[] = { "rm", "-rf", site->dir, NULL };
+	unsigned int i;
+
+	current_site = NULL;
+	for (i = 0; i < G_N_ELEMENTS(site->inst); i++)
+		pp_instance_stop(site->inst[i]);
+	pp_backend_free(site->backend);
+	(void)g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
+			   NULL, NULL, NULL, NULL, NULL, NULL);
+	g_free(site->dir);
+	g_free(site->key_file);
+	g_free(site->passdb_conf);
+	g_free(site->extra_conf);
+	g_free(site->plugin_settings);
+	g_free(site);
+}
+
+static int doveadm(PpInstance *inst, const char *const *argv,
+		   char **out_r, char **err_r)
+{
+	char *out = NULL, *err = NULL, *cmd;
+	int ret;
+
+	ret = pp_instance_doveadm(inst, argv, NULL, &out, &err);
+	cmd = g_strjoinv(" ", (char **)argv);
+	g_test_message("doveadm %s: exit %d\nstdout: %s\nstderr: %s",
+		       cmd, ret, out, err);
+	g_free(cmd);
+	if (out_r != NULL)
+		*out_r = out;
+	else
+		g_free(out);
+	if (err_r != NULL)
+		*err_r = err;
+	else
+		g_free(err);
+	return ret;
+}
+
+static void doveadm_ok(PpInstance *inst, const char *const *argv,
+		       char **out_r)
+{
+	char *err = NULL;
+	int ret = doveadm(inst, argv, out_r, &err);
+
+	if (ret != 0) {
+		char *cmd = g_strjoinv(" ", (char **)argv);
+
+		dump_logs();
+		g_error("doveadm %s: exit %d: %s", cmd, ret, err);
+	}
+	g_free(err);
+}
+
+static void assert_prefix(char *reply, const char *prefix)
+{
+	if (!g_str_has_prefix(reply, prefix)) {
+		dump_logs();
+		g_error("expected a reply starting with '%s', got '%s'",
+			prefix, reply);
+	}
+	g_free(reply);
+}
+
+static PpPop3 *connect_pop3(PpInstance *inst)
+{
+	GError *error = NULL;
+	PpPop3 *pop3 = pp_pop3_connect(pp_instance_port(inst), &error);
+
+	g_assert_no_error(error);
+	return pop3;
+}
+
+/* USER/PASS; returns the PASS reply, and the session if it is wanted and
+   the login succeeded (else the session is ended with QUIT). */
+static char *login_pass(PpInstance *inst, const char *user,
+			PpPop3 **session_r)
+{
+	PpPop3 *pop3 = connect_pop3(inst);
+	char *cmd = g_strdup_printf("USER %s", user);
+	char *reply = pp_pop3_cmd(pop3, cmd);
+
+	g_free(cmd);
+	if (!g_str_has_prefix(reply, "+OK")) {
+		pp_pop3_close(pop3);
+		return reply;
+	}
+	g_free(reply);
+	reply = pp_pop3_cmd(pop3, "PASS pass-word");
+	if (session_r != NULL && g_str_has_prefix(reply, "+OK")) {
+		*session_r = pop3;
+		return reply;
+	}
+	if (g_str_has_prefix(reply, "+OK"))
+		g_free(pp_pop3_cmd(pop3, "QUIT"));
+	pp_pop3_close(pop3);
+	return reply;
+}
+
+static char *login_apop(PpInstance *inst, const char *user,
+			const char *secret)
+{
+	PpPop3 *pop3 = connect_pop3(inst);
+	const char *greeting = pp_pop3_greeting(pop3);
+	const char *start = strchr(greeting, '<');
+	const char *end = start == NULL ? NULL : strchr(start, '>');
+	char *challenge, *digest, *cmd, *reply;
+
+	g_assert_nonnull(end);
+	challenge = g_strdup_printf("%.*s%s", (int)(end - start + 1), start,
+				    secret);
+	digest = g_compute_checksum_for_string(G_CHECKSUM_MD5, challenge, -1);
+	cmd = g_strdup_printf("APOP %s %s", user, digest);
+	reply = pp_pop3_cmd(pop3, cmd);
+	if (g_str_has_prefix(reply, "+OK"))
+		g_free(pp_pop3_cmd(pop3, "QUIT"));
+	pp_pop3_close(pop3);
+	g_free(cmd);
+	g_free(digest);
+	g_free(challenge);
+	return reply;
+}
+
+/* Messages in the user's INBOX, counted in the maildir itself (works
+   while the store, and so the package's doveadm, is down). */
+static unsigned int count_inbox(PpInstance *inst, const char *user)
+{
+	static const char *const subdirs[] = { "new", "cur", NULL };
+	unsigned int i, count = 0;
+
+	for (i = 0; subdirs[i] != NULL; i++) {
+		char *path = g_build_filename(pp_instance_home(inst, user),
+					      "Maildir", subdirs[i], NULL);
+		GDir *dir = g_dir_open(path, 0, NULL);
+
+		while (dir != NULL && g_dir_read_name(dir) != NULL)
+			count++;
+		if (dir != NULL)
+			g_dir_close(dir);
+		g_free(path);
+	}
+	return count;
+}
+
+static char *message(const char *msgid, const char *subject)
+{
+	return g_strdup_printf(
+		"From: sender@example.com\n"
+		"To: user@example.com\n"
+		"Subject: %s\n"
+		"Message-ID: <%s>\n"
+		"Date: Mon, 2 Nov 2026 10:00:00 +0000\n"
+		"\n"
+		"Body of %s.\n", subject, msgid, subject);
+}
+
+static void deliver(PpInstance *inst, const char *user, const char *msgid)
+{
+	char *msg = message(msgid, msgid);
+
+	pp_instance_deliver(inst, user, msg);
+	g_free(msg);
+}
+
+/* Panics, fatal errors and processes killed by a signal in the log. */
+static void assert_no_crash(PpInstance *inst)
+{
+	char *log = pp_instance_read_log(inst);
+
+	if (strstr(log, "Panic:") != NULL || strstr(log, "Fatal:") != NULL ||
+	    strstr(log, "killed with signal") != NULL ||
+	    strstr(log, "core dumped") != NULL) {
+		g_printerr("--- log ---\n%s--- end ---\n", log);
+		g_error("a Dovecot process crashed or failed fatally");
+	}
+	g_free(log);
+}
+
+/* --- (1) the store API round trip --- */
+
+static char *store_check_path(void)
+{
+	const char *builddir = g_getenv("PP_TOP_BUILDDIR");
+
+	if (builddir == NULL)
+		g_error("PP_TOP_BUILDDIR is not set");
+	return g_build_filename(builddir, "tests", "store-check", NULL);
+}
+
+static void assert_store_check(PpInstance *inst, const char *uri)
+{
+	char *prog = store_check_path();
+	const char *argv[] = { prog, uri, pp_instance_base_dir(inst), NULL };
+	char *out = NULL, *err = NULL;
+	int ret;
+
+	ret = pp_instance_run(inst, argv, NULL, &out, &err);
+	if (ret != 0 || strstr(out, "\n0 / ") == NULL) {
+		char *log = pp_instance_read_log(inst);
+
+		g_printerr("%s%s--- log ---\n%s", out, err, log);
+		g_free(log);
+		g_error("store-check %s: exit %d", uri, ret);
+	}
+	/* store-check ends with test-common's "0 / N tests failed" */
+	g_assert_nonnull(strstr(out, "\n0 / "));
+	g_assert_nonnull(strstr(out, " tests failed"));
+	g_free(out);
+	g_free(err);
+	g_free(prog);
+}
+
+static void dict_set(PpInstance *inst, const char *user, const char *key,
+		     const char *value)
+{
+	const char *const argv[] = {
+		"dict", "set", "-u", user, pp_instance_store_uri(inst), key,
+		value, NULL
+	};
+
+	doveadm_ok(inst, argv, NULL);
+}
+
+static void test_round_trip(gconstpointer data)
+{
+	PpBackendKind kind = GPOINTER_TO_INT(data);
+	PpBackend *backend = start_backend(kind);
+	const char *const set_argv[] = {
+		"pop3-policy", "set", "-u", "alice", "hold=7d", NULL
+	};
+	PpInstanceOptions opts = { 0 };
+	GError *error = NULL;
+	PpInstance *inst;
+	char *out;
+
+	opts.with_package = TRUE;
+	opts.store = store_kind(kind);
+	opts.backend = backend;
+	inst = pp_instance_start(&opts, &error);
+	if (inst == NULL)
+		g_error("%s", error->message);
+	if (kind == PP_BACKEND_REDIS) {
+		g_assert_cmpstr(pp_instance_store_uri(inst), ==,
+				pp_backend_redis_uri(backend));
+	} else {
+		g_assert_cmpstr(pp_instance_store_uri(inst), ==,
+				"proxy::pop3policy");
+	}
+	assert_store_check(inst, pp_instance_store_uri(inst));
+
+	/* where the records land: the policy record of doveadm pop3-policy
+	   set under its shared/ key */
+	pp_instance_add_user(inst, "alice", "pass-word", NULL);
+	doveadm_ok(inst, set_argv, NULL);
+	if (kind == PP_BACKEND_REDIS) {
+		/* redis: drops "shared/"; priv/ keys (store-check above)
+		   get the user in front */
+		const char *const get_policy[] = {
+			"--raw", "GET", "pop3-policy/policy/alice", NULL
+		};
+
+		out = pp_backend_redis_cli(backend, get_policy);
+	} else {
+		out = pp_backend_psql(backend,
+			"SELECT username || '|' || value "
+			"FROM pop3_policy_policy");
+	}
+	if (strstr(out, "hold=7d") == NULL) {
+		g_error("the policy record is not where the schema says: "
+			"'%s'", out);
+	}
+	g_free(out);
+
+	if (kind == PP_BACKEND_PGSQL) {
+		/* priv/ keys per user, chunks by generation and number
+		   (doveadm dict set: synchronous commits crash Dovecot
+		   2.3.19's redis driver, so only through the proxy) */
+		dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map",
+			 "1\tuidl-map\tg7\t2\t9");
+		dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map/g7/1",
+			 "1\tuidl-map-chunk\tuid:1:2 X");
+		dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map/g7/1",
+			 "1\tuidl-map-chunk\tuid:1:2 Y");
+		out = pp_backend_psql(backend,
+			"SELECT username || '|' || value "
+			"FROM pop3_policy_uidl_map");
+		g_assert_cmpstr(out, ==, "dept/bob|1\tuidl-map\tg7\t2\t9");
+		g_free(out);
+		out = pp_backend_psql(backend,
+			"SELECT count(*) || '|' || max(username) || '|' || "
+			"max(generation) || '|' || max(chunk) || '|' || "
+			"max(value) FROM pop3_policy_uidl_map_chunk");
+		g_assert_cmpstr(out, ==,
+				"1|dept/bob|g7|1|1\tuidl-map-chunk\tuid:1:2 Y");
+		g_free(out);
+	}
+	pp_instance_stop(inst);
+	pp_backend_free(backend);
+}
+
+/* --- (2) two Dovecot backends sharing one store --- */
+
+static void test_shared_policy(gconstpointer data)
+{
+	Site *site = site_start(GPOINTER_TO_INT(data), 2);
+	const char *const set_argv[] = {
+		"pop3-policy", "set", "-u", "alice",
+		"on_delete=hold hold=3d", NULL
+	};
+	const char *const show_argv[] = {
+		"-f", "tab", "pop3-policy", "show", "-u", "alice", NULL
+	};
+	const char *const status_argv[] = {
+		"-f", "flow", "mailbox", "status", "-u", "alice", "messages",
+		"POP3 Quarantine", NULL
+	};
+	char *out, *reply;
+	PpPop3 *pop3 = NULL;
+
+	doveadm_ok(site->inst[0], set_argv, NULL);
+	doveadm_ok(site->inst[1], show_argv, &out);
+	g_assert_nonnull(strstr(out, "on_delete\thold\t"));
+	g_assert_nonnull(strstr(out, "hold\t3d\t"));
+	g_free(out);
+
+	/* at the next login on the other backend: DELE holds */
+	deliver(site->inst[1], "alice", "policy-1@example.com");
+	deliver(site->inst[1], "alice", "policy-2@example.com");
+	reply = login_pass(site->inst[1], "alice", &pop3);
+	assert_prefix(reply, "+OK");
+	assert_prefix(pp_pop3_cmd(pop3, "DELE 1"), "+OK");
+	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_pop3_close(pop3);
+	g_assert_cmpuint(count_inbox(site->inst[1], "alice"), ==, 1);
+	doveadm_ok(site->inst[1], status_argv, &out);
+	g_assert_nonnull(strstr(out, "messages=1"));
+	g_free(out);
+	assert_no_crash(site->inst[0]);
+	assert_no_crash(site->inst[1]);
+	site_stop(site);
+}
+
+static void test_shared_apop(gconstpointer data)
+{
+	Site *site = site_start(GPOINTER_TO_INT(data), 2);
+	const char *const gen_argv[] = {
+		"pop3-apop", "generate", "-u", "bob", NULL
+	};
+	const char *const delete_argv[] = {
+		"pop3-apop", "delete", "-u", "bob", NULL
+	};
+	char *secret, *wrong;
+
+	doveadm_ok(site->inst[0], gen_argv, &secret);
+	g_strstrip(secret);
+	g_assert_cmpuint(strlen(secret), >=, 16);
+	assert_prefix(login_apop(site->inst[1], "bob", secret), "+OK");
+	assert_prefix(login_apop(site->inst[0], "bob", secret), "+OK");
+	wrong = g_strconcat(secret, "x", NULL);
+	assert_prefix(login_apop(site->inst[1], "bob", wrong), "-ERR [AUTH]");
+	g_free(wrong);
+
+	/* deleted on the second: gone on the first */
+	doveadm_ok(site->inst[1], delete_argv, NULL);
+	assert_prefix(login_apop(site->inst[0], "bob", secret), "-ERR [AUTH]");
+	g_free(secret);
+	assert_no_crash(site->inst[0]);
+	assert_no_crash(site->inst[1]);
+	site_stop(site);
+}
+
+static void test_shared_login_delay(gconstpointer data)
+{
+	Site *site = site_start(GPOINTER_TO_INT(data), 2);
+	const char *const set_argv[] = {
+		"pop3-policy", "set", "-u", "carol",
+		"login_delay=1h login_burst=1", NULL
+	};
+
+	doveadm_ok(site->inst[1], set_argv, NULL);
+	/* one login and one extra in the window, wherever they happen */
+	assert_prefix(login_pass(site->inst[0], "carol", NULL), "+OK");
+	assert_prefix(login_pass(site->inst[1], "carol", NULL), "+OK");
+	assert_prefix(login_pass(site->inst[0], "carol", NULL),
+		      "-ERR [LOGIN-DELAY]");
+	assert_prefix(login_pass(site->inst[1], "carol", NULL),
+		      "-ERR [LOGIN-DELAY]");
+	/* other users are not counted */
+	assert_prefix(login_pass(site->inst[1], "dave", NULL), "+OK");
+	assert_prefix(login_pass(site->inst[0], "dave", NULL), "+OK");
+	assert_no_crash(site->inst[0]);
+	assert_no_crash(site->inst[1]);
+	site_stop(site);
+}
+
+static void test_shared_uidl_map(gconstpointer data)
+{
+	Site *site = site_start(GPOINTER_TO_INT(data), 2);
+	char *map_path = g_build_filename(site->dir, "dave.uidl", NULL);
+	const char *const import_argv[] = {
+		"pop3-uidl", "import", "-u", "dave", map_path, NULL
+	};
+	PpPop3 *pop3 = NULL;
+	char *reply, **lines;
+
+	/* the same mail on both backends (as after a migration) */
+	deliver(site->inst[0], "dave", "uidl-1@example.com");
+	deliver(site->inst[0], "dave", "uidl-2@example.com");
+	deliver(site->inst[1], "dave", "uidl-1@example.com");
+	deliver(site->inst[1], "dave", "uidl-2@example.com");
+	write_file(map_path,
+		   "msgid:<uidl-1@example.com> OLD-UIDL-ONE\n"
+		   "msgid:<uidl-2@example.com> OLD-UIDL-TWO\n", 0644);
+	doveadm_ok(site->inst[0], import_argv, NULL);
+
+	reply = login_pass(site->inst[1], "dave", &pop3);
+	assert_prefix(reply, "+OK");
+	reply = pp_pop3_cmd_multi(pop3, "UIDL");
+	lines = g_strsplit(reply, "\n", -1);
+	if (g_strv_length(lines) != 3 ||
+	    !g_str_has_prefix(lines[0], "+OK") ||
+	    strcmp(lines[1], "1 OLD-UIDL-ONE") != 0 ||
+	    strcmp(lines[2], "2 OLD-UIDL-TWO") != 0) {
+		dump_logs();
+		g_error("UIDL on the second backend: %s", reply);
+	}
+	g_strfreev(lines);
+	g_free(reply);
+	assert_prefix(pp_pop3_cmd(pop3, "UIDL 2"), "+OK 2 OLD-UIDL-TWO");
+	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_pop3_close(pop3);
+	g_free(map_path);
+	assert_no_crash(site->inst[0]);
+	assert_no_crash(site->inst[1]);
+	site_stop(site);
+}
+
+/* --- (3) faults --- */
+
+/* Logs in until it works again (the server is back); fails the test if it
+   does not within RECOVERY_TIMEOUT_USEC. */
+static void wait_login_works(PpInstance *inst, const char *user)
+{
+	gint64 end = g_get_monotonic_time() + RECOVERY_TIMEOUT_USEC;
+	char *reply = NULL;
+
+	for (;;) {
+		g_free(reply);
+		reply = login_pass(inst, user, NULL);
+		if (g_str_has_prefix(reply, "+OK"))
+			break;
+		/* while reconnecting: a temporary failure, nothing else */
+		if (!g_str_has_prefix(reply, "-ERR [SYS/TEMP]")) {
+			dump_logs();
+			g_error("login while the store comes back: %s", reply);
+		}
+		if (g_get_monotonic_time() > end) {
+			dump_logs();
+			g_error("logins still fail %u s after the server came "
+				"back: %s", (unsigned int)
+				(RECOVERY_TIMEOUT_USEC / G_USEC_PER_SEC),
+				reply);
+		}
+		g_usleep(500 * 1000);
+	}
+	g_free(reply);
+}
+
+static void test_fault_server_stopped(gconstpointer data)
+{
+	PpBackendKind kind = GPOINTER_TO_INT(data);
+	Site *site = site_start(kind, 1);
+	PpInstance *inst = site->inst[0];
+	const char *const set_argv[] = {
+		"pop3-policy", "set", "-u", "erin", "on_delete=expunge", NULL
+	};
+	const char *const show_argv[] = {
+		"pop3-policy", "show", "-u", "erin", NULL
+	};
+	GError *error = NULL;
+	PpPop3 *pop3 = NULL;
+	GPid old_pid;
+	unsigned int i;
+	char *reply;
+
+	doveadm_ok(inst, set_argv, NULL);
+	for (i = 0; i < 3; i++) {
+		char *id = g_strdup_printf("fault-%u@example.com", i);
+
+		deliver(inst, "erin", id);
+		g_free(id);
+	}
+	/* a session in progress when the server goes */
+	reply = login_pass(inst, "erin", &pop3);
+	assert_prefix(reply, "+OK");
+	assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 3 ");
+
+	old_pid = pp_backend_pid(site->backend);
+	g_assert_cmpint(old_pid, >, 0);
+	pp_backend_stop_server(site->backend);
+	g_assert_cmpint(kill(old_pid, 0), <, 0);
+	g_assert_cmpint(errno, ==, ESRCH);
+
+	/* the session ends without QUIT; new logins fail temporarily,
+	   repeatedly, and nothing is removed */
+	pp_pop3_close(pop3);
+	for (i = 0; i < 3; i++) {
+		assert_prefix(login_pass(inst, "erin", NULL),
+			      "-ERR [SYS/TEMP]");
+		assert_prefix(login_pass(inst, "alice", NULL),
+			      "-ERR [SYS/TEMP]");
+	}
+	g_assert_cmpuint(count_inbox(inst, "erin"), ==, 3);
+	/* doveadm fails with a clear message, and non-zero */
+	g_assert_cmpint(doveadm(inst, show_argv, NULL, NULL), !=, 0);
+	assert_no_crash(inst);
+
+	/* back, with the same Dovecot */
+	if (!pp_backend_start_server(site->backend, &error))
+		g_error("%s", error->message);
+	wait_login_works(inst, "alice");
+	if (kind == PP_BACKEND_PGSQL) {
+		/* the data survived: the policy is still there */
+		char *out = NULL;
+
+		doveadm_ok(inst, show_argv, &out);
+		g_assert_nonnull(strstr(out, "expunge"));
+		g_free(out);
+	}
+	reply = login_pass(inst, "erin", &pop3);
+	assert_prefix(reply, "+OK");
+	assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 3 ");
+	assert_prefix(pp_pop3_cmd(pop3, "DELE 1"), "+OK");
+	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_pop3_close(pop3);
+	g_assert_cmpuint(count_inbox(inst, "erin"), ==, 2);
+	assert_no_crash(inst);
+	site_stop(site);
+}
+
+static void add_case(const char *name, GTestDataFunc func)
+{
+	static const struct {
+		const char *name;
+		PpBackendKind kind;
+	} kinds[] = {
+		{ "redis", PP_BACKEND_REDIS },
+		{ "pgsql", PP_BACKEND_PGSQL },
+	};
+	unsigned int i;
+
+	for (i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		char *path = g_strdup_printf("/backends/%s/%s", kinds[i].name,
+					     name);
+
+		g_test_add_data_func(path, GINT_TO_POINTER(kinds[i].kind),
+				     func);
+		g_free(path);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	g_test_init(&argc, &argv, NULL);
+	if (geteuid() != 0)
+		g_error("the integration tests need root");
+
+	add_case("store-round-trip", test_round_trip);
+	add_case("shared-policy", test_shared_policy);
+	add_case("shared-apop", test_shared_apop);
+	add_case("shared-login-delay", test_shared_login_delay);
+	add_case("shared-uidl-map", test_shared_uidl_map);
+	add_case("fault-server-stopped", test_fault_server_stopped);
+	return g_test_run();
+}
