@@ -12,6 +12,14 @@
 PpInstance *uidl_start(const char *mail_location, const char *uidl_format,
 		       const char *plugin_settings)
 {
+	return uidl_start_store(PP_STORE_SQLITE, mail_location, uidl_format,
+				plugin_settings);
+}
+
+PpInstance *uidl_start_store(PpStoreKind store, const char *mail_location,
+			     const char *uidl_format,
+			     const char *plugin_settings)
+{
 	PpInstanceOptions opts;
 	GError *error = NULL;
 	PpInstance *inst;
@@ -19,7 +27,7 @@ PpInstance *uidl_start(const char *mail_location, const char *uidl_format,
 
 	memset(&opts, 0, sizeof(opts));
 	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
+	opts.store = store;
 	opts.mail_location = mail_location;
 	opts.plugin_settings = plugin_settings;
 	extra = g_strdup_printf("pop3_uidl_format = %s\n", uidl_format);

@@ -9,6 +9,10 @@
    server); aborts the test on failure. */
 PpInstance *uidl_start(const char *mail_location, const char *uidl_format,
 		       const char *plugin_settings);
+/* Same as uidl_start() with another store. */
+PpInstance *uidl_start_store(PpStoreKind store, const char *mail_location,
+			     const char *uidl_format,
+			     const char *plugin_settings);
 /* Starts an instance and adds user "u1" (password "pass") with count
    messages "msg <i>" (distinct Message-IDs). */
 PpInstance *uidl_start_with_mail(const char *mail_location,

@@ -1,7 +1,8 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* A 100,000-entry UIDL map through proxy:: to the dict server on SQLite
-   (issue 5, point 8), whose protocol ends a line at 64 KiB:
+   (issue 5, point 8), whose protocol ends a line at 64 KiB, and through
+   redis: (which has no iteration):
    - the map codec and store round trip (tests/unit/test-uidl-map.c) run
      against the instance's dict server;
    - end to end: doveadm pop3-uidl import of a 100,000-line file, stored in
@@ -15,9 +16,10 @@
 
 #define BIG 100000
 
-static void test_map_codec_on_dict_server(void)
+static void map_codec_on_store(PpStoreKind store, const char *uri_prefix)
 {
-	PpInstance *inst = uidl_start("maildir:~/Maildir", "%08Xu%08Xv", NULL);
+	PpInstance *inst = uidl_start_store(store, "maildir:~/Maildir",
+					    "%08Xu%08Xv", NULL);
 	const char *builddir = g_getenv("PP_TOP_BUILDDIR");
 	char *prog, *out = NULL, *err = NULL;
 	int ret;
@@ -31,20 +33,43 @@ static void test_map_codec_on_dict_server(void)
 	}
 	g_test_message("test-uidl-map: exit %d\n%s%s", ret, out, err);
 	g_assert_cmpint(ret, ==, 0);
-	g_assert_nonnull(strstr(out, "loaded 100000 entries from proxy::"));
+	{
+		char *loaded = g_strdup_printf("loaded 100000 entries from %s",
+					       uri_prefix);
+		g_assert_nonnull(strstr(out, loaded));
+		g_free(loaded);
+	}
 	g_assert_nonnull(strstr(out, "0 / 3 tests failed"));
 	g_free(out); g_free(err); g_free(prog);
 	pp_instance_stop(inst);
 }
 
-static void test_import_100k_and_serve(void)
+static void test_map_codec_on_dict_server(void)
 {
-	PpInstance *inst = uidl_start_with_mail("maildir:~/Maildir",
-						"%08Xu%08Xv", NULL, 3);
-	GPtrArray *rows = uidl_export(inst, "u1");
+	map_codec_on_store(PP_STORE_SQLITE, "proxy::");
+}
+
+static void test_map_codec_on_redis(void)
+{
+	map_codec_on_store(PP_STORE_REDIS, "redis:");
+}
+
+static void import_100k_and_serve(PpStoreKind store)
+{
+	PpInstance *inst = uidl_start_store(store, "maildir:~/Maildir",
+					    "%08Xu%08Xv", NULL);
+	GPtrArray *rows;
 	GString *file = g_string_sized_new(BIG * 60);
 	char *path, *out = NULL, *err = NULL, **uidls, **fields;
 	guint i;
+
+	pp_instance_add_user(inst, "u1", "pass", NULL);
+	for (i = 0; i < 3; i++) {
+		char *msg = uidl_test_message(i);
+		pp_instance_deliver(inst, "u1", msg);
+		g_free(msg);
+	}
+	rows = uidl_export(inst, "u1");
 
 	for (i = 0; i < BIG - 3; i++) {
 		g_string_append_printf(file,
@@ -91,6 +116,16 @@ static void test_import_100k_and_serve(void)
 	pp_instance_stop(inst);
 }
 
+static void test_import_100k_and_serve(void)
+{
+	import_100k_and_serve(PP_STORE_SQLITE);
+}
+
+static void test_import_100k_and_serve_redis(void)
+{
+	import_100k_and_serve(PP_STORE_REDIS);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -98,5 +133,9 @@ int main(int argc, char **argv)
 			test_map_codec_on_dict_server);
 	g_test_add_func("/uidl/scale/import-100k-and-serve",
 			test_import_100k_and_serve);
+	g_test_add_func("/uidl/scale/map-codec-on-redis",
+			test_map_codec_on_redis);
+	g_test_add_func("/uidl/scale/import-100k-and-serve-redis",
+			test_import_100k_and_serve_redis);
 	return g_test_run();
 }
