@@ -52,6 +52,8 @@ struct uidl_box {
 	   given a POP3 order */
 	HASH_TABLE(void *, struct uidl_served *) served;
 	unsigned int guard_percent;
+	/* pop3_policy_uidl_guard is malformed: the session fails */
+	bool bad_setting:1;
 	bool persist:1;
 	bool ready:1;
 	bool busy:1;
@@ -204,6 +206,8 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 
 	if (puser == NULL || puser->store == NULL)
 		return 0;
+	if (ubox->bad_setting)
+		return uidl_fail(box, "pop3-policy is misconfigured");
 
 	ret = pop3_policy_uidl_map_load(puser->store, user->username, &map,
 					&error);
@@ -295,6 +299,7 @@ static void uidl_mailbox_allocated(struct mailbox *box)
 	struct uidl_box *ubox;
 	const char *error;
 	unsigned int percent;
+	bool bad_setting = FALSE;
 	pool_t pool;
 
 	if ((box->flags & MAILBOX_FLAG_POP3_SESSION) == 0 ||
@@ -308,12 +313,14 @@ static void uidl_mailbox_allocated(struct mailbox *box)
 		/* a bad setting fails the session at its first sync rather
 		   than running without the guard */
 		e_error(puser->event, "%s", error);
-		percent = 1;
+		percent = 0;
+		bad_setting = TRUE;
 	}
 	pool = pool_alloconly_create("pop3-policy uidl box", 1024);
 	ubox = p_new(pool, struct uidl_box, 1);
 	ubox->pool = pool;
 	ubox->guard_percent = percent;
+	ubox->bad_setting = bad_setting;
 	ubox->persist = mail_user_plugin_getenv_bool(user,
 		"pop3_policy_uidl_persist");
 	hash_table_create_direct(&ubox->served, pool, 0);

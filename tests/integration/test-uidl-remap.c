@@ -379,6 +379,52 @@ static void test_guard_setting(void)
 	pp_instance_stop(inst);
 }
 
+static void test_guard_bad_setting(void)
+{
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT,
+		"pop3_policy_uidl_guard = lots", 1);
+	char **uidls, *err_line = NULL, *log;
+
+	uidls = uidl_pop3_list(inst, "u1", &err_line);
+	g_assert_null(uidls);
+	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
+	g_free(err_line);
+	log = pp_instance_read_log(inst);
+	g_assert_nonnull(strstr(log, "pop3_policy_uidl_guard: 'lots' is not "
+				"a percentage from 0 to 100"));
+	g_free(log);
+	pp_instance_stop(inst);
+}
+
+static void test_broken_map_fails_closed(void)
+{
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 2);
+	char **uidls, *err_line = NULL, *log, *out = NULL, *err = NULL;
+
+	/* an index naming chunks that are not there: serving Dovecot's own
+	   UIDLs instead would make every client download everything */
+	g_assert_cmpint(uidl_doveadm(inst, &out, &err, "dict", "set", "-u",
+				     "u1", pp_instance_store_uri(inst),
+				     "priv/pop3-policy/uidl-map",
+				     "1\tuidl-map\tnogen\t3\t10", NULL), ==, 0);
+	g_free(out); g_free(err);
+	uidls = uidl_pop3_list(inst, "u1", &err_line);
+	g_assert_null(uidls);
+	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
+	g_free(err_line);
+	log = pp_instance_read_log(inst);
+	g_assert_nonnull(strstr(log, "UIDL map chunk is missing"));
+	g_free(log);
+	/* clear repairs it */
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "clear",
+				     "-u", "u1", NULL), ==, 0);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_nonnull(uidls);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 2);
+	g_strfreev(uidls);
+	pp_instance_stop(inst);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -391,5 +437,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/uidl/no-persist-control", test_no_persist_control);
 	g_test_add_func("/uidl/guard", test_guard);
 	g_test_add_func("/uidl/guard-disabled", test_guard_setting);
+	g_test_add_func("/uidl/guard-bad-setting", test_guard_bad_setting);
+	g_test_add_func("/uidl/broken-map-fails-closed",
+			test_broken_map_fails_closed);
 	return g_test_run();
 }
