@@ -74,6 +74,10 @@ static void retention_user_deinit_pre(struct mail_user *user)
 	struct pop3_policy_retention_user *ruser =
 		POP3_POLICY_RETENTION_USER_CONTEXT(user);
 
+	e_debug(ruser->event, "Session ended (%s QUIT): %u DELE'd, "
+		"%u retrieved whole", ruser->quit_seen ? "with" : "without",
+		seq_range_count(&ruser->dele_uids),
+		seq_range_count(&ruser->retr_uids));
 	if (ruser->quit_seen) T_BEGIN {
 		retention_run(user, ruser);
 	} T_END;
@@ -129,5 +133,12 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 	user->vlast = &ruser->module_ctx.super;
 	v->deinit_pre = retention_user_deinit_pre;
 	v->deinit = retention_user_deinit;
+	/* This layer is added inside the plugin's own mail_user_created
+	   hook, right after the plugin's layer, and Dovecot's hook builder
+	   sees both as one: a function the plugin's layer passes through
+	   (deinit_pre) must be passed through by hand, else ours is never
+	   called. */
+	if (user->v.deinit_pre == ruser->module_ctx.super.deinit_pre)
+		user->v.deinit_pre = v->deinit_pre;
 	MODULE_CONTEXT_SET(user, pop3_policy_retention_user_module, ruser);
 }

@@ -199,7 +199,7 @@ static void test_dele_hold_and_restore(void)
 	rt_deliver_n(inst, "alice", 3);
 
 	pop3 = rt_login(inst, "alice");
-	uidl_before = pp_pop3_cmd_multi(pop3, "UIDL 2");
+	uidl_before = pp_pop3_cmd(pop3, "UIDL 2");
 	rt_ok(pop3, "DELE 2");
 	rt_quit(pop3);
 	rt_wait_inbox_count(inst, "alice", 2);
