@@ -80,18 +80,18 @@ void rt_assert_sweep_count(const char *out, const char *user,
 
 char *rt_sweep(PpInstance *inst, const char *user, const char *flag)
 {
-	char *out;
+	const char *argv[] = { "-f", "tab", "pop3-policy", "sweep", "-u",
+			       user, flag, NULL };
+	char *out, *err, *all;
 	int ret;
 
-	if (flag == NULL)
-		ret = rt_doveadm(inst, &out, "-f", "tab", "pop3-policy",
-				 "sweep", "-u", user, NULL);
-	else
-		ret = rt_doveadm(inst, &out, "-f", "tab", "pop3-policy",
-				 "sweep", "-u", user, flag, NULL);
+	ret = pp_instance_doveadm(inst, argv, NULL, &out, &err);
 	if (ret != 0)
-		g_error("sweep -u %s failed (%d)", user, ret);
-	return out;
+		g_error("sweep -u %s failed (%d): %s%s", user, ret, out, err);
+	all = g_strconcat(out, err, NULL);
+	g_free(out);
+	g_free(err);
+	return all;
 }
 
 void rt_deliver_n(PpInstance *inst, const char *user, unsigned int n)

@@ -21,6 +21,8 @@ void rt_assert_show(const char *out, const char *key, const char *value,
 /* `doveadm -f tab pop3-policy sweep` output has count for the reason. */
 void rt_assert_sweep_count(const char *out, const char *user,
 			   const char *reason, unsigned int count);
+/* Runs the sweep (flag may be NULL); returns stdout and stderr (where
+   doveadm logs the pop3_policy_removed events). */
 char *rt_sweep(PpInstance *inst, const char *user, const char *flag);
 
 void rt_deliver_n(PpInstance *inst, const char *user, unsigned int n);
