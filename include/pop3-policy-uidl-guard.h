@@ -14,7 +14,7 @@
 #define POP3_POLICY_UIDL_GUARD_DEFAULT_PERCENT 50
 
 struct pop3_policy_uidl_guard_sample {
-	/* first 64 bits of sha256(guid) and of sha256(uidl) */
+	/* pop3_policy_uidl_guard_hash() of the GUID and of the UIDL */
 	uint64_t msg_hash;
 	uint64_t uidl_hash;
 };
@@ -28,6 +28,17 @@ struct pop3_policy_uidl_guard_builder *pop3_policy_uidl_guard_builder_init(void)
 void pop3_policy_uidl_guard_builder_add(
 	struct pop3_policy_uidl_guard_builder *builder,
 	const char *guid, const char *uidl);
+/* Same, with the GUID already hashed. A session that only needs the guard
+   hashes every message's GUID, but works out the UIDL only of the messages
+   the sketches need: the POP3_POLICY_UIDL_GUARD_SAMPLES smallest hashes of
+   today and those of the previous sketch. Adding just those gives the same
+   check and sketch as adding all messages. */
+void pop3_policy_uidl_guard_builder_add_hashed(
+	struct pop3_policy_uidl_guard_builder *builder,
+	uint64_t msg_hash, const char *uidl);
+/* Returns the hash the sketch uses (FNV-1a, 64 bits). */
+uint64_t pop3_policy_uidl_guard_hash(const char *s);
+
 /* Returns today's sketch (sorted by msg_hash, at most SAMPLES entries)
    into sketch_r, which must be created by the caller. */
 void pop3_policy_uidl_guard_builder_sketch(

@@ -4,8 +4,10 @@
 
    The sketch of a session is a bottom-k sample: of all messages in the
    mailbox, the POP3_POLICY_UIDL_GUARD_SAMPLES (256) whose hash of the
-   message GUID is smallest, each as (first 64 bits of sha256(guid), first
-   64 bits of sha256(served UIDL)). Because the sample is chosen by the
+   message GUID is smallest, each as (FNV-1a 64-bit hash of the GUID, FNV-1a
+   64-bit hash of the served UIDL). FNV-1a, not a cryptographic hash: it is
+   computed for every message of every session, and the guard defends
+   against accidents, not against someone choosing GUIDs. Because the sample is chosen by the
    message and not by its position, new mail and deletions do not change
    which of the remaining messages are sampled; for mailboxes of up to 256
    messages the sample is the whole mailbox. It is small enough for one
@@ -28,7 +30,6 @@
 #include "array.h"
 #include "str.h"
 #include "strnum.h"
-#include "sha2.h"
 #include "pop3-policy-uidl-guard.h"
 
 #include <ctype.h>
@@ -38,15 +39,14 @@ struct pop3_policy_uidl_guard_builder {
 	ARRAY_TYPE(pop3_policy_uidl_guard_sample) msgs;
 };
 
-static uint64_t hash64(const char *s)
+uint64_t pop3_policy_uidl_guard_hash(const char *s)
 {
-	unsigned char digest[SHA256_RESULTLEN];
-	uint64_t v = 0;
-	unsigned int i;
+	uint64_t v = 0xcbf29ce484222325ULL;
 
-	sha256_get_digest(s, strlen(s), digest);
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | digest[i];
+	for (; *s != '\0'; s++) {
+		v ^= (unsigned char)*s;
+		v *= 0x100000001b3ULL;
+	}
 	return v;
 }
 
@@ -73,11 +73,19 @@ void pop3_policy_uidl_guard_builder_add(
 	struct pop3_policy_uidl_guard_builder *builder,
 	const char *guid, const char *uidl)
 {
+	pop3_policy_uidl_guard_builder_add_hashed(builder,
+		pop3_policy_uidl_guard_hash(guid), uidl);
+}
+
+void pop3_policy_uidl_guard_builder_add_hashed(
+	struct pop3_policy_uidl_guard_builder *builder,
+	uint64_t msg_hash, const char *uidl)
+{
 	struct pop3_policy_uidl_guard_sample *sample;
 
 	sample = array_append_space(&builder->msgs);
-	sample->msg_hash = hash64(guid);
-	sample->uidl_hash = hash64(uidl);
+	sample->msg_hash = msg_hash;
+	sample->uidl_hash = pop3_policy_uidl_guard_hash(uidl);
 }
 
 static int sample_cmp(const struct pop3_policy_uidl_guard_sample *s1,

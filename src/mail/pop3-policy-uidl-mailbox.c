@@ -63,6 +63,20 @@ const char *pop3_policy_uidl_mailbox_hdr_key(struct mail *mail,
 
 static int
 uidl_native(struct mail *mail, uint32_t uidvalidity, const char *format,
+	    const char **uidl_r, bool *stored_r, const char **error_r);
+
+int pop3_policy_uidl_mailbox_native(struct mail *mail, uint32_t uidvalidity,
+				    const char **uidl_r, const char **error_r)
+{
+	bool stored;
+
+	return uidl_native(mail, uidvalidity,
+			   mailbox_get_settings(mail->box)->pop3_uidl_format,
+			   uidl_r, &stored, error_r);
+}
+
+static int
+uidl_native(struct mail *mail, uint32_t uidvalidity, const char *format,
 	    const char **uidl_r, bool *stored_r, const char **error_r)
 {
 	const char *uidl, *hdr_md5 = "", *filename = "", *guid = "";

@@ -55,6 +55,11 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 enum pop3_policy_uidl_scan_flags
 pop3_policy_uidl_mailbox_scan_flags(const struct pop3_policy_uidl_map *map);
 
+/* Returns in uidl_r (data stack or the mail's pool) the UIDL Dovecot serves
+   the message natively. Returns 0, or -1 with an error. */
+int pop3_policy_uidl_mailbox_native(struct mail *mail, uint32_t uidvalidity,
+				    const char **uidl_r, const char **error_r);
+
 /* Returns the message's hdr: key (data stack), or NULL with an error. */
 const char *pop3_policy_uidl_mailbox_hdr_key(struct mail *mail,
 					     const char **error_r);

@@ -75,15 +75,13 @@ static const char *uidl_msg_identity(const struct pop3_policy_uidl_msg *msg)
 	return msg->guid[0] != '\0' ? msg->guid : msg->keys.uid_key;
 }
 
+/* Looks up the previous session's sketch. Returns 1 with it, 0 if there
+   is none, -1 after failing the session. */
 static int
-uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
-	   struct uidl_box *ubox, const ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
+uidl_guard_previous(struct mailbox *box, struct pop3_policy_user *puser,
+		    ARRAY_TYPE(pop3_policy_uidl_guard_sample) *previous)
 {
 	struct mail_user *user = box->storage->user;
-	struct pop3_policy_uidl_guard_builder *builder;
-	struct pop3_policy_uidl_guard_result result;
-	ARRAY_TYPE(pop3_policy_uidl_guard_sample) previous, today;
-	const struct pop3_policy_uidl_msg *msg;
 	const char *const *fields, *error;
 	int ret;
 
@@ -93,23 +91,32 @@ uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
 		e_error(puser->event, "UIDL guard: %s", error);
 		return uidl_fail(box, "UIDL guard state is unavailable");
 	}
-	t_array_init(&previous, POP3_POLICY_UIDL_GUARD_SAMPLES);
-	t_array_init(&today, POP3_POLICY_UIDL_GUARD_SAMPLES);
 	if (ret > 0 &&
-	    pop3_policy_uidl_guard_decode(fields, &previous, &error) < 0) {
+	    pop3_policy_uidl_guard_decode(fields, previous, &error) < 0) {
 		e_error(puser->event, "UIDL guard: user %s: key %s: %s",
 			user->username, pop3_policy_store_key(
 				POP3_POLICY_RECORD_UIDL_GUARD, user->username),
 			error);
 		return uidl_fail(box, "UIDL guard state is unreadable");
 	}
+	return ret;
+}
 
-	builder = pop3_policy_uidl_guard_builder_init();
-	array_foreach(msgs, msg) {
-		pop3_policy_uidl_guard_builder_add(builder,
-			uidl_msg_identity(msg), msg->assign.served);
-	}
-	pop3_policy_uidl_guard_check(builder, &previous, ubox->guard_percent,
+/* Checks today's UIDLs (in builder) against the previous sketch, and
+   stores today's sketch if the session may go on. */
+static int
+uidl_guard_apply(struct mailbox *box, struct pop3_policy_user *puser,
+		 struct uidl_box *ubox,
+		 struct pop3_policy_uidl_guard_builder *builder,
+		 const ARRAY_TYPE(pop3_policy_uidl_guard_sample) *previous,
+		 bool have_previous)
+{
+	struct mail_user *user = box->storage->user;
+	struct pop3_policy_uidl_guard_result result;
+	ARRAY_TYPE(pop3_policy_uidl_guard_sample) today;
+	const char *error;
+
+	pop3_policy_uidl_guard_check(builder, previous, ubox->guard_percent,
 				     &result);
 	if (result.tripped) {
 		/* Dovecot 2.3 has no log level above error: the line says
@@ -120,23 +127,23 @@ uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
 			add_int("sampled", result.present)->
 			add_int("guard_percent", ubox->guard_percent)->event(),
 			"CRITICAL: UIDL guard: session refused: the "
-			   "UIDLs of %u of %u sampled messages changed since "
-			   "the last session (more than %u%%); clients would "
-			   "download them all again. If the change is wanted, "
-			   "run: doveadm pop3-uidl accept -u %s",
-			   result.changed, result.present,
-			   ubox->guard_percent, user->username);
-		pop3_policy_uidl_guard_builder_deinit(&builder);
+			"UIDLs of %u of %u sampled messages changed since "
+			"the last session (more than %u%%); clients would "
+			"download them all again. If the change is wanted, "
+			"run: doveadm pop3-uidl accept -u %s",
+			result.changed, result.present,
+			ubox->guard_percent, user->username);
 		return uidl_fail(box, "UIDLs changed unexpectedly, "
 				 "the mailbox is locked for POP3 until an "
 				 "administrator checks it");
 	}
+	t_array_init(&today, POP3_POLICY_UIDL_GUARD_SAMPLES);
 	pop3_policy_uidl_guard_builder_sketch(builder, &today);
-	pop3_policy_uidl_guard_builder_deinit(&builder);
-
-	if (ret == 0 || array_count(&today) != array_count(&previous) ||
-	    memcmp(array_front(&today), array_front(&previous),
-		   array_count(&today) * sizeof(*array_front(&today))) != 0) {
+	if (!have_previous ||
+	    array_count(&today) != array_count(previous) ||
+	    (array_count(&today) > 0 &&
+	     memcmp(array_front(&today), array_front(previous),
+		    array_count(&today) * sizeof(*array_front(&today))) != 0)) {
 		if (pop3_policy_store_set(puser->store,
 				POP3_POLICY_RECORD_UIDL_GUARD, user->username,
 				pop3_policy_uidl_guard_encode(&today),
@@ -149,6 +156,126 @@ uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
 	e_debug(puser->event, "UIDL guard: %u of %u sampled messages changed",
 		result.changed, result.present);
 	return 0;
+}
+
+static int
+uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
+	   struct uidl_box *ubox, const ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
+{
+	struct pop3_policy_uidl_guard_builder *builder;
+	ARRAY_TYPE(pop3_policy_uidl_guard_sample) previous;
+	const struct pop3_policy_uidl_msg *msg;
+	int ret;
+
+	t_array_init(&previous, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	if ((ret = uidl_guard_previous(box, puser, &previous)) < 0)
+		return -1;
+	builder = pop3_policy_uidl_guard_builder_init();
+	array_foreach(msgs, msg) {
+		pop3_policy_uidl_guard_builder_add(builder,
+			uidl_msg_identity(msg), msg->assign.served);
+	}
+	ret = uidl_guard_apply(box, puser, ubox, builder, &previous, ret > 0);
+	pop3_policy_uidl_guard_builder_deinit(&builder);
+	return ret;
+}
+
+struct uidl_guard_msg {
+	uint64_t hash;
+	uint32_t seq;
+	bool wanted;
+};
+
+static int uidl_guard_msg_cmp(const struct uidl_guard_msg *m1,
+			      const struct uidl_guard_msg *m2)
+{
+	return m1->hash < m2->hash ? -1 : (m1->hash > m2->hash ? 1 : 0);
+}
+
+static int uidl_guard_msg_hash_cmp(const uint64_t *hash,
+				   const struct uidl_guard_msg *m)
+{
+	return *hash < m->hash ? -1 : (*hash > m->hash ? 1 : 0);
+}
+
+/* The guard without a map: Dovecot serves its own UIDLs, so only the
+   messages the sketches need have theirs worked out (see
+   pop3_policy_uidl_guard_builder_add_hashed()); every other message costs
+   one GUID lookup and hash. */
+static int
+uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
+		struct uidl_box *ubox)
+{
+	struct pop3_policy_uidl_guard_builder *builder;
+	ARRAY_TYPE(pop3_policy_uidl_guard_sample) previous;
+	const struct pop3_policy_uidl_guard_sample *prev;
+	ARRAY(struct uidl_guard_msg) all;
+	struct uidl_guard_msg *msgs, *m;
+	struct mailbox_status status;
+	struct mailbox_transaction_context *trans;
+	struct mail *mail;
+	const char *guid, *uidl, *error = NULL;
+	unsigned int i, count, distinct;
+	uint32_t seq;
+	int ret;
+
+	t_array_init(&previous, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	if ((ret = uidl_guard_previous(box, puser, &previous)) < 0)
+		return -1;
+
+	mailbox_get_open_status(box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
+				&status);
+	i_array_init(&all, status.messages + 1);
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	mail = mail_alloc(trans, MAIL_FETCH_GUID, NULL);
+	for (seq = 1; seq <= status.messages && error == NULL; seq++) {
+		mail_set_seq(mail, seq);
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+			error = mailbox_get_last_internal_error(box, NULL);
+			break;
+		}
+		m = array_append_space(&all);
+		m->seq = seq;
+		m->hash = pop3_policy_uidl_guard_hash(*guid != '\0' ? guid :
+			pop3_policy_uidl_key_uid(status.uidvalidity,
+						 mail->uid));
+	}
+	array_sort(&all, uidl_guard_msg_cmp);
+	msgs = array_get_modifiable(&all, &count);
+	for (i = 0, distinct = 0;
+	     i < count && distinct < POP3_POLICY_UIDL_GUARD_SAMPLES; i++) {
+		if (i == 0 || msgs[i].hash != msgs[i-1].hash)
+			distinct++;
+		msgs[i].wanted = TRUE;
+	}
+	array_foreach(&previous, prev) {
+		m = array_bsearch(&all, &prev->msg_hash,
+				  uidl_guard_msg_hash_cmp);
+		if (m != NULL)
+			m->wanted = TRUE;
+	}
+	builder = pop3_policy_uidl_guard_builder_init();
+	for (i = 0; i < count && error == NULL; i++) {
+		if (!msgs[i].wanted)
+			continue;
+		mail_set_seq(mail, msgs[i].seq);
+		if (pop3_policy_uidl_mailbox_native(mail, status.uidvalidity,
+						    &uidl, &error) < 0)
+			break;
+		pop3_policy_uidl_guard_builder_add_hashed(builder,
+			msgs[i].hash, uidl);
+	}
+	mail_free(&mail);
+	(void)mailbox_transaction_commit(&trans);
+	array_free(&all);
+	if (error != NULL) {
+		e_error(puser->event, "UIDL guard: %s", error);
+		pop3_policy_uidl_guard_builder_deinit(&builder);
+		return uidl_fail(box, "UIDLs could not be worked out");
+	}
+	ret = uidl_guard_apply(box, puser, ubox, builder, &previous, ret > 0);
+	pop3_policy_uidl_guard_builder_deinit(&builder);
+	return ret;
 }
 
 static int
@@ -215,8 +342,11 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 		e_error(puser->event, "UIDL map: %s", error);
 		return uidl_fail(box, "UIDL map is unavailable");
 	}
-	if (map == NULL && ubox->guard_percent == 0)
-		return 0;
+	if (map == NULL) {
+		/* nothing to serve: only the guard, the cheap way */
+		return ubox->guard_percent == 0 ? 0 :
+			uidl_guard_only(box, puser, ubox);
+	}
 
 	pool = pool_alloconly_create("pop3-policy uidl scan", 4096);
 	collisions = pop3_policy_uidl_mailbox_scan(box, map,

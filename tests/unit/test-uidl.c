@@ -308,6 +308,60 @@ static void test_uidl_guard(void)
 	test_assert(pop3_policy_uidl_guard_parse_percent("x", &percent,
 							 &error) < 0);
 
+	/* only the messages the sketches need give the same answer */
+	{
+		struct pop3_policy_uidl_guard_builder *full, *part, *b0;
+		struct pop3_policy_uidl_guard_result r1, r2;
+		ARRAY_TYPE(pop3_policy_uidl_guard_sample) prev, s1, s2;
+		ARRAY(uint64_t) hashes;
+		unsigned int i, n = 3000, wanted = 0;
+
+		t_array_init(&prev, 256); t_array_init(&s1, 256);
+		t_array_init(&s2, 256); t_array_init(&hashes, n);
+		b0 = pop3_policy_uidl_guard_builder_init();
+		for (i = 0; i < n; i++) {
+			pop3_policy_uidl_guard_builder_add(b0,
+				t_strdup_printf("g%u", i), t_strdup_printf("u%u", i));
+		}
+		pop3_policy_uidl_guard_builder_sketch(b0, &prev);
+		full = pop3_policy_uidl_guard_builder_init();
+		part = pop3_policy_uidl_guard_builder_init();
+		for (i = 500; i < n + 500; i++) {
+			uint64_t h = pop3_policy_uidl_guard_hash(
+				t_strdup_printf("g%u", i));
+			array_push_back(&hashes, &h);
+			pop3_policy_uidl_guard_builder_add(full,
+				t_strdup_printf("g%u", i),
+				t_strdup_printf(i % 3 == 0 ? "v%u" : "u%u", i));
+		}
+		pop3_policy_uidl_guard_builder_sketch(full, &s1);
+		for (i = 500; i < n + 500; i++) {
+			uint64_t h = array_idx_elem(&hashes, i - 500);
+			const struct pop3_policy_uidl_guard_sample *p;
+			bool want = FALSE;
+
+			array_foreach(&s1, p) want = want || p->msg_hash == h;
+			array_foreach(&prev, p) want = want || p->msg_hash == h;
+			if (!want)
+				continue;
+			wanted++;
+			pop3_policy_uidl_guard_builder_add_hashed(part, h,
+				t_strdup_printf(i % 3 == 0 ? "v%u" : "u%u", i));
+		}
+		test_assert(wanted < 600);
+		pop3_policy_uidl_guard_check(full, &prev, 50, &r1);
+		pop3_policy_uidl_guard_check(part, &prev, 50, &r2);
+		test_assert(r1.present == r2.present && r1.changed == r2.changed &&
+			    r1.present > 0 && r1.changed > 0);
+		pop3_policy_uidl_guard_builder_sketch(part, &s2);
+		test_assert(array_count(&s1) == array_count(&s2) &&
+			    memcmp(array_front(&s1), array_front(&s2),
+				   array_count(&s1) * sizeof(*array_front(&s1))) == 0);
+		pop3_policy_uidl_guard_builder_deinit(&b0);
+		pop3_policy_uidl_guard_builder_deinit(&full);
+		pop3_policy_uidl_guard_builder_deinit(&part);
+	}
+
 	/* hostile records */
 	t_array_init(&sketch, 4);
 	{
