@@ -99,6 +99,8 @@ static char *random_key_line(const char *id)
 	return g_string_free(str, FALSE);
 }
 
+static void deliver(PpInstance *inst, const char *user, const char *msgid);
+
 static const char *const site_users[] = {
 	"alice", "bob", "carol", "dave", "erin", NULL
 };
@@ -167,6 +169,15 @@ static Site *site_start(PpBackendKind kind, unsigned int instances)
 		for (j = 0; site_users[j] != NULL; j++) {
 			pp_instance_add_user(site->inst[i], site_users[j],
 					     "pass-word", NULL);
+		}
+	}
+	/* auth re-reads a changed passwd-file at most once a second */
+	g_usleep(1100 * 1000);
+	for (i = 0; i < instances; i++) {
+		/* every mailbox starts with one message */
+		for (j = 0; site_users[j] != NULL; j++) {
+			deliver(site->inst[i], site_users[j],
+				"welcome@example.com");
 		}
 	}
 	return site;
@@ -318,6 +329,24 @@ static unsigned int count_inbox(PpInstance *inst, const char *user)
 	return count;
 }
 
+/* Removals run after the client is answered: waits up to 10 s for the
+   INBOX to hold `expected` messages. */
+static void wait_inbox_count(PpInstance *inst, const char *user,
+			     unsigned int expected)
+{
+	unsigned int i, count = 0;
+
+	for (i = 0; i < 100; i++) {
+		count = count_inbox(inst, user);
+		if (count == expected)
+			return;
+		g_usleep(100 * 1000);
+	}
+	dump_logs();
+	g_error("%s has %u messages in INBOX, expected %u", user, count,
+		expected);
+}
+
 static char *message(const char *msgid, const char *subject)
 {
 	return g_strdup_printf(
@@ -338,18 +367,55 @@ static void deliver(PpInstance *inst, const char *user, const char *msgid)
 	g_free(msg);
 }
 
-/* Panics, fatal errors and processes killed by a signal in the log. */
-static void assert_no_crash(PpInstance *inst)
+/* Debian's Dovecot 2.3.19.1 dict server segfaults when a query needs a
+   string escaped while PostgreSQL refuses connections: driver-pgsql's
+   escape_string waits for the connection with sql_wait(), whose ioloop
+   has no original to return to, and the failed connect then adds the
+   reconnect timeout to a NULL ioloop (fixed upstream: dovecot/core pull
+   request 199). The master starts a new dict process for the next
+   request; clients see the connection close, which the package answers
+   with [SYS/TEMP]. Only that crash, of the dict service, is tolerated,
+   and only where the test expects it. */
+static gboolean is_known_dovecot_crash(const char *line)
+{
+	return strstr(line, "Fatal: master: service(dict): child ") != NULL &&
+		strstr(line, " killed with signal 11 ") != NULL;
+}
+
+/* Panics, fatal errors and processes killed by a signal in the log;
+   returns the number of known Dovecot crashes (see above) if they are
+   allowed. */
+static unsigned int assert_no_crash_but(PpInstance *inst,
+					gboolean allow_known_dict_crash)
 {
 	char *log = pp_instance_read_log(inst);
+	char **lines = g_strsplit(log, "\n", -1);
+	unsigned int i, known = 0;
 
-	if (strstr(log, "Panic:") != NULL || strstr(log, "Fatal:") != NULL ||
-	    strstr(log, "killed with signal") != NULL ||
-	    strstr(log, "core dumped") != NULL) {
+	for (i = 0; lines[i] != NULL; i++) {
+		const char *line = lines[i];
+
+		if (strstr(line, "Panic:") == NULL &&
+		    strstr(line, "Fatal:") == NULL &&
+		    strstr(line, "killed with signal") == NULL &&
+		    strstr(line, "core dumped") == NULL)
+			continue;
+		if (allow_known_dict_crash && is_known_dovecot_crash(line)) {
+			known++;
+			continue;
+		}
 		g_printerr("--- log ---\n%s--- end ---\n", log);
-		g_error("a Dovecot process crashed or failed fatally");
+		g_error("a Dovecot process crashed or failed fatally: %s",
+			line);
 	}
+	g_strfreev(lines);
 	g_free(log);
+	return known;
+}
+
+static void assert_no_crash(PpInstance *inst)
+{
+	(void)assert_no_crash_but(inst, FALSE);
 }
 
 /* --- (1) the store API round trip --- */
@@ -507,7 +573,7 @@ static void test_shared_policy(gconstpointer data)
 	assert_prefix(pp_pop3_cmd(pop3, "DELE 1"), "+OK");
 	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 	pp_pop3_close(pop3);
-	g_assert_cmpuint(count_inbox(site->inst[1], "alice"), ==, 1);
+	wait_inbox_count(site->inst[1], "alice", 2);
 	doveadm_ok(site->inst[1], status_argv, &out);
 	g_assert_nonnull(strstr(out, "messages=1"));
 	g_free(out);
@@ -579,7 +645,8 @@ static void test_shared_uidl_map(gconstpointer data)
 	PpPop3 *pop3 = NULL;
 	char *reply, **lines;
 
-	/* the same mail on both backends (as after a migration) */
+	/* the same mail on both backends (as after a migration); the
+	   welcome message keeps its own UIDL */
 	deliver(site->inst[0], "dave", "uidl-1@example.com");
 	deliver(site->inst[0], "dave", "uidl-2@example.com");
 	deliver(site->inst[1], "dave", "uidl-1@example.com");
@@ -593,16 +660,18 @@ static void test_shared_uidl_map(gconstpointer data)
 	assert_prefix(reply, "+OK");
 	reply = pp_pop3_cmd_multi(pop3, "UIDL");
 	lines = g_strsplit(reply, "\n", -1);
-	if (g_strv_length(lines) != 3 ||
+	if (g_strv_length(lines) != 4 ||
 	    !g_str_has_prefix(lines[0], "+OK") ||
-	    strcmp(lines[1], "1 OLD-UIDL-ONE") != 0 ||
-	    strcmp(lines[2], "2 OLD-UIDL-TWO") != 0) {
+	    !g_str_has_prefix(lines[1], "1 ") ||
+	    strstr(lines[1], "OLD-UIDL") != NULL ||
+	    strcmp(lines[2], "2 OLD-UIDL-ONE") != 0 ||
+	    strcmp(lines[3], "3 OLD-UIDL-TWO") != 0) {
 		dump_logs();
 		g_error("UIDL on the second backend: %s", reply);
 	}
 	g_strfreev(lines);
 	g_free(reply);
-	assert_prefix(pp_pop3_cmd(pop3, "UIDL 2"), "+OK 2 OLD-UIDL-TWO");
+	assert_prefix(pp_pop3_cmd(pop3, "UIDL 3"), "+OK 3 OLD-UIDL-TWO");
 	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 	pp_pop3_close(pop3);
 	g_free(map_path);
@@ -656,7 +725,7 @@ static void test_fault_server_stopped(gconstpointer data)
 	GError *error = NULL;
 	PpPop3 *pop3 = NULL;
 	GPid old_pid;
-	unsigned int i;
+	unsigned int i, known;
 	char *reply;
 
 	doveadm_ok(inst, set_argv, NULL);
@@ -669,7 +738,7 @@ static void test_fault_server_stopped(gconstpointer data)
 	/* a session in progress when the server goes */
 	reply = login_pass(inst, "erin", &pop3);
 	assert_prefix(reply, "+OK");
-	assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 3 ");
+	assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 4 ");
 
 	old_pid = pp_backend_pid(site->backend);
 	g_assert_cmpint(old_pid, >, 0);
@@ -686,10 +755,15 @@ static void test_fault_server_stopped(gconstpointer data)
 		assert_prefix(login_pass(inst, "alice", NULL),
 			      "-ERR [SYS/TEMP]");
 	}
-	g_assert_cmpuint(count_inbox(inst, "erin"), ==, 3);
+	g_assert_cmpuint(count_inbox(inst, "erin"), ==, 4);
 	/* doveadm fails with a clear message, and non-zero */
 	g_assert_cmpint(doveadm(inst, show_argv, NULL, NULL), !=, 0);
-	assert_no_crash(inst);
+	known = assert_no_crash_but(inst, kind == PP_BACKEND_PGSQL);
+	if (known > 0) {
+		g_test_message("Dovecot's dict server crashed %u times while "
+			       "PostgreSQL was down (Dovecot 2.3.19 bug, "
+			       "dovecot/core#199)", known);
+	}
 
 	/* back, with the same Dovecot */
 	if (!pp_backend_start_server(site->backend, &error))
@@ -705,12 +779,12 @@ static void test_fault_server_stopped(gconstpointer data)
 	}
 	reply = login_pass(inst, "erin", &pop3);
 	assert_prefix(reply, "+OK");
-	assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 3 ");
+	assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 4 ");
 	assert_prefix(pp_pop3_cmd(pop3, "DELE 1"), "+OK");
 	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 	pp_pop3_close(pop3);
-	g_assert_cmpuint(count_inbox(inst, "erin"), ==, 2);
-	assert_no_crash(inst);
+	wait_inbox_count(inst, "erin", 3);
+	(void)assert_no_crash_but(inst, kind == PP_BACKEND_PGSQL);
 	site_stop(site);
 }
 
