@@ -502,6 +502,13 @@ static void test_dry_run(void)
 	g_free(rt_wait_log(inst, "Would remove message uid=1"));
 	g_free(rt_wait_log(inst, "Would remove message uid=2"));
 	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 3);
+	/* the metric {} block counted the session's two events */
+	g_assert_cmpint(rt_doveadm(inst, &out, "-f", "tab", "stats", "dump",
+				   NULL), ==, 0);
+	rt_assert_contains(out, "\npop3_policy_removed\tduration\t2\t");
+	rt_assert_contains(out, "\npop3_policy_removed_expire_yes\tduration\t1\t");
+	rt_assert_contains(out, "\npop3_policy_removed_dele_yes\tduration\t1\t");
+	g_free(out);
 
 	pp_instance_set_time_offset(inst, "+4d");
 	out = rt_sweep(inst, "alice", NULL);
