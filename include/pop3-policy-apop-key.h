@@ -51,8 +51,9 @@ pop3_policy_apop_keyring_find(const struct pop3_policy_apop_keyring *ring,
 unsigned int
 pop3_policy_apop_keyring_count(const struct pop3_policy_apop_keyring *ring);
 /* Returns TRUE if the file at path is no longer the one the ring was read
-   from (other inode, size or modification time, or gone), so that a
-   reader meeting an unknown key id knows a re-read may help. */
+   from (other inode, size, modification or change time, or gone): a
+   reader re-reads it then, which also re-checks its permissions after a
+   chmod or chown. */
 bool pop3_policy_apop_keyring_is_stale(const struct pop3_policy_apop_keyring *ring,
 				       const char *path);
 

@@ -60,6 +60,11 @@
      "[LOGIN-DELAY] ...", which pop3-login sends as
      "-ERR [LOGIN-DELAY] ..." (on PASS, AUTH and APOP; USER is never
      authenticated, so never refused).
+   Known limit: Dovecot verifies an APOP digest only after the passdb
+   chain has run, so inside a delay window a wrong digest is answered
+   "-ERR [LOGIN-DELAY] ..." as well (outside a window it gets the usual
+   "-ERR [AUTH] ..."). It does not count as a login; it tells someone who
+   knows the user name only that the user logged in within the delay.
    A store failure there must not let the login through, hence
    result_internalfail = return-fail (checked at startup, with skip =
    unauthenticated). Logins are recorded by the pop3_policy userdb (see

@@ -49,3 +49,9 @@ void doveadm_pop3_apop_failed(struct doveadm_mail_cmd_context *ctx,
 	i_error("%s", error);
 	doveadm_mail_failed_error(ctx, (enum mail_error)mail_error);
 }
+
+void doveadm_pop3_apop_cmd_setup(struct doveadm_mail_cmd_context *ctx)
+{
+	ctx->service_flags |= MAIL_STORAGE_SERVICE_FLAG_NO_RESTRICT_ACCESS |
+		MAIL_STORAGE_SERVICE_FLAG_NO_NAMESPACES;
+}

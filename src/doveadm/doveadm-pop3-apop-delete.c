@@ -55,6 +55,7 @@ static struct doveadm_mail_cmd_context *cmd_apop_delete_alloc(void)
 	struct doveadm_mail_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
+	doveadm_pop3_apop_cmd_setup(ctx);
 	ctx->v.run = cmd_apop_delete_run;
 	return ctx;
 }

@@ -67,6 +67,7 @@ static struct doveadm_mail_cmd_context *cmd_apop_generate_alloc(void)
 	struct doveadm_mail_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
+	doveadm_pop3_apop_cmd_setup(ctx);
 	ctx->v.init = cmd_apop_generate_init;
 	ctx->v.run = cmd_apop_generate_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_FLOW);

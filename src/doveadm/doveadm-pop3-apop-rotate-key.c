@@ -118,7 +118,6 @@ cmd_apop_rotate_run(struct doveadm_mail_cmd_context *_ctx,
 	pop3_policy_apop_keyring_free(&ring);
 	pop3_policy_store_deinit(&store);
 
-	doveadm_print(user->username);
 	doveadm_print(old_id);
 	doveadm_print(ret < 0 ? "-" : new_id);
 	doveadm_print(ret < 0 ? "failed" : result);
@@ -147,7 +146,6 @@ static void cmd_apop_rotate_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSE
 {
 	if (args[0] != NULL)
 		doveadm_mail_help_name("pop3-apop rotate-key");
-	doveadm_print_header_simple("user");
 	doveadm_print_header_simple("old_key_id");
 	doveadm_print_header_simple("new_key_id");
 	doveadm_print_header_simple("result");
@@ -158,6 +156,7 @@ static struct doveadm_mail_cmd_context *cmd_apop_rotate_alloc(void)
 	struct apop_rotate_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct apop_rotate_cmd_context);
+	doveadm_pop3_apop_cmd_setup(&ctx->ctx);
 	ctx->ctx.getopt_args = "n";
 	ctx->ctx.v.parse_arg = cmd_apop_rotate_parse_arg;
 	ctx->ctx.v.init = cmd_apop_rotate_init;

@@ -143,6 +143,7 @@ static struct doveadm_mail_cmd_context *cmd_apop_set_alloc(void)
 	struct apop_set_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct apop_set_cmd_context);
+	doveadm_pop3_apop_cmd_setup(&ctx->ctx);
 	ctx->ctx.getopt_args = "p";
 	ctx->ctx.v.parse_arg = cmd_apop_set_parse_arg;
 	ctx->ctx.v.init = cmd_apop_set_init;

@@ -45,7 +45,6 @@ cmd_apop_status_run(struct doveadm_mail_cmd_context *ctx,
 		doveadm_pop3_apop_failed(ctx, MAIL_ERROR_TEMP, error);
 		return -1;
 	}
-	doveadm_print(user->username);
 	if (ret == 0) {
 		doveadm_print("no");
 		doveadm_print("-");
@@ -63,7 +62,6 @@ static void cmd_apop_status_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSE
 {
 	if (args[0] != NULL)
 		doveadm_mail_help_name("pop3-apop status");
-	doveadm_print_header_simple("user");
 	doveadm_print_header_simple("secret");
 	doveadm_print_header_simple("key_id");
 	doveadm_print_header_simple("set_time");
@@ -74,6 +72,7 @@ static struct doveadm_mail_cmd_context *cmd_apop_status_alloc(void)
 	struct doveadm_mail_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
+	doveadm_pop3_apop_cmd_setup(ctx);
 	ctx->v.init = cmd_apop_status_init;
 	ctx->v.run = cmd_apop_status_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);

@@ -14,6 +14,11 @@ extern struct doveadm_cmd_ver2 doveadm_pop3_apop_cmd_delete;
 extern struct doveadm_cmd_ver2 doveadm_pop3_apop_cmd_status;
 extern struct doveadm_cmd_ver2 doveadm_pop3_apop_cmd_rotate_key;
 
+/* Every pop3-apop command runs as the invoking user (root), not as the
+   mail user: it reads the key file, which only root may read (as the
+   auth-worker does), and it touches no mail, so no namespaces are set up. */
+void doveadm_pop3_apop_cmd_setup(struct doveadm_mail_cmd_context *ctx);
+
 /* Opens the store named by the user's plugin setting pop3_policy_dict and
    returns the key file path of pop3_policy_apop_key_file (NULL if unset).
    Returns 0, or -1 with error_r. */

@@ -36,6 +36,9 @@ struct pop3_policy_apop_keyring {
 	off_t size;
 	time_t mtime;
 	long mtime_nsec;
+	/* ctime catches chmod and chown, which must be re-checked */
+	time_t ctime;
+	long ctime_nsec;
 };
 
 bool pop3_policy_apop_key_id_is_valid(const char *id)
@@ -229,6 +232,8 @@ static void keyring_set_stat(struct pop3_policy_apop_keyring *ring,
 	ring->size = st->st_size;
 	ring->mtime = st->st_mtim.tv_sec;
 	ring->mtime_nsec = st->st_mtim.tv_nsec;
+	ring->ctime = st->st_ctim.tv_sec;
+	ring->ctime_nsec = st->st_ctim.tv_nsec;
 }
 
 int pop3_policy_apop_keyring_read(const char *path,
@@ -313,7 +318,9 @@ bool pop3_policy_apop_keyring_is_stale(const struct pop3_policy_apop_keyring *ri
 		return TRUE;
 	return st.st_ino != ring->ino || st.st_size != ring->size ||
 		st.st_mtim.tv_sec != ring->mtime ||
-		st.st_mtim.tv_nsec != ring->mtime_nsec;
+		st.st_mtim.tv_nsec != ring->mtime_nsec ||
+		st.st_ctim.tv_sec != ring->ctime ||
+		st.st_ctim.tv_nsec != ring->ctime_nsec;
 }
 
 static unsigned int

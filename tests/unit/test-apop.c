@@ -277,6 +277,13 @@ static void test_apop_key_file(void)
 	test_assert_strcmp(id, "2");
 	test_assert(pop3_policy_apop_keyring_is_stale(ring, path));
 	pop3_policy_apop_keyring_free(&ring);
+	/* a chmod alone makes the ring stale, so the loose mode is seen */
+	test_assert(pop3_policy_apop_keyring_read(path, &ring, &error) == 0);
+	test_assert(!pop3_policy_apop_keyring_is_stale(ring, path));
+	test_assert(chmod(path, 0644) == 0);
+	test_assert(pop3_policy_apop_keyring_is_stale(ring, path));
+	test_assert(chmod(path, 0600) == 0);
+	pop3_policy_apop_keyring_free(&ring);
 	test_assert(pop3_policy_apop_keyring_read(path, &ring, &error) == 0);
 	test_assert(pop3_policy_apop_keyring_count(ring) == 2);
 	test_assert_strcmp(pop3_policy_apop_keyring_newest(ring)->id, "2");

@@ -1,0 +1,1068 @@
+/* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
+
+/* APOP secrets and login control against a real Dovecot (issue 4):
+   the documented passdb/userdb chain (APOP from the store, USER/PASS from
+   a passwd-file with SHA512-CRYPT hashes, login control), the same
+   -ERR [AUTH] text for every failure, -ERR [SYS/TEMP] for a store that is
+   down or a bad key file or record, doveadm pop3-apop, key rotation while
+   logging in, no secret in logs, store or doveadm output, LOGIN-DELAY
+   with faketime, apop_only, and real clients (fetchmail, getmail6,
+   Python's poplib) logging in with a generated secret. */
+
+#define _GNU_SOURCE /* memmem() */
+#include "pp-harness.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#define AUTH_FAILED "-ERR [AUTH] Authentication failed."
+#define HASHED_PASS "hashed-Pa55"
+
+typedef struct {
+	PpInstance *inst;
+	char *dir;
+	char *key_file;
+	char *hashed_file;
+	char *passdb_conf;
+	char *extra_conf;
+	char *plugin_settings;
+} Fixture;
+
+/* the running test's fixture, whose log a failed assertion shows */
+static Fixture *current_fixture;
+
+typedef struct {
+	/* policy words joined with ',' for the args (site default) */
+	const char *site_policy;
+	/* dict URI of the APOP passdb (NULL: the instance's store) */
+	const char *apop_dict;
+	gboolean faketime;
+} FixtureOptions;
+
+static void write_file(const char *path, const char *contents, int mode)
+{
+	GError *error = NULL;
+
+	if (!g_file_set_contents(path, contents, -1, &error))
+		g_error("%s", error->message);
+	g_assert_cmpint(g_chmod(path, mode), ==, 0);
+}
+
+static char *random_key_line(const char *id)
+{
+	GString *str = g_string_new(id);
+	unsigned int i;
+
+	g_string_append_c(str, ' ');
+	for (i = 0; i < 32; i++)
+		g_string_append_printf(str, "%02x", g_random_int_range(0, 256));
+	g_string_append_c(str, '\n');
+	return g_string_free(str, FALSE);
+}
+
+static int doveadm(Fixture *f, const char *const *argv, const char *input,
+		   char **out_r, char **err_r)
+{
+	char *out = NULL, *err = NULL;
+	int ret;
+
+	ret = pp_instance_doveadm(f->inst, argv, input, &out, &err);
+	/* empty output comes back as NULL */
+	if (out == NULL)
+		out = g_strdup("");
+	if (err == NULL)
+		err = g_strdup("");
+	g_test_message("doveadm %s %s: exit %d\nstdout: %s\nstderr: %s",
+		       argv[0], argv[1] != NULL ? argv[1] : "", ret, out, err);
+	if (out_r != NULL)
+		*out_r = out;
+	else
+		g_free(out);
+	if (err_r != NULL)
+		*err_r = err;
+	else
+		g_free(err);
+	return ret;
+}
+
+/* Users get a PLAIN password in the harness' passwd-file (the userdb)
+   that no passdb of the chain uses, and their real password hashed in
+   a separate passwd-file, as a site with hashed passwords has. */
+static void add_users(Fixture *f, const char *const *users)
+{
+	const char *const pw_argv[] = {
+		"pw", "-s", "SHA512-CRYPT", "-p", HASHED_PASS, NULL
+	};
+	char *hash, *old = NULL;
+	GString *lines;
+	unsigned int i;
+
+	g_assert_cmpint(doveadm(f, pw_argv, NULL, &hash, NULL), ==, 0);
+	g_strstrip(hash);
+	g_assert_true(g_str_has_prefix(hash, "{SHA512-CRYPT}$6$"));
+	(void)g_file_get_contents(f->hashed_file, &old, NULL, NULL);
+	lines = g_string_new(old);
+	for (i = 0; users[i] != NULL; i++) {
+		pp_instance_add_user(f->inst, users[i], "plain-unused", NULL);
+		g_string_append_printf(lines, "%s:%s\n", users[i], hash);
+	}
+	write_file(f->hashed_file, lines->str, 0644);
+	g_string_free(lines, TRUE);
+	g_free(old);
+	g_free(hash);
+}
+
+static Fixture *fixture_start(const FixtureOptions *fopts)
+{
+	static const char *const users[] = {
+		"alice", "bob", "carol", "dave", "erin", "frank", NULL
+	};
+	PpInstanceOptions opts = { 0 };
+	Fixture *f = g_new0(Fixture, 1);
+	const char *site = fopts->site_policy != NULL ?
+		fopts->site_policy : "login_delay=0";
+	GError *error = NULL;
+	char *key, *site_words;
+
+	f->dir = g_dir_make_tmp("pp-apop-XXXXXX", &error);
+	g_assert_no_error(error);
+	/* auth reads the hashed passwd-file as the dovecot user */
+	g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
+	f->key_file = g_build_filename(f->dir, "apop.keys", NULL);
+	f->hashed_file = g_build_filename(f->dir, "hashed.passwd", NULL);
+	key = random_key_line("1");
+	write_file(f->key_file, key, 0600);
+	g_free(key);
+	write_file(f->hashed_file, "", 0644);
+
+	f->passdb_conf = g_strdup_printf(
+		"passdb {\n"
+		"  driver = pop3_policy\n"
+		"  args = dict=%s key_file=%s\n"
+		"  mechanisms = apop\n"
+		"  result_success = continue-ok\n"
+		"}\n"
+		"passdb {\n"
+		"  driver = passwd-file\n"
+		"  args = scheme=SHA512-CRYPT username_format=%%u %s\n"
+		"  skip = authenticated\n"
+		"  result_success = continue-ok\n"
+		"}\n"
+		"passdb {\n"
+		"  driver = pop3_policy\n"
+		"  args = dict=proxy::pop3policy mode=login pop3_policy=%s "
+		"pop3_policy_class_strict=apop_only=yes\n"
+		"  skip = unauthenticated\n"
+		"  result_failure = return-fail\n"
+		"  result_internalfail = return-fail\n"
+		"}\n",
+		fopts->apop_dict != NULL ? fopts->apop_dict :
+		"proxy::pop3policy", f->key_file, f->hashed_file, site);
+	f->extra_conf = g_strdup_printf(
+		"userdb {\n"
+		"  driver = pop3_policy\n"
+		"  args = dict=proxy::pop3policy pop3_policy=%s "
+		"pop3_policy_class_strict=apop_only=yes\n"
+		"  skip = notfound\n"
+		"}\n", site);
+	/* the mail plugin reads the same site policy and classes */
+	site_words = g_strdelimit(g_strdup(site), ",", ' ');
+	f->plugin_settings = g_strdup_printf(
+		"  pop3_policy_apop_key_file = %s\n"
+		"  pop3_policy = %s\n"
+		"  pop3_policy_class_strict = apop_only=yes",
+		f->key_file, site_words);
+
+	g_free(site_words);
+
+	opts.with_package = TRUE;
+	opts.store = PP_STORE_SQLITE;
+	opts.passdb_conf = f->passdb_conf;
+	opts.extra_conf = f->extra_conf;
+	opts.plugin_settings = f->plugin_settings;
+	opts.userdb_settings = "  result_success = continue-ok";
+	opts.faketime = fopts->faketime;
+	f->inst = pp_instance_start(&opts, &error);
+	if (f->inst == NULL)
+		g_error("%s", error->message);
+	add_users(f, users);
+	current_fixture = f;
+	return f;
+}
+
+static void rm_rf(const char *path)
+{
+	const char *const argv[] = { "rm", "-rf", path, NULL };
+
+	(void)g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
+			   NULL, NULL, NULL, NULL, NULL, NULL);
+}
+
+static void fixture_stop(Fixture *f)
+{
+	current_fixture = NULL;
+	pp_instance_stop(f->inst);
+	rm_rf(f->dir);
+	g_free(f->dir);
+	g_free(f->key_file);
+	g_free(f->hashed_file);
+	g_free(f->passdb_conf);
+	g_free(f->extra_conf);
+	g_free(f->plugin_settings);
+	g_free(f);
+}
+
+static PpPop3 *connect_pop3(Fixture *f)
+{
+	GError *error = NULL;
+	PpPop3 *pop3 = pp_pop3_connect(pp_instance_port(f->inst), &error);
+
+	g_assert_no_error(error);
+	return pop3;
+}
+
+static char *apop_digest(PpPop3 *pop3, const char *secret)
+{
+	const char *greeting = pp_pop3_greeting(pop3);
+	const char *start = strchr(greeting, '<');
+	const char *end = start == NULL ? NULL : strchr(start, '>');
+	char *challenge, *digest;
+
+	g_assert_nonnull(end);
+	challenge = g_strdup_printf("%.*s%s", (int)(end - start + 1), start,
+				    secret);
+	digest = g_compute_checksum_for_string(G_CHECKSUM_MD5, challenge, -1);
+	g_free(challenge);
+	return digest;
+}
+
+/* One APOP login; returns the APOP reply. The session is closed with
+   QUIT when it succeeded. */
+static char *try_apop(Fixture *f, const char *user, const char *secret)
+{
+	PpPop3 *pop3 = connect_pop3(f);
+	char *digest = apop_digest(pop3, secret);
+	char *cmd = g_strdup_printf("APOP %s %s", user, digest);
+	char *reply = pp_pop3_cmd(pop3, cmd);
+
+	if (g_str_has_prefix(reply, "+OK"))
+		g_free(pp_pop3_cmd(pop3, "QUIT"));
+	pp_pop3_close(pop3);
+	g_free(cmd);
+	g_free(digest);
+	return reply;
+}
+
+/* USER/PASS; asserts USER is accepted and returns the PASS reply. */
+static char *try_pass(Fixture *f, const char *user, const char *password)
+{
+	PpPop3 *pop3 = connect_pop3(f);
+	char *cmd = g_strdup_printf("USER %s", user);
+	char *reply = pp_pop3_cmd(pop3, cmd);
+
+	g_assert_cmpstr(reply, ==, "+OK");
+	g_free(reply);
+	g_free(cmd);
+	cmd = g_strdup_printf("PASS %s", password);
+	reply = pp_pop3_cmd(pop3, cmd);
+	if (g_str_has_prefix(reply, "+OK"))
+		g_free(pp_pop3_cmd(pop3, "QUIT"));
+	pp_pop3_close(pop3);
+	g_free(cmd);
+	return reply;
+}
+
+/* SASL PLAIN with an initial response; returns the AUTH reply. */
+static char *try_auth_plain(Fixture *f, const char *user,
+			    const char *password)
+{
+	PpPop3 *pop3 = connect_pop3(f);
+	GString *raw = g_string_new(NULL);
+	char *b64, *cmd, *reply;
+
+	g_string_append_c(raw, '\0');
+	g_string_append(raw, user);
+	g_string_append_c(raw, '\0');
+	g_string_append(raw, password);
+	b64 = g_base64_encode((const guchar *)raw->str, raw->len);
+	cmd = g_strdup_printf("AUTH PLAIN %s", b64);
+	reply = pp_pop3_cmd(pop3, cmd);
+	if (g_str_has_prefix(reply, "+OK"))
+		g_free(pp_pop3_cmd(pop3, "QUIT"));
+	pp_pop3_close(pop3);
+	g_free(cmd);
+	g_free(b64);
+	g_string_free(raw, TRUE);
+	return reply;
+}
+
+static void dump_log(void)
+{
+	char *log;
+
+	if (current_fixture == NULL)
+		return;
+	log = pp_instance_read_log(current_fixture->inst);
+	g_printerr("--- instance log ---\n%s--- end of log ---\n", log);
+	g_free(log);
+}
+
+static void assert_reply(char *reply, const char *expected)
+{
+	if (strcmp(reply, expected) != 0)
+		dump_log();
+	g_assert_cmpstr(reply, ==, expected);
+	g_free(reply);
+}
+
+static void assert_reply_prefix(char *reply, const char *prefix)
+{
+	if (!g_str_has_prefix(reply, prefix)) {
+		dump_log();
+		g_error("expected a reply starting with '%s', got '%s'",
+			prefix, reply);
+	}
+	g_free(reply);
+}
+
+static char *generate_secret(Fixture *f, const char *user)
+{
+	const char *const argv[] = {
+		"pop3-apop", "generate", "-u", user, NULL
+	};
+	char *out;
+
+	g_assert_cmpint(doveadm(f, argv, NULL, &out, NULL), ==, 0);
+	g_strstrip(out);
+	g_assert_cmpuint(strlen(out), >=, 22);
+	return out;
+}
+
+/* the status row of the user: "<yes|no> <key id> <time>" */
+static char *apop_status(Fixture *f, const char *user)
+{
+	const char *const argv[] = {
+		"-f", "tab", "pop3-apop", "status", "-u", user, NULL
+	};
+	char *out, **lines, *row;
+
+	g_assert_cmpint(doveadm(f, argv, NULL, &out, NULL), ==, 0);
+	lines = g_strsplit(out, "\n", -1);
+	g_assert_nonnull(lines[0]);
+	g_assert_nonnull(lines[1]);
+	g_assert_cmpstr(lines[0], ==, "secret\tkey_id\tset_time");
+	row = g_strdup(lines[1]);
+	g_strfreev(lines);
+	g_free(out);
+	return row;
+}
+
+/* Writes a raw value into the store, as damage or an old build would. */
+static void store_set_raw(Fixture *f, const char *key, const char *value)
+{
+	const char *const argv[] = {
+		"dict", "set", pp_instance_store_uri(f->inst), key, value, NULL
+	};
+
+	g_assert_cmpint(doveadm(f, argv, NULL, NULL, NULL), ==, 0);
+}
+
+static char *store_get_raw(Fixture *f, const char *key)
+{
+	const char *const argv[] = {
+		"dict", "get", pp_instance_store_uri(f->inst), key, NULL
+	};
+	char *out;
+
+	g_assert_cmpint(doveadm(f, argv, NULL, &out, NULL), ==, 0);
+	g_strstrip(out);
+	return out;
+}
+
+static void set_user_policy(Fixture *f, const char *user, const char *policy)
+{
+	char *key = g_strdup_printf("shared/pop3-policy/policy/%s", user);
+	char *value = g_strdup_printf("1\tpolicy\t1700000000\t%s", policy);
+
+	store_set_raw(f, key, value);
+	g_free(key);
+	g_free(value);
+}
+
+static gboolean file_contains(const char *path, const char *needle)
+{
+	char *contents;
+	gsize len;
+	gboolean found = FALSE;
+
+	if (!g_file_get_contents(path, &contents, &len, NULL))
+		return FALSE;
+	if (len >= strlen(needle)) {
+		found = memmem(contents, len, needle,
+			       strlen(needle)) != NULL;
+	}
+	g_free(contents);
+	return found;
+}
+
+/* Every file under dir (log, store database, configs, homes). */
+static unsigned int grep_tree(const char *dir, const char *needle,
+			      GString *hits)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	unsigned int count = 0, files = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		char *path = g_build_filename(dir, name, NULL);
+
+		if (g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+			/* not followed */
+		} else if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+			count += grep_tree(path, needle, hits);
+		} else if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+			files++;
+			if (file_contains(path, needle)) {
+				g_string_append_printf(hits, " %s", path);
+				count++;
+			}
+		}
+		g_free(path);
+	}
+	g_dir_close(d);
+	return count;
+}
+
+static void test_apop_logins(void)
+{
+	FixtureOptions fopts = { 0 };
+	Fixture *f = fixture_start(&fopts);
+	const char *const set_argv[] = {
+		"pop3-apop", "set", "-u", "carol", NULL
+	};
+	const char *const set_arg_argv[] = {
+		"pop3-apop", "set", "-u", "dave", "dave-Secret-42", NULL
+	};
+	const char *const set_plain_argv[] = {
+		"pop3-apop", "set", "--plaintext", "-u", "erin",
+		"erin-plain-secret", NULL
+	};
+	const char *const set_bad_argv[] = {
+		"pop3-apop", "set", "-u", "frank", NULL
+	};
+	const char *const delete_argv[] = {
+		"pop3-apop", "delete", "-u", "carol", NULL
+	};
+	char *secret, *row, *err, *log, *raw;
+	PpPop3 *pop3;
+	char *reply, *digest, *cmd;
+
+	secret = generate_secret(f, "alice");
+	pp_instance_deliver(f->inst, "alice",
+			    "From: a@example.com\nSubject: one\n\nbody one\n");
+
+	/* the right digest logs in and the mailbox is there */
+	pop3 = connect_pop3(f);
+	digest = apop_digest(pop3, secret);
+	cmd = g_strdup_printf("APOP alice %s", digest);
+	reply = pp_pop3_cmd(pop3, cmd);
+	g_free(cmd);
+	assert_reply_prefix(reply, "+OK");
+	assert_reply_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 1 ");
+	assert_reply_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_pop3_close(pop3);
+	g_free(digest);
+
+	/* wrong digest, unknown user, user without a secret: one answer */
+	assert_reply(try_apop(f, "alice", "not-the-secret"), AUTH_FAILED);
+	assert_reply(try_apop(f, "nosuchuser", secret), AUTH_FAILED);
+	assert_reply(try_apop(f, "bob", secret), AUTH_FAILED);
+	assert_reply(try_apop(f, "bob", "anything"), AUTH_FAILED);
+
+	/* USER/PASS and SASL PLAIN from the hashed passwd-file, in the
+	   same chain; the APOP secret is not a login password */
+	assert_reply_prefix(try_pass(f, "alice", HASHED_PASS), "+OK");
+	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS), "+OK");
+	assert_reply_prefix(try_auth_plain(f, "bob", HASHED_PASS), "+OK");
+	assert_reply(try_pass(f, "alice", secret), AUTH_FAILED);
+	assert_reply(try_pass(f, "bob", "plain-unused"), AUTH_FAILED);
+	assert_reply(try_pass(f, "nosuchuser", HASHED_PASS), AUTH_FAILED);
+
+	/* set from stdin, set from the argument, set --plaintext */
+	g_assert_cmpint(doveadm(f, set_argv, "carol-stdin-Secret\n", NULL,
+				NULL), ==, 0);
+	assert_reply_prefix(try_apop(f, "carol", "carol-stdin-Secret"), "+OK");
+	g_assert_cmpint(doveadm(f, set_arg_argv, NULL, NULL, NULL), ==, 0);
+	assert_reply_prefix(try_apop(f, "dave", "dave-Secret-42"), "+OK");
+	g_assert_cmpint(doveadm(f, set_plain_argv, NULL, NULL, NULL), ==, 0);
+	assert_reply_prefix(try_apop(f, "erin", "erin-plain-secret"), "+OK");
+	/* a bad secret is refused with a reason, and nothing is stored */
+	g_assert_cmpint(doveadm(f, set_bad_argv, "\n", NULL, &err), !=, 0);
+	g_assert_nonnull(strstr(err, "APOP secret is empty"));
+	g_free(err);
+
+	/* status: has a secret, key id, set time; never the secret */
+	row = apop_status(f, "alice");
+	g_assert_true(g_str_has_prefix(row, "yes\t1\t"));
+	g_free(row);
+	row = apop_status(f, "erin");
+	g_assert_true(g_str_has_prefix(row, "yes\tPLAIN\t"));
+	g_free(row);
+	row = apop_status(f, "bob");
+	g_assert_cmpstr(row, ==, "no\t-\t-");
+	g_free(row);
+	/* the encrypted record holds neither the secret nor its hex */
+	raw = store_get_raw(f, "shared/pop3-policy/apop/carol");
+	g_assert_true(g_str_has_prefix(raw, "1\tapop\t1\t"));
+	g_assert_null(strstr(raw, "carol-stdin-Secret"));
+	g_free(raw);
+
+	/* delete: APOP fails like any unknown secret; a second delete says
+	   there is nothing (EX_NOUSER) */
+	g_assert_cmpint(doveadm(f, delete_argv, NULL, NULL, NULL), ==, 0);
+	assert_reply(try_apop(f, "carol", "carol-stdin-Secret"), AUTH_FAILED);
+	g_assert_cmpint(doveadm(f, delete_argv, NULL, NULL, &err), ==, 68);
+	g_assert_nonnull(strstr(err, "has no APOP secret"));
+	g_free(err);
+
+	/* the generated secret is nowhere: not in the log, the store's
+	   database, the instance's files, or any doveadm output but
+	   generate's own */
+	{
+		GString *hits = g_string_new(NULL);
+		const char *const rotate_argv[] = {
+			"pop3-apop", "rotate-key", "-A", NULL
+		};
+		char *out;
+
+		g_assert_cmpint(doveadm(f, rotate_argv, NULL, &out, &err),
+				==, 0);
+		g_assert_true(out == NULL || strstr(out, secret) == NULL);
+		g_assert_true(err == NULL || strstr(err, secret) == NULL);
+		g_free(out);
+		g_free(err);
+		log = pp_instance_read_log(f->inst);
+		g_assert_null(strstr(log, secret));
+		g_assert_null(strstr(log, "dave-Secret-42"));
+		g_free(log);
+		g_assert_cmpuint(grep_tree(pp_instance_dir(f->inst), secret,
+					   hits), ==, 0);
+		g_assert_cmpuint(grep_tree(pp_instance_dir(f->inst),
+					   "carol-stdin-Secret", hits), ==, 0);
+		g_string_free(hits, TRUE);
+	}
+	g_free(secret);
+	fixture_stop(f);
+}
+
+static gboolean log_has(Fixture *f, const char *needle)
+{
+	char *log = pp_instance_read_log(f->inst);
+	gboolean found = strstr(log, needle) != NULL;
+
+	if (!found)
+		g_test_message("log lacks '%s':\n%s", needle, log);
+	g_free(log);
+	return found;
+}
+
+/* A store that is down, a bad key file, a wrong key, damaged records:
+   -ERR [SYS/TEMP] with a clear log line, never "wrong password", and
+   never a login. */
+static void test_apop_fail_closed(void)
+{
+	FixtureOptions fopts = { 0 };
+	Fixture *f;
+	char *secret, *down_uri, *raw, *good_key, *other_key;
+	char **parts;
+
+	/* the APOP passdb's store unreachable (a dict socket that is not
+	   there); USER/PASS keeps working */
+	down_uri = g_strdup_printf("proxy:%s/no-dict-here:pop3policy",
+				   g_get_tmp_dir());
+	fopts.apop_dict = down_uri;
+	f = fixture_start(&fopts);
+	secret = generate_secret(f, "alice");
+	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	assert_reply_prefix(try_apop(f, "bob", "x"), "-ERR [SYS/TEMP] ");
+	g_assert_true(log_has(f, "pop3-policy store: user alice: key "
+			      "shared/pop3-policy/apop/alice: lookup failed"));
+	assert_reply_prefix(try_pass(f, "alice", HASHED_PASS), "+OK");
+	g_free(secret);
+	fixture_stop(f);
+	g_free(down_uri);
+
+	fopts.apop_dict = NULL;
+	f = fixture_start(&fopts);
+	secret = generate_secret(f, "alice");
+	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+
+	/* a key file anyone can read is refused, not used */
+	g_assert_cmpint(g_chmod(f->key_file, 0644), ==, 0);
+	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	g_assert_true(log_has(f, "permissions 0644 are too open"));
+	g_assert_cmpint(g_chmod(f->key_file, 0600), ==, 0);
+	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+
+	/* a wrong key under the same id */
+	g_assert_true(g_file_get_contents(f->key_file, &good_key, NULL, NULL));
+	other_key = random_key_line("1");
+	write_file(f->key_file, other_key, 0600);
+	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	g_assert_true(log_has(f, "does not decrypt under key 1"));
+	/* a key file without the record's key id */
+	g_free(other_key);
+	other_key = random_key_line("7");
+	write_file(f->key_file, other_key, 0600);
+	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	g_assert_true(log_has(f, "encrypted under key id 1, which key file"));
+	write_file(f->key_file, good_key, 0600);
+	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+
+	/* a corrupted record (one ciphertext digit changed) */
+	raw = store_get_raw(f, "shared/pop3-policy/apop/alice");
+	parts = g_strsplit(raw, "\t", -1);
+	g_assert_cmpuint(g_strv_length(parts), ==, 7);
+	parts[5][0] = parts[5][0] == 'a' ? 'b' : 'a';
+	{
+		char *bad = g_strjoinv("\t", parts);
+
+		store_set_raw(f, "shared/pop3-policy/apop/alice", bad);
+		g_free(bad);
+	}
+	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	/* a truncated record (tag missing) */
+	{
+		char *cut;
+
+		g_free(parts[6]);
+		parts[6] = NULL;
+		cut = g_strjoinv("\t", parts);
+		store_set_raw(f, "shared/pop3-policy/apop/alice", cut);
+		g_free(cut);
+	}
+	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	g_assert_true(log_has(f, "encrypted record is truncated"));
+	/* a record of an unknown version */
+	store_set_raw(f, "shared/pop3-policy/apop/alice", "9\tapop\t1\t2\t3");
+	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	/* alice's record copied to bob does not log bob in */
+	store_set_raw(f, "shared/pop3-policy/apop/bob", raw);
+	assert_reply_prefix(try_apop(f, "bob", secret), "-ERR [SYS/TEMP] ");
+	/* none of these errors quotes the secret */
+	g_assert_false(log_has(f, secret));
+
+	g_strfreev(parts);
+	g_free(raw);
+	g_free(good_key);
+	g_free(other_key);
+	g_free(secret);
+	fixture_stop(f);
+}
+
+/* rotate-key --new-key re-encrypts under a new key while logins go on;
+   auth picks the new key file up without a restart. */
+static void test_apop_rotate(void)
+{
+	FixtureOptions fopts = { 0 };
+	Fixture *f = fixture_start(&fopts);
+	const char *const rotate_argv[] = {
+		"-f", "tab", "pop3-apop", "rotate-key", "--new-key", "-A", NULL
+	};
+	const char *const rotate_again_argv[] = {
+		"-f", "tab", "pop3-apop", "rotate-key", "-u", "alice", NULL
+	};
+	char *alice, *dave, *out, *row, *keys, **lines;
+	struct stat st;
+
+	alice = generate_secret(f, "alice");
+	dave = generate_secret(f, "dave");
+	assert_reply_prefix(try_apop(f, "alice", alice), "+OK");
+
+	g_assert_cmpint(doveadm(f, rotate_argv, NULL, &out, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "alice\t1\t2\tre-encrypted"));
+	g_assert_nonnull(strstr(out, "dave\t1\t2\tre-encrypted"));
+	g_assert_nonnull(strstr(out, "bob\t-\t-\tno secret"));
+	g_assert_null(strstr(out, alice));
+	g_free(out);
+	/* the key file got key 2 and stayed private */
+	g_assert_true(g_file_get_contents(f->key_file, &keys, NULL, NULL));
+	lines = g_strsplit(keys, "\n", -1);
+	g_assert_true(g_str_has_prefix(lines[0], "1 "));
+	g_assert_true(g_str_has_prefix(lines[1], "2 "));
+	g_strfreev(lines);
+	g_free(keys);
+	g_assert_cmpint(g_stat(f->key_file, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+
+	row = apop_status(f, "alice");
+	g_assert_true(g_str_has_prefix(row, "yes\t2\t"));
+	g_free(row);
+	assert_reply_prefix(try_apop(f, "alice", alice), "+OK");
+	assert_reply_prefix(try_apop(f, "dave", dave), "+OK");
+	assert_reply(try_apop(f, "dave", alice), AUTH_FAILED);
+
+	/* nothing left under key 1: a second run changes nothing */
+	g_assert_cmpint(doveadm(f, rotate_again_argv, NULL, &out, NULL), ==, 0);
+	g_assert_nonnull(strstr(out, "\n2\t2\tunchanged"));
+	g_free(out);
+
+	/* with key 1 gone from the file, logins still work */
+	g_assert_true(g_file_get_contents(f->key_file, &keys, NULL, NULL));
+	lines = g_strsplit(keys, "\n", -1);
+	{
+		char *only2 = g_strdup_printf("%s\n", lines[1]);
+
+		write_file(f->key_file, only2, 0600);
+		g_free(only2);
+	}
+	g_strfreev(lines);
+	g_free(keys);
+	assert_reply_prefix(try_apop(f, "alice", alice), "+OK");
+
+	g_free(alice);
+	g_free(dave);
+	fixture_stop(f);
+}
+
+static char *auth_test_imap(Fixture *f, const char *user, int *ret_r)
+{
+	const char *const argv[] = {
+		"auth", "test", "-x", "service=imap", user, HASHED_PASS, NULL
+	};
+	char *out;
+
+	*ret_r = doveadm(f, argv, NULL, &out, NULL);
+	return out;
+}
+
+/* login_delay (site default in the args) and login_burst (the user's
+   store record, key by key over the site default), faketime. */
+static void test_apop_login_delay(void)
+{
+	FixtureOptions fopts = { 0 };
+	Fixture *f;
+	char *secret, *reply, *out;
+	PpPop3 *pop3;
+	int ret;
+
+	fopts.site_policy = "login_delay=15m";
+	fopts.faketime = TRUE;
+	f = fixture_start(&fopts);
+	pp_instance_set_time_offset(f->inst, "+0");
+	secret = generate_secret(f, "erin");
+	set_user_policy(f, "dave", "login_burst=1");
+
+	/* a wrong password inside no window, then the first login */
+	assert_reply(try_pass(f, "erin", "wrong"), AUTH_FAILED);
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+
+	/* inside the window: PASS, AUTH and APOP get LOGIN-DELAY; USER is
+	   never refused (try_pass asserts USER's +OK) */
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
+			    "-ERR [LOGIN-DELAY] ");
+	assert_reply_prefix(try_auth_plain(f, "erin", HASHED_PASS),
+			    "-ERR [LOGIN-DELAY] ");
+	assert_reply_prefix(try_apop(f, "erin", secret), "-ERR [LOGIN-DELAY] ");
+	/* a wrong password still gets the usual answer, which tells nothing
+	   about the window */
+	assert_reply(try_pass(f, "erin", "wrong"), AUTH_FAILED);
+	/* known limit: Dovecot checks an APOP digest only after the whole
+	   passdb chain, so inside the window a wrong digest is answered
+	   LOGIN-DELAY too (it does not count as a login, see frank below) */
+	assert_reply_prefix(try_apop(f, "erin", "wrong"), "-ERR [LOGIN-DELAY] ");
+	/* the refused session stays usable for another try: USER again */
+	pop3 = connect_pop3(f);
+	assert_reply(pp_pop3_cmd(pop3, "USER erin"), "+OK");
+	reply = pp_pop3_cmd(pop3, "PASS " HASHED_PASS);
+	assert_reply_prefix(reply, "-ERR [LOGIN-DELAY] ");
+	assert_reply(pp_pop3_cmd(pop3, "USER erin"), "+OK");
+	pp_pop3_close(pop3);
+
+	/* other services are untouched */
+	out = auth_test_imap(f, "erin", &ret);
+	g_assert_cmpint(ret, ==, 0);
+	g_assert_nonnull(strstr(out, "auth succeeded"));
+	g_assert_null(strstr(out, "nologin"));
+	g_assert_null(strstr(out, "LOGIN-DELAY"));
+	g_free(out);
+
+	/* after the delay: allowed again, once */
+	pp_instance_set_time_offset(f->inst, "+16m");
+	assert_reply_prefix(try_apop(f, "erin", secret), "+OK");
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
+			    "-ERR [LOGIN-DELAY] ");
+
+	/* login_burst=1 from the store: two logins per window */
+	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
+	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
+	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS),
+			    "-ERR [LOGIN-DELAY] ");
+
+	/* wrong APOP digests do not use up the window */
+	g_free(secret);
+	secret = generate_secret(f, "frank");
+	assert_reply(try_apop(f, "frank", "wrong"), AUTH_FAILED);
+	assert_reply(try_apop(f, "frank", "wrong"), AUTH_FAILED);
+	assert_reply_prefix(try_apop(f, "frank", secret), "+OK");
+	assert_reply_prefix(try_apop(f, "frank", secret), "-ERR [LOGIN-DELAY] ");
+
+	pp_instance_set_time_offset(f->inst, "+32m");
+	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+
+	/* a damaged login record fails closed, not open */
+	store_set_raw(f, "shared/pop3-policy/login/bob", "1\tlogin\tx\ty\tz");
+	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS), "-ERR [SYS/TEMP] ");
+	/* and a bad policy in the store too */
+	set_user_policy(f, "carol", "login_delay=soon");
+	assert_reply_prefix(try_pass(f, "carol", HASHED_PASS),
+			    "-ERR [SYS/TEMP] ");
+
+	g_free(secret);
+	fixture_stop(f);
+}
+
+/* apop_only=yes: a user with a secret may only use APOP. */
+static void test_apop_only(void)
+{
+	FixtureOptions fopts = { 0 };
+	Fixture *f = fixture_start(&fopts);
+	char *secret, *out;
+	int ret;
+
+	secret = generate_secret(f, "alice");
+	set_user_policy(f, "alice", "apop_only=yes");
+	/* through a class, in the store record */
+	set_user_policy(f, "bob", "class=strict");
+
+	assert_reply(try_pass(f, "alice", HASHED_PASS), AUTH_FAILED);
+	assert_reply(try_auth_plain(f, "alice", HASHED_PASS), AUTH_FAILED);
+	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+	/* apop_only without a secret changes nothing: the user could not
+	   log in at all otherwise */
+	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS), "+OK");
+	/* other services are untouched */
+	out = auth_test_imap(f, "alice", &ret);
+	g_assert_cmpint(ret, ==, 0);
+	g_free(out);
+	/* users without the key as before */
+	assert_reply_prefix(try_pass(f, "carol", HASHED_PASS), "+OK");
+
+	g_free(secret);
+	fixture_stop(f);
+}
+
+static int run_client(const char *const *argv, const char *cwd,
+		      const char *const *envp, char **output_r)
+{
+	char *out = NULL, *err = NULL;
+	int status = -1;
+	GError *error = NULL;
+
+	if (!g_spawn_sync(cwd, (char **)argv, (char **)envp,
+			  G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+			  &status, &error))
+		g_error("%s: %s", argv[0], error->message);
+	g_test_message("%s: status %d\nstdout: %s\nstderr: %s", argv[0],
+		       status, out, err);
+	if (output_r != NULL)
+		*output_r = g_strconcat(out, err, NULL);
+	g_free(out);
+	g_free(err);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static unsigned int count_files(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	unsigned int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while (g_dir_read_name(d) != NULL)
+		n++;
+	g_dir_close(d);
+	return n;
+}
+
+static gboolean dir_has_message(const char *dir, const char *needle)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	gboolean found = FALSE;
+
+	if (d == NULL)
+		return FALSE;
+	while (!found && (name = g_dir_read_name(d)) != NULL) {
+		char *path = g_build_filename(dir, name, NULL);
+
+		found = file_contains(path, needle);
+		g_free(path);
+	}
+	g_dir_close(d);
+	return found;
+}
+
+static char *client_workdir(Fixture *f, const char *name)
+{
+	char *w = g_build_filename(f->dir, name, NULL);
+	char *sub;
+
+	g_assert_cmpint(g_mkdir_with_parents(w, 0755), ==, 0);
+	g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
+	sub = g_build_filename(w, "out", "new", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(sub, 0755), ==, 0);
+	g_free(sub);
+	sub = g_build_filename(w, "out", "cur", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(sub, 0755), ==, 0);
+	g_free(sub);
+	sub = g_build_filename(w, "out", "tmp", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(sub, 0755), ==, 0);
+	g_free(sub);
+	return w;
+}
+
+static void client_fetchmail(Fixture *f, const char *user,
+			     const char *secret)
+{
+	char *w = client_workdir(f, "fetchmail");
+	char *rc = g_build_filename(w, "fetchmailrc", NULL);
+	char *ids = g_build_filename(w, "fetchids", NULL);
+	char *pid = g_build_filename(w, "fetchmail.pid", NULL);
+	char *newdir = g_build_filename(w, "out", "new", NULL);
+	char *home = g_strdup_printf("FETCHMAILHOME=%s", w);
+	char *conf = g_strdup_printf(
+		"set no bouncemail\n"
+		"set no syslog\n"
+		"poll 127.0.0.1 service %u protocol APOP uidl timeout 60\n"
+		"    user \"%s\" there with password \"%s\" is \"root\" here\n"
+		"    keep no fetchall sslproto ''\n"
+		"    mda \"/bin/sh -c 'cat > %s/$(date +%%s%%N)'\"\n",
+		pp_instance_port(f->inst), user, secret, newdir);
+	const char *const argv[] = {
+		"fetchmail", "-f", rc, "-i", ids, "--pidfile", pid,
+		"--nosyslog", NULL
+	};
+	const char *const envp[] = { home, "PATH=/usr/bin:/bin", NULL };
+
+	write_file(rc, conf, 0600);
+	g_assert_cmpint(run_client(argv, w, envp, NULL), ==, 0);
+	g_assert_cmpuint(count_files(newdir), ==, 2);
+	g_assert_true(dir_has_message(newdir, "Subject: client two"));
+	g_free(conf);
+	g_free(home);
+	g_free(newdir);
+	g_free(pid);
+	g_free(ids);
+	g_free(rc);
+	g_free(w);
+}
+
+static void client_getmail(Fixture *f, const char *user, const char *secret)
+{
+	char *w = client_workdir(f, "getmail");
+	char *rc = g_build_filename(w, "getmailrc", NULL);
+	char *outdir = g_build_filename(w, "out", NULL);
+	char *newdir = g_build_filename(w, "out", "new", NULL);
+	char *conf = g_strdup_printf(
+		"[retriever]\n"
+		"type = SimplePOP3Retriever\n"
+		"server = 127.0.0.1\n"
+		"port = %u\n"
+		"username = %s\n"
+		"password = %s\n"
+		"use_apop = true\n"
+		"\n"
+		"[destination]\n"
+		"type = Maildir\n"
+		"path = %s/\n"
+		"user = nobody\n"
+		"\n"
+		"[options]\n"
+		"delete = false\n"
+		"read_all = false\n"
+		"verbose = 0\n",
+		pp_instance_port(f->inst), user, secret, outdir);
+	const char *const argv[] = {
+		"getmail", "--getmaildir", w, "--rcfile", "getmailrc", NULL
+	};
+	const char *const chown_argv[] = {
+		"chown", "-R", "nobody", outdir, NULL
+	};
+
+	write_file(rc, conf, 0600);
+	g_assert_cmpint(run_client(chown_argv, w, NULL, NULL), ==, 0);
+	g_assert_cmpint(run_client(argv, w, NULL, NULL), ==, 0);
+	g_assert_cmpuint(count_files(newdir), ==, 2);
+	g_assert_true(dir_has_message(newdir, "Subject: client two"));
+	g_free(conf);
+	g_free(newdir);
+	g_free(outdir);
+	g_free(rc);
+	g_free(w);
+}
+
+static void client_poplib(Fixture *f, const char *user, const char *secret)
+{
+	char *port = g_strdup_printf("%u", pp_instance_port(f->inst));
+	const char *const argv[] = {
+		"python3", "-c",
+		"import poplib, sys\n"
+		"p = poplib.POP3('127.0.0.1', int(sys.argv[1]), timeout=30)\n"
+		"p.apop(sys.argv[2], sys.argv[3])\n"
+		"n = p.stat()[0]\n"
+		"for i in range(1, n + 1):\n"
+		"    body = b'\\n'.join(p.retr(i)[1])\n"
+		"    if b'Subject: client' in body:\n"
+		"        print('got', body.split(b'Subject: ')[1].split(b'\\n')[0].decode())\n"
+		"p.quit()\n",
+		port, user, secret, NULL
+	};
+	char *out;
+
+	g_assert_cmpint(run_client(argv, f->dir, NULL, &out), ==, 0);
+	g_assert_nonnull(strstr(out, "got client one"));
+	g_assert_nonnull(strstr(out, "got client two"));
+	g_free(out);
+	g_free(port);
+}
+
+/* Real clients log in with APOP using a secret made by generate and
+   fetch mail. (mpop is not among them: it refuses Dovecot's APOP
+   challenge, whose base64 part ends in '=', which RFC 1939 allows; see
+   the README's client notes.) */
+static void test_apop_clients(void)
+{
+	FixtureOptions fopts = { 0 };
+	Fixture *f = fixture_start(&fopts);
+	char *secret = generate_secret(f, "alice");
+
+	pp_instance_deliver(f->inst, "alice",
+			    "From: a@example.com\nSubject: client one\n\none\n");
+	pp_instance_deliver(f->inst, "alice",
+			    "From: a@example.com\nSubject: client two\n\ntwo\n");
+	client_fetchmail(f, "alice", secret);
+	client_getmail(f, "alice", secret);
+	client_poplib(f, "alice", secret);
+	/* and nobody logged in with a password */
+	g_assert_false(log_has(f, secret));
+	g_free(secret);
+	fixture_stop(f);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/apop/logins", test_apop_logins);
+	g_test_add_func("/apop/fail-closed", test_apop_fail_closed);
+	g_test_add_func("/apop/rotate", test_apop_rotate);
+	g_test_add_func("/apop/login-delay", test_apop_login_delay);
+	g_test_add_func("/apop/apop-only", test_apop_only);
+	g_test_add_func("/apop/clients", test_apop_clients);
+	return g_test_run();
+}
