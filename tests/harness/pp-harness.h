@@ -64,10 +64,6 @@ typedef struct {
 	   "result_success = continue-ok" to chain a userdb from extra_conf
 	   after it. */
 	const char *userdb_settings;
-	/* Extra lines inside the default userdb { } block, e.g.
-	   "result_success = continue-ok" to chain a userdb from extra_conf
-	   after it. */
-	const char *userdb_settings;
 	/* mail_location; default "maildir:~/Maildir" */
 	const char *mail_location;
 	/* Run every Dovecot process (and doveadm) under libfaketime, with the
