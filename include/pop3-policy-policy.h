@@ -37,6 +37,17 @@ enum pop3_policy_key {
 	POP3_POLICY_KEY_COUNT
 };
 
+/* What a removal does to a message. */
+enum pop3_policy_action {
+	/* nothing is removed (legal_hold) */
+	POP3_POLICY_ACTION_KEEP = 0,
+	POP3_POLICY_ACTION_EXPUNGE,
+	/* moved to the quarantine mailbox, purged hold later */
+	POP3_POLICY_ACTION_HOLD,
+	/* moved to policy->move_mailbox */
+	POP3_POLICY_ACTION_MOVE,
+};
+
 enum pop3_policy_on_delete {
 	POP3_POLICY_ON_DELETE_EXPUNGE = 0,
 	POP3_POLICY_ON_DELETE_HOLD,
@@ -94,6 +105,19 @@ int pop3_policy_parse(struct pop3_policy *policy, pool_t pool,
 		      const char *str, enum pop3_policy_layer layer,
 		      pop3_policy_class_lookup_t *lookup, void *context,
 		      const char **error_r);
+
+/* Returns what a removal does under the policy: for a committed DELE
+   (is_dele) or for a removal the policy itself owes (expire, max_age).
+   legal_hold keeps everything, except that a DELE still hides the message
+   in the quarantine (never purged). dry_run does not change the answer:
+   the caller logs the action instead of doing it. */
+enum pop3_policy_action
+pop3_policy_removal_action(const struct pop3_policy *policy, bool is_dele);
+/* Returns TRUE if duration_secs counted from since have passed at now.
+   since == 0 (no record) and POP3_POLICY_NEVER are never due, so a lost
+   record can only delay a removal. */
+bool pop3_policy_is_due(time_t since, unsigned int duration_secs,
+			time_t now);
 
 /* Returns the key's name ("on_delete", ...). */
 const char *pop3_policy_key_name(enum pop3_policy_key key);

@@ -448,6 +448,33 @@ int pop3_policy_parse(struct pop3_policy *policy, pool_t pool,
 	return 0;
 }
 
+enum pop3_policy_action
+pop3_policy_removal_action(const struct pop3_policy *policy, bool is_dele)
+{
+	if (policy->legal_hold) {
+		return is_dele ? POP3_POLICY_ACTION_HOLD :
+			POP3_POLICY_ACTION_KEEP;
+	}
+	switch (policy->on_delete) {
+	case POP3_POLICY_ON_DELETE_EXPUNGE:
+		return POP3_POLICY_ACTION_EXPUNGE;
+	case POP3_POLICY_ON_DELETE_HOLD:
+		return POP3_POLICY_ACTION_HOLD;
+	case POP3_POLICY_ON_DELETE_MOVE:
+		return POP3_POLICY_ACTION_MOVE;
+	}
+	i_unreached();
+}
+
+bool pop3_policy_is_due(time_t since, unsigned int duration_secs,
+			time_t now)
+{
+	if (since <= 0 || duration_secs == POP3_POLICY_NEVER)
+		return FALSE;
+	/* 64-bit time_t: no overflow for any unsigned int duration */
+	return since + (time_t)duration_secs <= now;
+}
+
 const char *pop3_policy_duration_str(unsigned int secs)
 {
 	static const struct {

@@ -35,12 +35,6 @@ struct removal {
 };
 ARRAY_DEFINE_TYPE(removal, struct removal);
 
-enum run_action {
-	RUN_ACTION_EXPUNGE,
-	RUN_ACTION_HOLD,
-	RUN_ACTION_MOVE,
-};
-
 static const char *const reason_names[POP3_POLICY_REASON_COUNT] = {
 	[POP3_POLICY_REASON_DELE] = "dele",
 	[POP3_POLICY_REASON_HOLD_EXPIRED] = "hold_expired",
@@ -340,7 +334,7 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 {
 	const struct pop3_policy *policy = set->policy;
 	bool dry_run = set->dry_run || policy->dry_run;
-	enum run_action action;
+	enum pop3_policy_action action;
 	ARRAY_TYPE(removal) removed;
 	const struct removal *r;
 	struct mailbox *dest;
@@ -350,36 +344,19 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 
 	if (array_count(uids) == 0)
 		return 0;
-	if (policy->legal_hold) {
-		/* nothing is ever purged; a DELE only hides the message
-		   in the quarantine */
-		if (reason != POP3_POLICY_REASON_DELE)
-			return 0;
-		action = RUN_ACTION_HOLD;
-	} else {
-		switch (policy->on_delete) {
-		case POP3_POLICY_ON_DELETE_EXPUNGE:
-			action = RUN_ACTION_EXPUNGE;
-			break;
-		case POP3_POLICY_ON_DELETE_HOLD:
-			action = RUN_ACTION_HOLD;
-			break;
-		case POP3_POLICY_ON_DELETE_MOVE:
-			action = RUN_ACTION_MOVE;
-			break;
-		default:
-			i_unreached();
-		}
-	}
+	action = pop3_policy_removal_action(policy,
+		reason == POP3_POLICY_REASON_DELE);
 	switch (action) {
-	case RUN_ACTION_EXPUNGE:
+	case POP3_POLICY_ACTION_KEEP:
+		return 0;
+	case POP3_POLICY_ACTION_EXPUNGE:
 		action_str = "expunge";
 		break;
-	case RUN_ACTION_HOLD:
+	case POP3_POLICY_ACTION_HOLD:
 		dest_name = set->quarantine;
 		action_str = "hold";
 		break;
-	case RUN_ACTION_MOVE:
+	case POP3_POLICY_ACTION_MOVE:
 		dest_name = policy->move_mailbox;
 		action_str = t_strconcat("move:", dest_name, NULL);
 		break;
@@ -389,7 +366,7 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 
 	pool = pool_alloconly_create("pop3-policy removals", 1024);
 	p_array_init(&removed, pool, 32);
-	if (action == RUN_ACTION_EXPUNGE || dry_run) {
+	if (action == POP3_POLICY_ACTION_EXPUNGE || dry_run) {
 		ret = run_expunge(inbox, uids, pool, dry_run, &removed,
 				  error_r);
 	} else if ((ret = run_open_box(user, dest_name, TRUE, &dest,
@@ -529,7 +506,7 @@ run_collect_max_age(struct mailbox *inbox, unsigned int max_age,
 			ret = -1;
 			break;
 		}
-		if (save_date > ioloop_time - (time_t)max_age)
+		if (!pop3_policy_is_due(save_date, max_age, ioloop_time))
 			break;
 		seq_range_array_add(uids, mail->uid);
 	}
@@ -556,7 +533,7 @@ run_collect_expire(struct mailbox *inbox, unsigned int expire,
 	mail_index_get_header_ext(inbox->view, ext_id, &data, &size);
 	if (size >= sizeof(uint32_t))
 		memcpy(&min, data, sizeof(min));
-	if (min == 0 || (time_t)min + (time_t)expire > ioloop_time) {
+	if (!pop3_policy_is_due(min, expire, ioloop_time)) {
 		/* nothing is due (or nothing recorded) */
 		return 0;
 	}
@@ -570,7 +547,7 @@ run_collect_expire(struct mailbox *inbox, unsigned int expire,
 		if (retr == 0)
 			continue;
 		mail_index_lookup_uid(inbox->view, seq, &uid);
-		if ((time_t)retr + (time_t)expire <= ioloop_time) {
+		if (pop3_policy_is_due(retr, expire, ioloop_time)) {
 			if (!seq_range_exists(excluded, uid))
 				seq_range_array_add(uids, uid);
 		} else if (new_min == 0 || retr < new_min) {
@@ -644,6 +621,9 @@ int pop3_policy_run_owed(struct mail_user *user,
 		return ret;
 	ret = run_open_box(user, "INBOX", FALSE, &inbox, error_r);
 	if (ret <= 0) {
+		/* no INBOX: the quarantine may still owe purges */
+		if (ret == 0)
+			ret = run_purge_quarantine(user, set, counts, error_r);
 		file_lock_free(&lock);
 		return ret < 0 ? -1 : 1;
 	}

@@ -38,14 +38,13 @@ static MODULE_CONTEXT_DEFINE_INIT(retention_storage_module,
 static MODULE_CONTEXT_DEFINE_INIT(retention_mail_module,
 				  &mail_module_register);
 
-static void retention_mail_expunge(struct mail *_mail)
+static void retention_mail_expunge(struct mail *mail)
 {
-	struct mail_private *mail = (struct mail_private *)_mail;
-	struct retention_mailbox *rbox = RETENTION_BOX_CONTEXT(_mail->box);
+	struct retention_mailbox *rbox = RETENTION_BOX_CONTEXT(mail->box);
 
-	/* not super: removed after the client is answered */
-	seq_range_array_add(&rbox->ruser->dele_uids, _mail->uid);
-	(void)mail;
+	/* not super: removed as the policy says after the client is
+	   answered (pop3 calls this only in QUIT) */
+	seq_range_array_add(&rbox->ruser->dele_uids, mail->uid);
 }
 
 static void retention_retr_watch_destroyed(struct retention_retr_watch *w)

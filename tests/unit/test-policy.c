@@ -350,6 +350,66 @@ static void test_policy_duration_str(void)
 	test_end();
 }
 
+static void test_policy_decisions(void)
+{
+	static const struct {
+		const char *policy;
+		enum pop3_policy_action dele, owed;
+	} actions[] = {
+		{ "", POP3_POLICY_ACTION_EXPUNGE, POP3_POLICY_ACTION_EXPUNGE },
+		{ "on_delete=hold", POP3_POLICY_ACTION_HOLD,
+		  POP3_POLICY_ACTION_HOLD },
+		{ "on_delete=move:Old", POP3_POLICY_ACTION_MOVE,
+		  POP3_POLICY_ACTION_MOVE },
+		{ "legal_hold=yes", POP3_POLICY_ACTION_HOLD,
+		  POP3_POLICY_ACTION_KEEP },
+		{ "legal_hold=yes on_delete=move:Old", POP3_POLICY_ACTION_HOLD,
+		  POP3_POLICY_ACTION_KEEP },
+		/* dry_run does not change the action, only whether it runs */
+		{ "dry_run=yes on_delete=hold", POP3_POLICY_ACTION_HOLD,
+		  POP3_POLICY_ACTION_HOLD },
+	};
+	static const struct {
+		time_t since;
+		unsigned int duration;
+		time_t now;
+		bool due;
+	} dues[] = {
+		{ 1000, 0, 1000, TRUE },
+		{ 1000, 0, 999, FALSE },
+		{ 1000, 60, 1059, FALSE },
+		{ 1000, 60, 1060, TRUE },
+		{ 1000, POP3_POLICY_NEVER, (time_t)1 << 40, FALSE },
+		/* no record: never due (a lost record only delays) */
+		{ 0, 0, 1000, FALSE },
+		{ -5, 0, 1000, FALSE },
+		/* the largest duration does not wrap around */
+		{ 2000000000, POP3_POLICY_NEVER - 1, 2000000001, FALSE },
+	};
+	struct pop3_policy policy;
+	const char *error;
+	unsigned int i;
+
+	test_begin("policy decisions");
+	for (i = 0; i < N_ELEMENTS(actions); i++) T_BEGIN {
+		pop3_policy_init(&policy);
+		test_assert_idx(pop3_policy_parse(&policy,
+			pool_datastack_create(), actions[i].policy,
+			POP3_POLICY_LAYER_SITE, NULL, NULL, &error) == 0, i);
+		test_assert_idx(pop3_policy_removal_action(&policy, TRUE) ==
+				actions[i].dele, i);
+		test_assert_idx(pop3_policy_removal_action(&policy, FALSE) ==
+				actions[i].owed, i);
+	} T_END;
+	for (i = 0; i < N_ELEMENTS(dues); i++) {
+		test_assert_idx(pop3_policy_is_due(dues[i].since,
+						   dues[i].duration,
+						   dues[i].now) == dues[i].due,
+				i);
+	}
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -359,6 +419,7 @@ int main(void)
 		test_policy_layers,
 		test_policy_hostile,
 		test_policy_duration_str,
+		test_policy_decisions,
 		NULL
 	};
 	return test_run(test_functions);
