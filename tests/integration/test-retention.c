@@ -490,6 +490,16 @@ static void test_dry_run(void)
 		"metric pop3_policy_removed {\n"
 		"  filter = event=pop3_policy_removed\n"
 		"  group_by = reason dry_run\n"
+		"}\n"
+		"event_exporter audit {\n"
+		"  format = json\n"
+		"  format_args = time-rfc3339\n"
+		"  transport = log\n"
+		"}\n"
+		"metric pop3_policy_removed_audit {\n"
+		"  filter = event=pop3_policy_removed\n"
+		"  exporter = audit\n"
+		"  exporter_include = name timestamps categories fields\n"
 		"}\n";
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", "pop3_policy=dry_run=yes");
@@ -508,6 +518,13 @@ static void test_dry_run(void)
 	rt_assert_contains(out, "\npop3_policy_removed\tduration\t2\t");
 	rt_assert_contains(out, "\npop3_policy_removed_expire_yes\tduration\t1\t");
 	rt_assert_contains(out, "\npop3_policy_removed_dele_yes\tduration\t1\t");
+	g_free(out);
+	/* the README's audit exporter writes each event as JSON */
+	out = rt_wait_log(inst, "\"reason\":\"dele\"");
+	rt_assert_contains(out, "\"event\":\"pop3_policy_removed\"");
+	rt_assert_contains(out, "\"dry_run\":\"yes\"");
+	rt_assert_contains(out, "\"action\":\"expunge\"");
+	rt_assert_contains(out, "\"user\":\"alice\"");
 	g_free(out);
 
 	pp_instance_set_time_offset(inst, "+4d");
