@@ -3,28 +3,34 @@
 /* The UIDL guard: did today's UIDLs change for too many messages?
 
    The sketch of a session is a bottom-k sample: of all messages in the
-   mailbox, the POP3_POLICY_UIDL_GUARD_SAMPLES (256) whose hash of the
-   message GUID is smallest, each as (FNV-1a 64-bit hash of the GUID, FNV-1a
-   64-bit hash of the served UIDL). FNV-1a, not a cryptographic hash: it is
-   computed for every message of every session, and the guard defends
-   against accidents, not against someone choosing GUIDs. Because the sample is chosen by the
-   message and not by its position, new mail and deletions do not change
-   which of the remaining messages are sampled; for mailboxes of up to 256
-   messages the sample is the whole mailbox. It is small enough for one
-   store record at any mailbox size.
+   mailbox, the POP3_POLICY_UIDL_GUARD_SAMPLES (256) whose UID has the
+   smallest key (pop3_policy_uidl_guard_uid_key(), a 64-bit mix of the UID),
+   each as (UID, hash of the GUID, hash of the served UIDL), plus the
+   mailbox's UIDVALIDITY. Because the sample is chosen by the message and
+   not by its position, new mail and deletions do not change which of the
+   remaining messages are sampled; up to 256 messages the sample is the
+   whole mailbox. It is small enough for one store record at any size.
+   Hashes are FNV-1a (64 bits), not cryptographic: the guard defends
+   against accidents, not against someone choosing GUIDs.
+
+   Choosing by UID keeps the usual session cheap: within one UIDVALIDITY a
+   UID always names the same message, so the previous samples are found by
+   UID and only the sampled messages' UIDLs are worked out. After a new
+   UIDVALIDITY (a lost dovecot-uidlist, a migration) UIDs mean nothing, and
+   the previous samples are found by GUID hash instead.
 
    The check: of the previous sketch's messages that are still in the
    mailbox (a deleted one is not counted), how many are served another UIDL
    today? More than pop3_policy_uidl_guard percent of them trips the guard.
-   A message whose GUID changed looks deleted, so the guard cannot see a
-   migration that also changes GUIDs.
+   After a new UIDVALIDITY a message whose GUID changed too looks deleted,
+   so the guard cannot see a migration that also changes GUIDs.
 
    Record (priv/pop3-policy/uidl-guard), payload fields:
 
-     <sample count> TAB <msghash>:<uidlhash>,<msghash>:<uidlhash>,...
+     <sample count> TAB <uid>:<guidhash>:<uidlhash>,... TAB <uidvalidity>
 
    with 16 lower-case hex digits per hash, e.g.
-   "1\tuidl-guard\t2\t00a1...ff:9c0e...01,0b33...20:77aa...3c". */
+   "1\tuidl-guard\t2\t7:00a1...ff:9c0e...01,3:0b33...20:77aa...3c\t1795391833". */
 
 #include "lib.h"
 #include "array.h"
@@ -36,7 +42,10 @@
 
 struct pop3_policy_uidl_guard_builder {
 	pool_t pool;
+	uint32_t uidvalidity;
 	ARRAY_TYPE(pop3_policy_uidl_guard_sample) msgs;
+	bool sorted_by_key:1;
+	bool sorted_by_guid:1;
 };
 
 uint64_t pop3_policy_uidl_guard_hash(const char *s)
@@ -50,14 +59,18 @@ uint64_t pop3_policy_uidl_guard_hash(const char *s)
 	return v;
 }
 
-static int u64_cmp(const void *p1, const void *p2)
+uint64_t pop3_policy_uidl_guard_uid_key(uint32_t uid)
 {
-	const uint64_t *v1 = p1, *v2 = p2;
+	/* splitmix64's finaliser */
+	uint64_t z = uid + 0x9e3779b97f4a7c15ULL;
 
-	return *v1 < *v2 ? -1 : (*v1 > *v2 ? 1 : 0);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
 }
 
-struct pop3_policy_uidl_guard_builder *pop3_policy_uidl_guard_builder_init(void)
+struct pop3_policy_uidl_guard_builder *
+pop3_policy_uidl_guard_builder_init(uint32_t uidvalidity)
 {
 	struct pop3_policy_uidl_guard_builder *builder;
 	pool_t pool;
@@ -65,71 +78,93 @@ struct pop3_policy_uidl_guard_builder *pop3_policy_uidl_guard_builder_init(void)
 	pool = pool_alloconly_create("pop3-policy uidl guard", 1024);
 	builder = p_new(pool, struct pop3_policy_uidl_guard_builder, 1);
 	builder->pool = pool;
-	p_array_init(&builder->msgs, pool, 128);
+	builder->uidvalidity = uidvalidity;
+	p_array_init(&builder->msgs, pool, 512);
 	return builder;
 }
 
 void pop3_policy_uidl_guard_builder_add(
 	struct pop3_policy_uidl_guard_builder *builder,
-	const char *guid, const char *uidl)
-{
-	pop3_policy_uidl_guard_builder_add_hashed(builder,
-		pop3_policy_uidl_guard_hash(guid), uidl);
-}
-
-void pop3_policy_uidl_guard_builder_add_hashed(
-	struct pop3_policy_uidl_guard_builder *builder,
-	uint64_t msg_hash, const char *uidl)
+	uint32_t uid, uint64_t guid_hash, const char *uidl)
 {
 	struct pop3_policy_uidl_guard_sample *sample;
 
 	sample = array_append_space(&builder->msgs);
-	sample->msg_hash = msg_hash;
+	sample->uid = uid;
+	sample->guid_hash = guid_hash;
 	sample->uidl_hash = pop3_policy_uidl_guard_hash(uidl);
+	builder->sorted_by_key = FALSE;
+	builder->sorted_by_guid = FALSE;
 }
 
-static int sample_cmp(const struct pop3_policy_uidl_guard_sample *s1,
-		      const struct pop3_policy_uidl_guard_sample *s2)
+static int sample_key_cmp(const struct pop3_policy_uidl_guard_sample *s1,
+			  const struct pop3_policy_uidl_guard_sample *s2)
 {
-	return u64_cmp(&s1->msg_hash, &s2->msg_hash);
+	uint64_t k1 = pop3_policy_uidl_guard_uid_key(s1->uid);
+	uint64_t k2 = pop3_policy_uidl_guard_uid_key(s2->uid);
+
+	return k1 < k2 ? -1 : (k1 > k2 ? 1 : 0);
 }
 
-static void builder_sort(struct pop3_policy_uidl_guard_builder *builder)
+static int sample_guid_cmp(const struct pop3_policy_uidl_guard_sample *s1,
+			   const struct pop3_policy_uidl_guard_sample *s2)
 {
-	array_sort(&builder->msgs, sample_cmp);
+	return s1->guid_hash < s2->guid_hash ? -1 :
+		(s1->guid_hash > s2->guid_hash ? 1 : 0);
 }
 
 void pop3_policy_uidl_guard_builder_sketch(
 	struct pop3_policy_uidl_guard_builder *builder,
-	ARRAY_TYPE(pop3_policy_uidl_guard_sample) *sketch_r)
+	struct pop3_policy_uidl_guard_sketch *sketch_r)
 {
 	const struct pop3_policy_uidl_guard_sample *msgs;
 	unsigned int i, count;
 
-	builder_sort(builder);
+	if (!builder->sorted_by_key) {
+		array_sort(&builder->msgs, sample_key_cmp);
+		builder->sorted_by_key = TRUE;
+		builder->sorted_by_guid = FALSE;
+	}
 	msgs = array_get(&builder->msgs, &count);
-	array_clear(sketch_r);
-	for (i = 0; i < count && i < POP3_POLICY_UIDL_GUARD_SAMPLES; i++) {
-		/* two messages with one GUID (a copy): keep the first */
-		if (i > 0 && msgs[i].msg_hash == msgs[i-1].msg_hash)
+	sketch_r->uidvalidity = builder->uidvalidity;
+	array_clear(&sketch_r->samples);
+	for (i = 0; i < count && array_count(&sketch_r->samples) <
+		    POP3_POLICY_UIDL_GUARD_SAMPLES; i++) {
+		/* a message added twice counts once */
+		if (i > 0 && msgs[i].uid == msgs[i-1].uid)
 			continue;
-		array_push_back(sketch_r, &msgs[i]);
+		array_push_back(&sketch_r->samples, &msgs[i]);
 	}
 }
 
 void pop3_policy_uidl_guard_check(
 	struct pop3_policy_uidl_guard_builder *builder,
-	const ARRAY_TYPE(pop3_policy_uidl_guard_sample) *previous,
+	const struct pop3_policy_uidl_guard_sketch *previous,
 	unsigned int percent,
 	struct pop3_policy_uidl_guard_result *result_r)
 {
 	const struct pop3_policy_uidl_guard_sample *prev, *today;
+	bool by_uid = previous->uidvalidity == builder->uidvalidity;
 
 	i_zero(result_r);
-	builder_sort(builder);
-	array_foreach(previous, prev) {
-		today = array_bsearch(&builder->msgs, prev, sample_cmp);
-		if (today == NULL)
+	if (by_uid && !builder->sorted_by_key) {
+		array_sort(&builder->msgs, sample_key_cmp);
+		builder->sorted_by_key = TRUE;
+		builder->sorted_by_guid = FALSE;
+	} else if (!by_uid && !builder->sorted_by_guid) {
+		array_sort(&builder->msgs, sample_guid_cmp);
+		builder->sorted_by_guid = TRUE;
+		builder->sorted_by_key = FALSE;
+	}
+	array_foreach(&previous->samples, prev) {
+		if (by_uid) {
+			today = array_bsearch(&builder->msgs, prev,
+					      sample_key_cmp);
+		} else {
+			today = array_bsearch(&builder->msgs, prev,
+					      sample_guid_cmp);
+		}
+		if (today == NULL || (by_uid && today->uid != prev->uid))
 			continue;
 		result_r->present++;
 		if (today->uidl_hash != prev->uidl_hash)
@@ -149,6 +184,26 @@ void pop3_policy_uidl_guard_builder_deinit(
 		return;
 	*_builder = NULL;
 	pool_unref(&builder->pool);
+}
+
+bool pop3_policy_uidl_guard_sketch_equals(
+	const struct pop3_policy_uidl_guard_sketch *s1,
+	const struct pop3_policy_uidl_guard_sketch *s2)
+{
+	const struct pop3_policy_uidl_guard_sample *a, *b;
+	unsigned int i, count;
+
+	if (s1->uidvalidity != s2->uidvalidity ||
+	    array_count(&s1->samples) != array_count(&s2->samples))
+		return FALSE;
+	a = array_get(&s1->samples, &count);
+	b = array_front(&s2->samples);
+	for (i = 0; i < count; i++) {
+		if (a[i].uid != b[i].uid || a[i].guid_hash != b[i].guid_hash ||
+		    a[i].uidl_hash != b[i].uidl_hash)
+			return FALSE;
+	}
+	return TRUE;
 }
 
 int pop3_policy_uidl_guard_parse_percent(const char *value,
@@ -174,20 +229,21 @@ int pop3_policy_uidl_guard_parse_percent(const char *value,
 }
 
 const char *const *pop3_policy_uidl_guard_encode(
-	const ARRAY_TYPE(pop3_policy_uidl_guard_sample) *sketch)
+	const struct pop3_policy_uidl_guard_sketch *sketch)
 {
 	const struct pop3_policy_uidl_guard_sample *sample;
-	const char **fields = t_new(const char *, 3);
-	string_t *str = t_str_new(array_count(sketch) * 34 + 1);
+	const char **fields = t_new(const char *, 4);
+	string_t *str = t_str_new(array_count(&sketch->samples) * 45 + 1);
 
-	array_foreach(sketch, sample) {
+	array_foreach(&sketch->samples, sample) {
 		if (str_len(str) > 0)
 			str_append_c(str, ',');
-		str_printfa(str, "%016"PRIx64":%016"PRIx64,
-			    sample->msg_hash, sample->uidl_hash);
+		str_printfa(str, "%u:%016"PRIx64":%016"PRIx64, sample->uid,
+			    sample->guid_hash, sample->uidl_hash);
 	}
-	fields[0] = dec2str(array_count(sketch));
+	fields[0] = dec2str(array_count(&sketch->samples));
 	fields[1] = str_c(str);
+	fields[2] = t_strdup(dec2str(sketch->uidvalidity));
 	return fields;
 }
 
@@ -209,17 +265,22 @@ static int hex_to_u64(const char *s, size_t len, uint64_t *v_r)
 }
 
 int pop3_policy_uidl_guard_decode(const char *const *fields,
-	ARRAY_TYPE(pop3_policy_uidl_guard_sample) *sketch_r,
+	struct pop3_policy_uidl_guard_sketch *sketch_r,
 	const char **error_r)
 {
 	struct pop3_policy_uidl_guard_sample sample;
-	const char *const *parts;
+	const char *const *parts, *const *p;
 	unsigned int count, i;
 
-	array_clear(sketch_r);
+	array_clear(&sketch_r->samples);
 	if (str_to_uint(fields[0], &count) < 0 ||
 	    count > POP3_POLICY_UIDL_GUARD_SAMPLES) {
 		*error_r = "malformed UIDL guard record: bad sample count";
+		return -1;
+	}
+	if (fields[2] == NULL ||
+	    str_to_uint32(fields[2], &sketch_r->uidvalidity) < 0) {
+		*error_r = "malformed UIDL guard record: bad UIDVALIDITY";
 		return -1;
 	}
 	parts = fields[1][0] == '\0' ? t_new(const char *, 1) :
@@ -230,18 +291,16 @@ int pop3_policy_uidl_guard_decode(const char *const *fields,
 		return -1;
 	}
 	for (i = 0; i < count; i++) {
-		const char *colon = strchr(parts[i], ':');
-
-		if (colon == NULL ||
-		    hex_to_u64(parts[i], colon - parts[i],
-			       &sample.msg_hash) < 0 ||
-		    hex_to_u64(colon + 1, strlen(colon + 1),
-			       &sample.uidl_hash) < 0) {
+		p = t_strsplit(parts[i], ":");
+		if (str_array_length(p) != 3 ||
+		    str_to_uint32(p[0], &sample.uid) < 0 ||
+		    hex_to_u64(p[1], strlen(p[1]), &sample.guid_hash) < 0 ||
+		    hex_to_u64(p[2], strlen(p[2]), &sample.uidl_hash) < 0) {
 			*error_r = t_strdup_printf(
 				"malformed UIDL guard record: sample %u", i + 1);
 			return -1;
 		}
-		array_push_back(sketch_r, &sample);
+		array_push_back(&sketch_r->samples, &sample);
 	}
 	return 0;
 }

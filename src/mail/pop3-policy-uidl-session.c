@@ -27,6 +27,7 @@
 #include "mail-user.h"
 #include "mail-storage-private.h"
 #include "mail-search-build.h"
+#include "mail-index.h"
 #include "mail-storage-hooks.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-uidl-map.h"
@@ -79,12 +80,14 @@ static const char *uidl_msg_identity(const struct pop3_policy_uidl_msg *msg)
    is none, -1 after failing the session. */
 static int
 uidl_guard_previous(struct mailbox *box, struct pop3_policy_user *puser,
-		    ARRAY_TYPE(pop3_policy_uidl_guard_sample) *previous)
+		    struct pop3_policy_uidl_guard_sketch *previous)
 {
 	struct mail_user *user = box->storage->user;
 	const char *const *fields, *error;
 	int ret;
 
+	t_array_init(&previous->samples, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	previous->uidvalidity = 0;
 	ret = pop3_policy_store_lookup(puser->store,
 		POP3_POLICY_RECORD_UIDL_GUARD, user->username, &fields, &error);
 	if (ret < 0) {
@@ -108,12 +111,12 @@ static int
 uidl_guard_apply(struct mailbox *box, struct pop3_policy_user *puser,
 		 struct uidl_box *ubox,
 		 struct pop3_policy_uidl_guard_builder *builder,
-		 const ARRAY_TYPE(pop3_policy_uidl_guard_sample) *previous,
+		 const struct pop3_policy_uidl_guard_sketch *previous,
 		 bool have_previous)
 {
 	struct mail_user *user = box->storage->user;
 	struct pop3_policy_uidl_guard_result result;
-	ARRAY_TYPE(pop3_policy_uidl_guard_sample) today;
+	struct pop3_policy_uidl_guard_sketch today;
 	const char *error;
 
 	pop3_policy_uidl_guard_check(builder, previous, ubox->guard_percent,
@@ -137,13 +140,10 @@ uidl_guard_apply(struct mailbox *box, struct pop3_policy_user *puser,
 				 "the mailbox is locked for POP3 until an "
 				 "administrator checks it");
 	}
-	t_array_init(&today, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	t_array_init(&today.samples, POP3_POLICY_UIDL_GUARD_SAMPLES);
 	pop3_policy_uidl_guard_builder_sketch(builder, &today);
 	if (!have_previous ||
-	    array_count(&today) != array_count(previous) ||
-	    (array_count(&today) > 0 &&
-	     memcmp(array_front(&today), array_front(previous),
-		    array_count(&today) * sizeof(*array_front(&today))) != 0)) {
+	    !pop3_policy_uidl_guard_sketch_equals(&today, previous)) {
 		if (pop3_policy_store_set(puser->store,
 				POP3_POLICY_RECORD_UIDL_GUARD, user->username,
 				pop3_policy_uidl_guard_encode(&today),
@@ -158,116 +158,170 @@ uidl_guard_apply(struct mailbox *box, struct pop3_policy_user *puser,
 	return 0;
 }
 
+/* The guard when the map was worked out for every message anyway. */
 static int
 uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
 	   struct uidl_box *ubox, const ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
 {
 	struct pop3_policy_uidl_guard_builder *builder;
-	ARRAY_TYPE(pop3_policy_uidl_guard_sample) previous;
+	struct pop3_policy_uidl_guard_sketch previous;
 	const struct pop3_policy_uidl_msg *msg;
+	struct mailbox_status status;
 	int ret;
 
-	t_array_init(&previous, POP3_POLICY_UIDL_GUARD_SAMPLES);
 	if ((ret = uidl_guard_previous(box, puser, &previous)) < 0)
 		return -1;
-	builder = pop3_policy_uidl_guard_builder_init();
+	mailbox_get_open_status(box, STATUS_UIDVALIDITY, &status);
+	builder = pop3_policy_uidl_guard_builder_init(status.uidvalidity);
 	array_foreach(msgs, msg) {
-		pop3_policy_uidl_guard_builder_add(builder,
-			uidl_msg_identity(msg), msg->assign.served);
+		pop3_policy_uidl_guard_builder_add(builder, msg->uid,
+			pop3_policy_uidl_guard_hash(uidl_msg_identity(msg)),
+			msg->assign.served);
 	}
 	ret = uidl_guard_apply(box, puser, ubox, builder, &previous, ret > 0);
 	pop3_policy_uidl_guard_builder_deinit(&builder);
 	return ret;
 }
 
-struct uidl_guard_msg {
-	uint64_t hash;
-	uint32_t seq;
-	bool wanted;
+/* Keeps the POP3_POLICY_UIDL_GUARD_SAMPLES smallest uid keys seen, sorted
+   (an insertion is rare once it is full: about k*ln(n/k) of n). */
+struct uidl_guard_best {
+	uint64_t keys[POP3_POLICY_UIDL_GUARD_SAMPLES];
+	uint32_t uids[POP3_POLICY_UIDL_GUARD_SAMPLES];
+	unsigned int count;
 };
 
-static int uidl_guard_msg_cmp(const struct uidl_guard_msg *m1,
-			      const struct uidl_guard_msg *m2)
+static void uidl_guard_best_add(struct uidl_guard_best *best, uint32_t uid)
 {
-	return m1->hash < m2->hash ? -1 : (m1->hash > m2->hash ? 1 : 0);
+	uint64_t key = pop3_policy_uidl_guard_uid_key(uid);
+	unsigned int pos;
+
+	if (best->count == N_ELEMENTS(best->keys) &&
+	    key >= best->keys[best->count - 1])
+		return;
+	pos = best->count == N_ELEMENTS(best->keys) ?
+		best->count - 1 : best->count++;
+	while (pos > 0 && best->keys[pos - 1] > key) {
+		best->keys[pos] = best->keys[pos - 1];
+		best->uids[pos] = best->uids[pos - 1];
+		pos--;
+	}
+	best->keys[pos] = key;
+	best->uids[pos] = uid;
 }
 
-static int uidl_guard_msg_hash_cmp(const uint64_t *hash,
-				   const struct uidl_guard_msg *m)
+static int uint32_cmp(const uint32_t *u1, const uint32_t *u2)
 {
-	return *hash < m->hash ? -1 : (*hash > m->hash ? 1 : 0);
+	return *u1 < *u2 ? -1 : (*u1 > *u2 ? 1 : 0);
+}
+
+static int uint64_cmp(const uint64_t *u1, const uint64_t *u2)
+{
+	return *u1 < *u2 ? -1 : (*u1 > *u2 ? 1 : 0);
+}
+
+static int
+uidl_guard_add_msg(struct mail *mail, uint32_t uidvalidity,
+		   struct pop3_policy_uidl_guard_builder *builder,
+		   const char **error_r)
+{
+	const char *guid, *uidl;
+
+	if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
+		return -1;
+	}
+	if (*guid == '\0')
+		guid = pop3_policy_uidl_key_uid(uidvalidity, mail->uid);
+	guid = t_strdup(guid);
+	if (pop3_policy_uidl_mailbox_native(mail, uidvalidity, &uidl,
+					    error_r) < 0)
+		return -1;
+	pop3_policy_uidl_guard_builder_add(builder, mail->uid,
+		pop3_policy_uidl_guard_hash(guid), uidl);
+	return 0;
 }
 
 /* The guard without a map: Dovecot serves its own UIDLs, so only the
-   messages the sketches need have theirs worked out (see
-   pop3_policy_uidl_guard_builder_add_hashed()); every other message costs
-   one GUID lookup and hash. */
+   sampled messages have theirs worked out. Within one UIDVALIDITY every
+   other message costs a look at its UID in the index; after a new one,
+   also its GUID (to find the previous samples). */
 static int
 uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 		struct uidl_box *ubox)
 {
 	struct pop3_policy_uidl_guard_builder *builder;
-	ARRAY_TYPE(pop3_policy_uidl_guard_sample) previous;
+	struct pop3_policy_uidl_guard_sketch previous;
 	const struct pop3_policy_uidl_guard_sample *prev;
-	ARRAY(struct uidl_guard_msg) all;
-	struct uidl_guard_msg *msgs, *m;
+	struct uidl_guard_best *best;
+	ARRAY(uint32_t) prev_uids;
+	ARRAY(uint64_t) prev_guids;
 	struct mailbox_status status;
 	struct mailbox_transaction_context *trans;
 	struct mail *mail;
-	const char *guid, *uidl, *error = NULL;
-	unsigned int i, count, distinct;
-	uint32_t seq;
+	const char *guid, *error = NULL;
+	unsigned int i;
+	uint32_t seq, uid;
+	uint64_t hash;
+	bool same_uidvalidity;
 	int ret;
 
-	t_array_init(&previous, POP3_POLICY_UIDL_GUARD_SAMPLES);
 	if ((ret = uidl_guard_previous(box, puser, &previous)) < 0)
 		return -1;
-
 	mailbox_get_open_status(box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
 				&status);
-	i_array_init(&all, status.messages + 1);
+	same_uidvalidity = ret > 0 &&
+		previous.uidvalidity == status.uidvalidity;
+	t_array_init(&prev_uids, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	t_array_init(&prev_guids, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	array_foreach(&previous.samples, prev) {
+		array_push_back(&prev_uids, &prev->uid);
+		array_push_back(&prev_guids, &prev->guid_hash);
+	}
+	array_sort(&prev_uids, uint32_cmp);
+	array_sort(&prev_guids, uint64_cmp);
+
+	best = t_new(struct uidl_guard_best, 1);
+	builder = pop3_policy_uidl_guard_builder_init(status.uidvalidity);
 	trans = mailbox_transaction_begin(box, 0, __func__);
 	mail = mail_alloc(trans, MAIL_FETCH_GUID, NULL);
 	for (seq = 1; seq <= status.messages && error == NULL; seq++) {
-		mail_set_seq(mail, seq);
-		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
-			error = mailbox_get_last_internal_error(box, NULL);
-			break;
-		}
-		m = array_append_space(&all);
-		m->seq = seq;
-		m->hash = pop3_policy_uidl_guard_hash(*guid != '\0' ? guid :
-			pop3_policy_uidl_key_uid(status.uidvalidity,
-						 mail->uid));
-	}
-	array_sort(&all, uidl_guard_msg_cmp);
-	msgs = array_get_modifiable(&all, &count);
-	for (i = 0, distinct = 0;
-	     i < count && distinct < POP3_POLICY_UIDL_GUARD_SAMPLES; i++) {
-		if (i == 0 || msgs[i].hash != msgs[i-1].hash)
-			distinct++;
-		msgs[i].wanted = TRUE;
-	}
-	array_foreach(&previous, prev) {
-		m = array_bsearch(&all, &prev->msg_hash,
-				  uidl_guard_msg_hash_cmp);
-		if (m != NULL)
-			m->wanted = TRUE;
-	}
-	builder = pop3_policy_uidl_guard_builder_init();
-	for (i = 0; i < count && error == NULL; i++) {
-		if (!msgs[i].wanted)
+		mail_index_lookup_uid(box->view, seq, &uid);
+		uidl_guard_best_add(best, uid);
+		if (same_uidvalidity) {
+			if (array_bsearch(&prev_uids, &uid, uint32_cmp) == NULL)
+				continue;
+		} else if (array_count(&prev_guids) > 0) {
+			mail_set_seq(mail, seq);
+			if (mail_get_special(mail, MAIL_FETCH_GUID,
+					     &guid) < 0) {
+				error = mailbox_get_last_internal_error(box,
+									NULL);
+				break;
+			}
+			hash = pop3_policy_uidl_guard_hash(*guid != '\0' ?
+				guid : pop3_policy_uidl_key_uid(
+					status.uidvalidity, uid));
+			if (array_bsearch(&prev_guids, &hash,
+					  uint64_cmp) == NULL)
+				continue;
+		} else {
 			continue;
-		mail_set_seq(mail, msgs[i].seq);
-		if (pop3_policy_uidl_mailbox_native(mail, status.uidvalidity,
-						    &uidl, &error) < 0)
+		}
+		/* a message of the previous sketch */
+		mail_set_seq(mail, seq);
+		if (uidl_guard_add_msg(mail, status.uidvalidity, builder,
+				       &error) < 0)
 			break;
-		pop3_policy_uidl_guard_builder_add_hashed(builder,
-			msgs[i].hash, uidl);
+	}
+	for (i = 0; i < best->count && error == NULL; i++) {
+		if (!mail_set_uid(mail, best->uids[i]))
+			continue;
+		(void)uidl_guard_add_msg(mail, status.uidvalidity, builder,
+					 &error);
 	}
 	mail_free(&mail);
 	(void)mailbox_transaction_commit(&trans);
-	array_free(&all);
 	if (error != NULL) {
 		e_error(puser->event, "UIDL guard: %s", error);
 		pop3_policy_uidl_guard_builder_deinit(&builder);

@@ -362,6 +362,38 @@ static void test_guard(void)
 	pp_instance_stop(inst);
 }
 
+static void test_guard_format_change(void)
+{
+	/* same UIDVALIDITY, another pop3_uidl_format: every UIDL changes */
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 4);
+	char **uidls, *conf = NULL, *err_line = NULL, *p;
+	GError *error = NULL;
+
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 4);
+	g_strfreev(uidls);
+	g_assert_true(g_file_get_contents(pp_instance_conf_path(inst), &conf,
+					  NULL, NULL));
+	p = strstr(conf, "pop3_uidl_format = " NATIVE_FORMAT);
+	g_assert_nonnull(p);
+	memcpy(p + strlen("pop3_uidl_format = "), "%g        ",
+	       strlen(NATIVE_FORMAT));
+	g_assert_true(g_file_set_contents(pp_instance_conf_path(inst), conf,
+					  -1, NULL));
+	g_free(conf);
+	if (!pp_instance_restart(inst, &error))
+		g_error("%s", error->message);
+	uidls = uidl_pop3_list(inst, "u1", &err_line);
+	g_assert_null(uidls);
+	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
+	g_free(err_line);
+	conf = pp_instance_read_log(inst);
+	g_assert_nonnull(strstr(conf, "CRITICAL: UIDL guard: session refused: "
+				"the UIDLs of 4 of 4 sampled messages changed"));
+	g_free(conf);
+	pp_instance_stop(inst);
+}
+
 static void test_guard_setting(void)
 {
 	/* pop3_policy_uidl_guard = 0 disables it */
@@ -436,6 +468,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/uidl/persist", test_persist);
 	g_test_add_func("/uidl/no-persist-control", test_no_persist_control);
 	g_test_add_func("/uidl/guard", test_guard);
+	g_test_add_func("/uidl/guard-format-change", test_guard_format_change);
 	g_test_add_func("/uidl/guard-disabled", test_guard_setting);
 	g_test_add_func("/uidl/guard-bad-setting", test_guard_bad_setting);
 	g_test_add_func("/uidl/broken-map-fails-closed",
