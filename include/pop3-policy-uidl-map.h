@@ -34,6 +34,21 @@ int pop3_policy_uidl_map_load(struct pop3_policy_store *store,
 			      const char *user,
 			      struct pop3_policy_uidl_map **map_r,
 			      const char **error_r);
+/* Same, but returns 2 without loading anything if the map was persisted
+   (pop3_policy_uidl_map_mark_persisted()) under this UIDVALIDITY. */
+int pop3_policy_uidl_map_load_unless_persisted(
+	struct pop3_policy_store *store, const char *user,
+	uint32_t uidvalidity, struct pop3_policy_uidl_map **map_r,
+	const char **error_r);
+/* Records in the index that the map's UIDLs are now kept by the storage
+   under this UIDVALIDITY. Returns 1 if recorded, 0 if the index is no
+   longer the one the map was loaded from (it was replaced or cleared), -1
+   on error. */
+int pop3_policy_uidl_map_mark_persisted(struct pop3_policy_store *store,
+					const char *user,
+					const struct pop3_policy_uidl_map *map,
+					uint32_t uidvalidity,
+					const char **error_r);
 /* Stores the map under a new generation: chunks first, then the index
    (the switch), then the old generation's chunks are removed. Returns 0 or
    -1 with an error; on error the old map stays in force. */

@@ -55,6 +55,8 @@ struct pop3_policy_uidl_map {
 	/* how many entries of each key kind the map has, so that a session
 	   skips computing keys no entry uses (hdr: reads every header) */
 	unsigned int kind_counts[POP3_POLICY_UIDL_KEY_KIND_COUNT];
+	/* the store generation it was loaded from (NULL if not loaded) */
+	const char *generation;
 };
 
 struct pop3_policy_uidl_map *pop3_policy_uidl_map_create(void);

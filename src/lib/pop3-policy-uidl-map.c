@@ -23,6 +23,13 @@
    encoded. Keys and UIDLs are printable ASCII without spaces (validated at
    import), so the SP inside a field is unambiguous.
 
+   With pop3_policy_uidl_persist, a session that has written the served
+   UIDLs into the storage appends a fourth field to the index: the
+   UIDVALIDITY they were written under. Later sessions of that UIDVALIDITY
+   skip the chunks (the storage serves the UIDLs); a new UIDVALIDITY (a lost
+   dovecot-uidlist) makes them load and apply the map again, and a new
+   import writes an index without the field.
+
    A new map is written as: chunks of a new generation, then the index
    (the switch), then the old generation's chunks are removed. A reader
    sees the old map or the new one, never a mix; a failure before the
@@ -118,6 +125,8 @@ int pop3_policy_uidl_map_decode_chunk(struct pop3_policy_uidl_map *map,
 struct uidl_map_index {
 	const char *generation;
 	unsigned int chunks, entries;
+	/* 0, or the UIDVALIDITY under which the map was persisted */
+	uint32_t persisted_uidvalidity;
 };
 
 static int
@@ -132,9 +141,12 @@ uidl_map_index_lookup(struct pop3_policy_store *store, const char *user,
 	if (ret <= 0)
 		return ret;
 	index_r->generation = fields[0];
+	index_r->persisted_uidvalidity = 0;
 	if (fields[0][0] == '\0' ||
 	    str_to_uint(fields[1], &index_r->chunks) < 0 ||
-	    str_to_uint(fields[2], &index_r->entries) < 0) {
+	    str_to_uint(fields[2], &index_r->entries) < 0 ||
+	    (fields[3] != NULL &&
+	     str_to_uint32(fields[3], &index_r->persisted_uidvalidity) < 0)) {
 		*error_r = t_strdup_printf(
 			"pop3-policy store: user %s: key %s: malformed UIDL "
 			"map index", user, pop3_policy_store_key(
@@ -149,6 +161,15 @@ int pop3_policy_uidl_map_load(struct pop3_policy_store *store,
 			      struct pop3_policy_uidl_map **map_r,
 			      const char **error_r)
 {
+	return pop3_policy_uidl_map_load_unless_persisted(store, user, 0,
+							  map_r, error_r);
+}
+
+int pop3_policy_uidl_map_load_unless_persisted(
+	struct pop3_policy_store *store, const char *user,
+	uint32_t uidvalidity, struct pop3_policy_uidl_map **map_r,
+	const char **error_r)
+{
 	struct uidl_map_index index;
 	struct pop3_policy_uidl_map *map;
 	struct pop3_policy_store_result *results;
@@ -156,11 +177,15 @@ int pop3_policy_uidl_map_load(struct pop3_policy_store *store,
 	unsigned int first, i, count;
 	int ret;
 
+	*map_r = NULL;
 	ret = uidl_map_index_lookup(store, user, &index, error_r);
 	if (ret <= 0)
 		return ret;
+	if (uidvalidity != 0 && index.persisted_uidvalidity == uidvalidity)
+		return 2;
 
 	map = pop3_policy_uidl_map_create();
+	map->generation = p_strdup(map->pool, index.generation);
 	for (first = 0; first < index.chunks; first += count) {
 		count = I_MIN(index.chunks - first,
 			      POP3_POLICY_UIDL_MAP_PIPELINE);
@@ -279,6 +304,36 @@ int pop3_policy_uidl_map_save(struct pop3_policy_store *store,
 		i_warning("%s (stale UIDL map chunks left behind)", error);
 	}
 	return 0;
+}
+
+int pop3_policy_uidl_map_mark_persisted(struct pop3_policy_store *store,
+					const char *user,
+					const struct pop3_policy_uidl_map *map,
+					uint32_t uidvalidity,
+					const char **error_r)
+{
+	struct uidl_map_index index;
+	const char *fields[5];
+	int ret;
+
+	ret = uidl_map_index_lookup(store, user, &index, error_r);
+	if (ret < 0)
+		return -1;
+	if (ret == 0 || map->generation == NULL ||
+	    strcmp(index.generation, map->generation) != 0) {
+		/* replaced or cleared meanwhile: the new map is not
+		   persisted yet */
+		return 0;
+	}
+	fields[0] = index.generation;
+	fields[1] = t_strdup(dec2str(index.chunks));
+	fields[2] = t_strdup(dec2str(index.entries));
+	fields[3] = t_strdup(dec2str(uidvalidity));
+	fields[4] = NULL;
+	if (pop3_policy_store_set(store, POP3_POLICY_RECORD_UIDL_MAP_INDEX,
+				  user, fields, error_r) < 0)
+		return -1;
+	return 1;
 }
 
 int pop3_policy_uidl_map_clear(struct pop3_policy_store *store,

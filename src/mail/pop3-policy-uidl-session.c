@@ -381,6 +381,8 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	ARRAY_TYPE(pop3_policy_uidl_msg) msgs;
 	const struct pop3_policy_uidl_msg *msg;
 	struct uidl_served *served;
+	struct mailbox_status status;
+	uint32_t persist_uidvalidity = 0;
 	const char *error;
 	int ret, collisions;
 	pool_t pool;
@@ -390,8 +392,14 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	if (ubox->bad_setting)
 		return uidl_fail(box, "pop3-policy is misconfigured");
 
-	ret = pop3_policy_uidl_map_load(puser->store, user->username, &map,
-					&error);
+	if (ubox->persist && strcmp(box->storage->name, "maildir") == 0) {
+		mailbox_get_open_status(box, STATUS_UIDVALIDITY, &status);
+		persist_uidvalidity = status.uidvalidity;
+	}
+	/* a map persisted under today's UIDVALIDITY is served by the
+	   storage itself: only the index record is read */
+	ret = pop3_policy_uidl_map_load_unless_persisted(puser->store,
+		user->username, persist_uidvalidity, &map, &error);
 	if (ret < 0) {
 		e_error(puser->event, "UIDL map: %s", error);
 		return uidl_fail(box, "UIDL map is unavailable");
@@ -435,10 +443,12 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	ret = 0;
 	if (ubox->guard_percent > 0)
 		ret = uidl_guard(box, puser, ubox, &msgs);
-	if (ret == 0 && ubox->persist && map != NULL &&
-	    strcmp(box->storage->name, "maildir") == 0) {
+	if (ret == 0 && persist_uidvalidity != 0 &&
+	    uidl_persist(box, puser, &msgs) == 0 &&
+	    pop3_policy_uidl_map_mark_persisted(puser->store, user->username,
+			map, persist_uidvalidity, &error) < 0) {
 		/* a failed write only means the map is still needed */
-		(void)uidl_persist(box, puser, &msgs);
+		e_error(puser->event, "UIDL persist: %s", error);
 	}
 	pool_unref(&pool);
 	pop3_policy_uidl_map_free(&map);

@@ -250,6 +250,26 @@ static void test_persist(void)
 	g_assert_cmpstr(uidls[2], ==, ((UidlExportRow *)rows->pdata[2])->uidl);
 	g_strfreev(uidls);
 
+	/* the index says the map is persisted under today's UIDVALIDITY, so
+	   later sessions read no chunk */
+	{
+		char *out = NULL, *err = NULL, *want;
+
+		g_assert_cmpint(uidl_doveadm(inst, &out, &err, "dict", "get",
+				"-u", "u1", pp_instance_store_uri(inst),
+				"priv/pop3-policy/uidl-map", NULL), ==, 0);
+		want = g_strdup_printf("\t2\t%u", uidl_uidvalidity(inst, "u1"));
+		g_assert_nonnull(strstr(out, want));
+		g_free(want); g_free(out); g_free(err);
+	}
+	/* a lost dovecot-uidlist (new UIDVALIDITY): the map applies again */
+	uidl_lose_uidlist(inst, "u1");
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_nonnull(uidls);
+	g_assert_cmpstr(uidls[0], ==, "KEEP-1");
+	g_assert_cmpstr(uidls[1], ==, "KEEP-2");
+	g_strfreev(uidls);
+
 	/* the map is gone; the UIDLs stay, kept by dovecot-uidlist */
 	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "clear",
 				     "-u", "u1", NULL), ==, 0);
