@@ -104,7 +104,8 @@ int bench_maildir_create(const char *maildir, unsigned int count,
 			msg->len, msg->len + count_lf(msg));
 		fd = open(path->str, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			  0600);
-		if (fd < 0 || write(fd, msg->str, msg->len) != (ssize_t)msg->len ||
+		if (fd < 0 ||
+		    write(fd, msg->str, msg->len) != (ssize_t)msg->len ||
 		    fchown(fd, uid, gid) < 0) {
 			g_set_error(error, bench_maildir_quark(), errno,
 				    "writing %s failed: %s", path->str,

@@ -197,7 +197,8 @@ static void slot_start(struct bench_run *run, struct bench_slot *slot)
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	slot->fd = fd;
-	if (connect(fd, &run->addr.sa, sizeof(run->addr.in)) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, &run->addr.sa, sizeof(run->addr.in)) < 0 &&
+	    errno != EINPROGRESS) {
 		slot_fail(run, slot, g_strerror(errno));
 		return;
 	}
@@ -493,7 +494,8 @@ int bench_pop3_run(const struct bench_load *load,
 			if ((pfds[i].revents & POLLOUT) != 0 &&
 			    !slot_flush(&run, slot))
 				continue;
-			if ((pfds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0)
+			if ((pfds[i].revents &
+			     (POLLIN | POLLERR | POLLHUP)) != 0)
 				slot_readable(&run, slot, buf);
 		}
 	}

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Users for the session rows: one per client slot, because Dovecot allows
@@ -481,6 +482,25 @@ static bool target_met(const struct bench_row *row, double ratio)
 		ratio <= row->target;
 }
 
+/* Prints the first line a command writes, if it runs. */
+static void print_command_line(const char *label, const char *const *argv)
+{
+	char *out = NULL;
+	int status;
+
+	if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH |
+			 G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+			 &status, NULL) &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		char *nl = strchr(out, '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		printf("%s: %s\n", label, out);
+	}
+	g_free(out);
+}
+
 static void print_loadavg(const char *when)
 {
 	char *contents = NULL;
@@ -591,7 +611,8 @@ static const GOptionEntry options[] = {
 	{ "big-messages", 'm', 0, G_OPTION_ARG_INT, &opt_big_messages,
 	  "Messages in the big mailbox (default 100000)", "N" },
 	{ "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
-	  "A quick run: -d 2 -r 4 -i 3 (about 3 minutes; overrides -d -r -i)", NULL },
+	  "A quick run of about 3 minutes: -d 2 -r 4 -i 3 (overrides them)",
+	  NULL },
 	{ "rows", 0, 0, G_OPTION_ARG_STRING, &opt_rows,
 	  "Run only these rows (comma-separated ids, see --list)", "IDS" },
 	{ "b-first", 0, 0, G_OPTION_ARG_NONE, &opt_b_first,
@@ -656,6 +677,19 @@ int main(int argc, char **argv)
 	if (uname(&uts) == 0)
 		printf("host: %s %s, %ld CPUs\n", uts.sysname, uts.release,
 		       sysconf(_SC_NPROCESSORS_ONLN));
+	{
+		const char *const dovecot_argv[] = {
+			"dovecot", "--version", NULL
+		};
+		const char *const git_argv[] = {
+			"git", "-C", PP_TOP_SRCDIR, "describe", "--always",
+			"--dirty", NULL
+		};
+
+		print_command_line("dovecot", dovecot_argv);
+		print_command_line("package source " PP_TOP_SRCDIR,
+				   git_argv);
+	}
 	print_loadavg("at start");
 	fflush(stdout);
 
