@@ -83,6 +83,14 @@ int pop3_policy_run_owed(struct mail_user *user,
 			 struct pop3_policy_run_counts *counts,
 			 const char **error_r);
 
+/* Returns TRUE if the policy may owe a removal now, judged cheaply from
+   INBOX's header (retrieval and hold times) and its oldest message's save
+   date; FALSE means a run would remove nothing. inbox must be open and
+   synced, and have no open transaction. Used at a session's QUIT to skip
+   the run; a sweep always runs in full. */
+bool pop3_policy_run_owed_possible(struct mailbox *inbox,
+				   const struct pop3_policy *policy);
+
 /* Moves held messages back from the quarantine to INBOX with the POP3
    UIDL they had (uids NULL = all). Returns the number restored, or -1 on
    error. A UID that is not in the quarantine is an error naming it. */

@@ -4,9 +4,10 @@
 
    First-retrieval time: INBOX index extension "pop3-policy-retr", one
    uint32 per message (unix time of the first whole retrieval seen at a
-   QUIT, 0 = none) and a uint32 header holding the smallest non-zero
-   record, so that a run with nothing due costs one header read instead of
-   a walk over the mailbox. The header may be too small (a removed
+   QUIT, 0 = none) and a header of two uint32s: the smallest non-zero
+   record, and the save time of the oldest message held in the quarantine
+   (0 = none known), so that a QUIT with nothing due costs two header reads
+   and one save-date lookup instead of opening mailboxes or walking one. The header may be too small (a removed
    message's time is still in it): that costs one walk, which then writes
    the true minimum. It is never too large, except after a lost index,
    when both are lost together (removal delayed, never advanced).
@@ -28,6 +29,11 @@
 #include "mail-user.h"
 #include "pop3-policy-policy.h"
 #include "pop3-policy-retention-run.h"
+
+struct retr_hdr {
+	uint32_t min_retr;
+	uint32_t oldest_held;
+};
 
 struct removal {
 	uint32_t uid;
@@ -92,8 +98,37 @@ run_open_box(struct mail_user *user, const char *vname, bool create,
 static uint32_t run_retr_ext_id(struct mailbox *box)
 {
 	return mail_index_ext_register(box->index, POP3_POLICY_RETR_EXT_NAME,
-				       sizeof(uint32_t), sizeof(uint32_t),
-				       sizeof(uint32_t));
+				       sizeof(struct retr_hdr),
+				       sizeof(uint32_t), sizeof(uint32_t));
+}
+
+static void run_read_hdr(struct mailbox *box, uint32_t ext_id,
+			 struct retr_hdr *hdr_r)
+{
+	const void *data;
+	size_t size;
+
+	i_zero(hdr_r);
+	mail_index_get_header_ext(box->view, ext_id, &data, &size);
+	memcpy(hdr_r, data, I_MIN(size, sizeof(*hdr_r)));
+}
+
+/* Sets the oldest-held time of INBOX's header (0 = nothing held). */
+static int run_set_oldest_held(struct mailbox *inbox, uint32_t value,
+			       const char **error_r)
+{
+	struct mailbox_transaction_context *t;
+	uint32_t ext_id = run_retr_ext_id(inbox);
+
+	t = mailbox_transaction_begin(inbox, 0, __func__);
+	mail_index_update_header_ext(t->itrans, ext_id,
+				     offsetof(struct retr_hdr, oldest_held),
+				     &value, sizeof(value));
+	if (mailbox_transaction_commit(&t) < 0) {
+		*error_r = run_box_error(inbox);
+		return -1;
+	}
+	return 0;
 }
 
 /* The UIDL the pop3 process serves for the message, computed as
@@ -381,6 +416,15 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 		counts->removed[reason] += array_count(&removed);
 		ret = 0;
 	}
+	if (ret == 0 && action == POP3_POLICY_ACTION_HOLD && !dry_run &&
+	    array_count(&removed) > 0) {
+		struct retr_hdr hdr;
+
+		/* tell later QUITs that the quarantine holds something */
+		run_read_hdr(inbox, run_retr_ext_id(inbox), &hdr);
+		if (hdr.oldest_held == 0)
+			ret = run_set_oldest_held(inbox, ioloop_time, error_r);
+	}
 	pool_unref(&pool);
 	if (ret == 0 && mailbox_sync(inbox, 0) < 0) {
 		*error_r = run_box_error(inbox);
@@ -438,8 +482,8 @@ int pop3_policy_run_record_retrievals(struct mail_user *user,
 	struct mailbox *inbox;
 	struct mailbox_transaction_context *t;
 	struct seq_range_iter iter;
+	struct retr_hdr hdr;
 	const void *data;
-	size_t size;
 	uint32_t ext_id, uid, seq, seq2, now = ioloop_time, min = 0;
 	unsigned int n = 0;
 	bool expunged, changed = FALSE;
@@ -453,9 +497,8 @@ int pop3_policy_run_record_retrievals(struct mail_user *user,
 		return -1;
 	}
 	ext_id = run_retr_ext_id(inbox);
-	mail_index_get_header_ext(inbox->view, ext_id, &data, &size);
-	if (size >= sizeof(uint32_t))
-		memcpy(&min, data, sizeof(min));
+	run_read_hdr(inbox, ext_id, &hdr);
+	min = hdr.min_retr;
 	t = mailbox_transaction_begin(inbox, 0, __func__);
 	seq_range_array_iter_init(&iter, uids);
 	while (seq_range_array_iter_nth(&iter, n++, &uid)) {
@@ -470,8 +513,8 @@ int pop3_policy_run_record_retrievals(struct mail_user *user,
 		changed = TRUE;
 	}
 	if (changed && (min == 0 || now < min)) {
-		mail_index_update_header_ext(t->itrans, ext_id, 0,
-					     &now, sizeof(now));
+		mail_index_update_header_ext(t->itrans, ext_id,
+			offsetof(struct retr_hdr, min_retr), &now, sizeof(now));
 	}
 	if (mailbox_transaction_commit(&t) < 0) {
 		*error_r = run_box_error(inbox);
@@ -524,16 +567,14 @@ run_collect_expire(struct mailbox *inbox, unsigned int expire,
 {
 	const struct mail_index_header *hdr;
 	struct mailbox_transaction_context *t;
+	struct retr_hdr rhdr;
 	const void *data;
-	size_t size;
-	uint32_t ext_id, seq, uid, retr, min = 0, new_min = 0;
+	uint32_t ext_id, seq, uid, retr, new_min = 0;
 	bool expunged;
 
 	ext_id = run_retr_ext_id(inbox);
-	mail_index_get_header_ext(inbox->view, ext_id, &data, &size);
-	if (size >= sizeof(uint32_t))
-		memcpy(&min, data, sizeof(min));
-	if (!pop3_policy_is_due(min, expire, ioloop_time)) {
+	run_read_hdr(inbox, ext_id, &rhdr);
+	if (!pop3_policy_is_due(rhdr.min_retr, expire, ioloop_time)) {
 		/* nothing is due (or nothing recorded) */
 		return 0;
 	}
@@ -555,7 +596,8 @@ run_collect_expire(struct mailbox *inbox, unsigned int expire,
 		}
 	}
 	t = mailbox_transaction_begin(inbox, 0, __func__);
-	mail_index_update_header_ext(t->itrans, ext_id, 0,
+	mail_index_update_header_ext(t->itrans, ext_id,
+				     offsetof(struct retr_hdr, min_retr),
 				     &new_min, sizeof(new_min));
 	if (mailbox_transaction_commit(&t) < 0) {
 		*error_r = run_box_error(inbox);
@@ -565,9 +607,42 @@ run_collect_expire(struct mailbox *inbox, unsigned int expire,
 }
 
 /* Purges quarantined messages held longer than hold. */
+/* Returns the save date of the quarantine's oldest message (0 if it is
+   empty), for INBOX's oldest-held header. */
+static int run_oldest_save_date(struct mailbox *box, uint32_t *date_r,
+				const char **error_r)
+{
+	struct mailbox_transaction_context *t;
+	struct mail *mail;
+	time_t save_date;
+	int ret = 0;
+
+	*date_r = 0;
+	if (mailbox_sync(box, 0) < 0) {
+		*error_r = run_box_error(box);
+		return -1;
+	}
+	if (mail_index_get_header(box->view)->messages_count == 0)
+		return 0;
+	t = mailbox_transaction_begin(box, 0, __func__);
+	mail = mail_alloc(t, MAIL_FETCH_SAVE_DATE, NULL);
+	mail_set_seq(mail, 1);
+	if (mail_get_save_date(mail, &save_date) < 0) {
+		*error_r = run_box_error(box);
+		ret = -1;
+	} else {
+		/* never 0 while something is held */
+		*date_r = save_date <= 0 ? 1 : (uint32_t)save_date;
+	}
+	mail_free(&mail);
+	(void)mailbox_transaction_commit(&t);
+	return ret;
+}
+
 static int
 run_purge_quarantine(struct mail_user *user,
 		     const struct pop3_policy_run_settings *set,
+		     struct mailbox *inbox,
 		     struct pop3_policy_run_counts *counts,
 		     const char **error_r)
 {
@@ -602,6 +677,15 @@ run_purge_quarantine(struct mail_user *user,
 		}
 		pool_unref(&pool);
 	}
+	if (ret == 0 && inbox != NULL) {
+		struct retr_hdr hdr;
+		uint32_t oldest;
+
+		run_read_hdr(inbox, run_retr_ext_id(inbox), &hdr);
+		ret = run_oldest_save_date(box, &oldest, error_r);
+		if (ret == 0 && oldest != hdr.oldest_held)
+			ret = run_set_oldest_held(inbox, oldest, error_r);
+	}
 	mailbox_free(&box);
 	return ret;
 }
@@ -622,8 +706,10 @@ int pop3_policy_run_owed(struct mail_user *user,
 	ret = run_open_box(user, "INBOX", FALSE, &inbox, error_r);
 	if (ret <= 0) {
 		/* no INBOX: the quarantine may still owe purges */
-		if (ret == 0)
-			ret = run_purge_quarantine(user, set, counts, error_r);
+		if (ret == 0) {
+			ret = run_purge_quarantine(user, set, NULL, counts,
+						   error_r);
+		}
 		file_lock_free(&lock);
 		return ret < 0 ? -1 : 1;
 	}
@@ -646,11 +732,45 @@ int pop3_policy_run_owed(struct mail_user *user,
 		ret = run_remove(user, set, inbox, &expire_uids,
 				 POP3_POLICY_REASON_EXPIRE, counts, error_r);
 	}
+	if (ret >= 0) {
+		ret = run_purge_quarantine(user, set, inbox, counts,
+					   error_r);
+	}
 	mailbox_free(&inbox);
-	if (ret >= 0)
-		ret = run_purge_quarantine(user, set, counts, error_r);
 	file_lock_free(&lock);
 	return ret < 0 ? -1 : 1;
+}
+
+bool pop3_policy_run_owed_possible(struct mailbox *inbox,
+				   const struct pop3_policy *policy)
+{
+	struct mailbox_transaction_context *t;
+	struct mail *mail;
+	struct retr_hdr hdr;
+	time_t save_date;
+	bool due = FALSE;
+
+	if (policy->legal_hold)
+		return FALSE;
+	run_read_hdr(inbox, run_retr_ext_id(inbox), &hdr);
+	if (pop3_policy_is_due(hdr.min_retr, policy->expire_secs,
+			       ioloop_time) ||
+	    pop3_policy_is_due(hdr.oldest_held, policy->hold_secs,
+			       ioloop_time))
+		return TRUE;
+	if (policy->max_age_secs == POP3_POLICY_NEVER ||
+	    mail_index_get_header(inbox->view)->messages_count == 0)
+		return FALSE;
+	t = mailbox_transaction_begin(inbox, 0, __func__);
+	mail = mail_alloc(t, MAIL_FETCH_SAVE_DATE, NULL);
+	mail_set_seq(mail, 1);
+	/* a failed lookup counts as possibly due: the full run decides */
+	if (mail_get_save_date(mail, &save_date) < 0 ||
+	    pop3_policy_is_due(save_date, policy->max_age_secs, ioloop_time))
+		due = TRUE;
+	mail_free(&mail);
+	(void)mailbox_transaction_commit(&t);
+	return due;
 }
 
 int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,

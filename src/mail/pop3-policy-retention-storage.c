@@ -15,6 +15,7 @@
 #include "istream.h"
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
+#include "pop3-policy-retention-run.h"
 #include "pop3-policy-retention.h"
 
 #define RETENTION_BOX_CONTEXT(obj) \
@@ -96,8 +97,12 @@ retention_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 {
 	struct retention_mailbox *rbox = RETENTION_BOX_CONTEXT(box);
 
-	if ((flags & MAILBOX_SYNC_FLAG_FULL_WRITE) != 0)
+	if ((flags & MAILBOX_SYNC_FLAG_FULL_WRITE) != 0) {
 		rbox->ruser->quit_seen = TRUE;
+		rbox->ruser->owed_possible =
+			pop3_policy_run_owed_possible(box,
+						      &rbox->ruser->policy);
+	}
 	return rbox->module_ctx.super.sync_init(box, flags);
 }
 

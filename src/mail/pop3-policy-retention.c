@@ -62,9 +62,13 @@ static void retention_run(struct mail_user *user,
 		e_error(ruser->event, "Retrieval times not recorded: %s",
 			error);
 	}
-	/* a running sweep does the same work: don't wait for it */
+	/* a running sweep does the same work: don't wait for it. Messages
+	   retrieved in this session may be due at once (expire=0). */
 	set.lock_secs = 0;
-	if (pop3_policy_run_owed(user, &set, &counts, &error) < 0)
+	if ((ruser->owed_possible ||
+	     (array_count(&ruser->retr_uids) > 0 &&
+	      ruser->policy.expire_secs == 0)) &&
+	    pop3_policy_run_owed(user, &set, &counts, &error) < 0)
 		e_error(ruser->event, "Owed removals failed: %s", error);
 	retention_log_counts(ruser, &counts);
 }

@@ -26,6 +26,8 @@ struct pop3_policy_retention_user {
 	ARRAY_TYPE(seq_range) retr_uids;
 	/* the session's QUIT synced INBOX (RFC 1939 UPDATE state) */
 	bool quit_seen:1;
+	/* at QUIT, the policy might owe removals (else none is run) */
+	bool owed_possible:1;
 };
 
 extern MODULE_CONTEXT_DEFINE(pop3_policy_retention_user_module,
