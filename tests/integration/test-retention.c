@@ -245,6 +245,26 @@ static void test_dele_hold_and_restore(void)
 	g_free(out);
 	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
 			==, 0);
+
+	/* a session's QUIT purges what is due as well */
+	pop3 = rt_login(inst, "alice");
+	rt_ok(pop3, "DELE 1");
+	rt_quit(pop3);
+	rt_wait_mailbox_count(inst, "alice", "POP3 Quarantine", 1);
+	/* libfaketime shifts file times too: fix the copy's save date (its
+	   ctime on maildir) now, as its first lookup would */
+	g_assert_cmpint(rt_doveadm(inst, &out, "fetch", "-u", "alice",
+				   "date.saved", "mailbox", "POP3 Quarantine",
+				   NULL), ==, 0);
+	g_free(out);
+	pp_instance_set_time_offset(inst, "+4d");
+	rt_quit(rt_login(inst, "alice"));
+	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
+			==, 1);
+	pp_instance_set_time_offset(inst, "+6d");
+	rt_quit(rt_login(inst, "alice"));
+	rt_wait_mailbox_count(inst, "alice", "POP3 Quarantine", 0);
+	g_free(rt_wait_log(inst, "reason=hold_expired action=expunge"));
 	g_free(uidl_before);
 	g_free(uidl_after);
 	rt_stop(inst);
