@@ -585,18 +585,44 @@ static char *pp_read_ns(GPid pid)
 	return target;
 }
 
-/* Pids of the processes in the mount namespace ns (the instance's). */
-static GArray *pp_ns_pids(const char *ns)
+/* TRUE if the command line of pid contains tag. */
+static gboolean pp_cmdline_has(GPid pid, const char *tag)
+{
+	char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+	char *cmdline = NULL;
+	gsize len = 0, i;
+	gboolean ret = FALSE;
+
+	if (g_file_get_contents(path, &cmdline, &len, NULL)) {
+		for (i = 0; i < len; i++) {
+			if (cmdline[i] == '\0')
+				cmdline[i] = ' ';
+		}
+		ret = strstr(cmdline, tag) != NULL;
+	}
+	g_free(cmdline);
+	g_free(path);
+	return ret;
+}
+
+/* Pids of the instance's processes: in its mount namespace, and with its
+   instance name (the directory's name) in their command line or process
+   title. The name matters because the kernel reuses a namespace's inode
+   number once its last process is gone, possibly for another test's
+   instance. */
+static GArray *pp_ns_pids(PpInstance *inst)
 {
 	GArray *pids = g_array_new(FALSE, FALSE, sizeof(GPid));
+	char *tag;
 	GDir *dir;
 	const char *name;
 
-	if (ns == NULL)
+	if (inst->mnt_ns == NULL)
 		return pids;
 	dir = g_dir_open("/proc", 0, NULL);
 	if (dir == NULL)
 		g_error("pp-harness: cannot read /proc");
+	tag = g_path_get_basename(inst->dir);
 	while ((name = g_dir_read_name(dir)) != NULL) {
 		GPid pid;
 		char *target;
@@ -605,11 +631,13 @@ static GArray *pp_ns_pids(const char *ns)
 			continue;
 		pid = (GPid)atoi(name);
 		target = pp_read_ns(pid);
-		if (target != NULL && strcmp(target, ns) == 0)
+		if (target != NULL && strcmp(target, inst->mnt_ns) == 0 &&
+		    pp_cmdline_has(pid, tag))
 			g_array_append_val(pids, pid);
 		g_free(target);
 	}
 	g_dir_close(dir);
+	g_free(tag);
 	return pids;
 }
 
@@ -743,7 +771,7 @@ static guint pp_ns_signal_wait(PpInstance *inst, int sig,
 	GArray *pids;
 	guint i, left;
 
-	pids = pp_ns_pids(inst->mnt_ns);
+	pids = pp_ns_pids(inst);
 	for (i = 0; sig != 0 && i < pids->len; i++)
 		kill(g_array_index(pids, GPid, i), sig);
 	for (;;) {
@@ -752,7 +780,7 @@ static guint pp_ns_signal_wait(PpInstance *inst, int sig,
 		if (left == 0 || g_get_monotonic_time() > end)
 			return left;
 		g_usleep(20 * 1000);
-		pids = pp_ns_pids(inst->mnt_ns);
+		pids = pp_ns_pids(inst);
 	}
 }
 

@@ -100,8 +100,11 @@ const char *pp_instance_log_path(PpInstance *inst);
 /* The master's pid (for tests that kill processes). */
 GPid pp_instance_pid(PpInstance *inst);
 /* The instance's mount namespace ("mnt:[4026532...]", the target of
-   /proc/<pid>/ns/mnt): every Dovecot process of the instance, and nothing
-   else, runs in it. */
+   /proc/<pid>/ns/mnt): every Dovecot process of the instance runs in it.
+   The kernel may reuse that number for another namespace once the
+   instance is gone: identify leftovers by namespace AND by the instance
+   directory's name, which every Dovecot process of the instance carries in
+   its command line or process title (instance_name). */
 const char *pp_instance_mount_ns(PpInstance *inst);
 /* The dict URI the instance's package uses ("proxy::pop3policy", ...). */
 const char *pp_instance_store_uri(PpInstance *inst);

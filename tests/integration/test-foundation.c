@@ -87,8 +87,8 @@ static gboolean log_contains(PpInstance *inst, const char *needle)
 	return ret;
 }
 
-/* The names of the commands `doveadm help` lists that start with pop3-,
-   with their first word after it ("pop3-policy show"). */
+/* The commands `doveadm help` lists that start with pop3-, each with its
+   subcommands ("pop3-policy restore|set|show|sweep|unset"). */
 static GPtrArray *doveadm_pop3_commands(PpInstance *inst)
 {
 	const char *const argv[] = { "help", NULL };
@@ -100,13 +100,14 @@ static GPtrArray *doveadm_pop3_commands(PpInstance *inst)
 	(void)pp_instance_doveadm(inst, argv, NULL, &out, &err);
 	lines = g_strsplit(err, "\n", -1);
 	for (i = 0; lines[i] != NULL; i++) {
-		char **words = g_strsplit_set(g_strstrip(lines[i]), " \t", 3);
+		/* "  pop3-policy  restore|set|show|sweep|unset" */
+		char *line = g_strstrip(lines[i]);
+		size_t len = strcspn(line, " \t");
 
-		if (words[0] != NULL && g_str_has_prefix(words[0], "pop3-")) {
-			g_ptr_array_add(cmds, g_strdup_printf("%s %s",
-				words[0], words[1] != NULL ? words[1] : ""));
+		if (g_str_has_prefix(line, "pop3-")) {
+			g_ptr_array_add(cmds, g_strdup_printf("%.*s %s",
+				(int)len, line, g_strchug(line + len)));
 		}
-		g_strfreev(words);
 	}
 	g_strfreev(lines);
 	g_free(out);
@@ -554,26 +555,56 @@ static void test_same_as_vanilla(void)
 	pp_instance_stop(package);
 }
 
-static gboolean pid_alive(GPid pid)
+
+static gboolean cmdline_has(const char *pid, const char *tag)
 {
-	return kill(pid, 0) == 0 || errno != ESRCH;
+	char *path = g_strdup_printf("/proc/%s/cmdline", pid);
+	char *cmdline = NULL;
+	gsize len = 0, i;
+	gboolean ret = FALSE;
+
+	if (g_file_get_contents(path, &cmdline, &len, NULL)) {
+		for (i = 0; i < len; i++) {
+			if (cmdline[i] == '\0')
+				cmdline[i] = ' ';
+		}
+		ret = strstr(cmdline, tag) != NULL;
+	}
+	g_free(cmdline);
+	g_free(path);
+	return ret;
 }
 
-static guint processes_in_ns(const char *ns)
+/* The instance's process pid is still there (the same pid may be reused by
+   another process, which will not carry the instance's name). */
+static gboolean pid_alive(GPid pid, const char *inst_name)
+{
+	char *str = g_strdup_printf("%d", (int)pid);
+	gboolean ret;
+
+	ret = kill(pid, 0) == 0 && cmdline_has(str, inst_name);
+	g_free(str);
+	return ret;
+}
+
+/* Processes of an instance: in its mount namespace and carrying its name
+   (the namespace's number may be reused by another instance). */
+static guint instance_processes(const char *ns, const char *inst_name)
 {
 	GDir *dir = g_dir_open("/proc", 0, NULL);
-	const char *name;
+	const char *pid;
 	guint count = 0;
 
 	g_assert_nonnull(dir);
-	while ((name = g_dir_read_name(dir)) != NULL) {
+	while ((pid = g_dir_read_name(dir)) != NULL) {
 		char *link, *target;
 
-		if (!g_ascii_isdigit(name[0]))
+		if (!g_ascii_isdigit(pid[0]))
 			continue;
-		link = g_strdup_printf("/proc/%s/ns/mnt", name);
+		link = g_strdup_printf("/proc/%s/ns/mnt", pid);
 		target = g_file_read_link(link, NULL);
-		if (target != NULL && strcmp(target, ns) == 0)
+		if (target != NULL && strcmp(target, ns) == 0 &&
+		    cmdline_has(pid, inst_name))
 			count++;
 		g_free(target);
 		g_free(link);
@@ -582,12 +613,14 @@ static guint processes_in_ns(const char *ns)
 	return count;
 }
 
-static gboolean wait_gone(GPid pid, const char *ns, guint seconds)
+static gboolean wait_gone(GPid pid, const char *ns, const char *inst_name,
+			  guint seconds)
 {
 	gint64 end = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
 
 	while (g_get_monotonic_time() < end) {
-		if (!pid_alive(pid) && processes_in_ns(ns) == 0)
+		if (!pid_alive(pid, inst_name) &&
+		    instance_processes(ns, inst_name) == 0)
 			return TRUE;
 		g_usleep(50 * 1000);
 	}
@@ -600,7 +633,7 @@ static void test_stop_cleans_up(void)
 	PpInstanceOptions opts = { .with_package = TRUE };
 	PpInstance *inst = start_or_fail(&opts);
 	GPid pid;
-	char *ns, *dir;
+	char *ns, *dir, *name;
 	PpPop3 *pop3;
 
 	if (inst == NULL)
@@ -608,24 +641,28 @@ static void test_stop_cleans_up(void)
 	pid = pp_instance_pid(inst);
 	ns = g_strdup(pp_instance_mount_ns(inst));
 	dir = g_strdup(pp_instance_dir(inst));
+	name = g_path_get_basename(dir);
 	g_assert_nonnull(ns);
-	g_assert_cmpuint(processes_in_ns(ns), >, 1);
+	g_assert_true(pid_alive(pid, name));
+	g_assert_cmpuint(instance_processes(ns, name), >, 1);
 	/* a logged-in session, so that a pop3 process exists too */
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	pop3 = connect_or_fail(inst);
 	g_assert_true(pp_pop3_login(pop3, "alice", "secret"));
 
 	pp_instance_stop(inst);
-	g_assert_false(pid_alive(pid));
-	g_assert_cmpuint(processes_in_ns(ns), ==, 0);
+	g_assert_false(pid_alive(pid, name));
+	g_assert_cmpuint(instance_processes(ns, name), ==, 0);
 	g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
 	pp_pop3_close(pop3);
+	g_free(name);
 	g_free(ns);
 	g_free(dir);
 }
 
 /* (d) a test that aborts leaves no Dovecot behind: the child starts an
-   instance, writes its master pid and mount namespace, and aborts. */
+   instance, writes its master pid, mount namespace and name, and
+   aborts. */
 static void test_abort_cleans_up(void)
 {
 	const char *pidfile = g_getenv("PP_FOUNDATION_PIDFILE");
@@ -635,13 +672,14 @@ static void test_abort_cleans_up(void)
 	if (g_test_subprocess()) {
 		PpInstanceOptions opts = { .with_package = TRUE };
 		PpInstance *inst = start_or_fail(&opts);
-		char *line;
+		char *line, *name;
 
 		if (inst == NULL)
 			return;
-		line = g_strdup_printf("%d %s\n",
+		name = g_path_get_basename(pp_instance_dir(inst));
+		line = g_strdup_printf("%d %s %s\n",
 			(int)pp_instance_pid(inst),
-			pp_instance_mount_ns(inst));
+			pp_instance_mount_ns(inst), name);
 
 		g_assert_nonnull(pidfile);
 		g_assert_true(g_file_set_contents(pidfile, line, -1, NULL));
@@ -655,18 +693,19 @@ static void test_abort_cleans_up(void)
 		g_test_fail_printf("the aborting child wrote no %s", pidfile);
 		return;
 	}
-	fields = g_strsplit(g_strstrip(contents), " ", 2);
-	if (g_strv_length(fields) != 2) {
+	fields = g_strsplit(g_strstrip(contents), " ", 3);
+	if (g_strv_length(fields) != 3) {
 		g_test_fail_printf("bad pid file: %s", contents);
 		return;
 	}
 	pid = (GPid)atoi(fields[0]);
 	g_assert_cmpint(pid, >, 1);
 	g_assert_true(g_str_has_prefix(fields[1], "mnt:["));
-	if (!wait_gone(pid, fields[1], 10)) {
+	g_assert_true(g_str_has_prefix(fields[2], "pp-inst-"));
+	if (!wait_gone(pid, fields[1], fields[2], 10)) {
 		g_test_fail_printf("master %d or another process of "
-				   "namespace %s is still running 10 s after "
-				   "the test aborted", (int)pid, fields[1]);
+				   "instance %s is still running 10 s after "
+				   "the test aborted", (int)pid, fields[2]);
 	}
 	g_strfreev(fields);
 	g_free(contents);
