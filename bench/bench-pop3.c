@@ -35,6 +35,8 @@ enum bench_step {
 	STEP_END,
 };
 
+volatile sig_atomic_t bench_pop3_stop = 0;
+
 static const char *const step_names[] = {
 	"greeting", "USER", "PASS", "APOP", "STAT", "UIDL", "RETR 1", "QUIT",
 	"end"
@@ -473,6 +475,8 @@ int bench_pop3_run(const struct bench_load *load,
 			pfd_slot[active] = i;
 			active++;
 		}
+		if (bench_pop3_stop != 0 && run.fatal == NULL)
+			run.fatal = g_strdup("interrupted");
 		if (run.fatal != NULL || active == 0)
 			break;
 		if (load->duration_secs > 0 && now < run.deadline &&

@@ -8,7 +8,12 @@
    the server forks a process per login). */
 
 #include <glib.h>
+#include <signal.h>
 #include <stdbool.h>
+
+/* Set from a signal handler (SIGINT, SIGTERM): a running load stops at
+   once and bench_pop3_run() fails with "interrupted". */
+extern volatile sig_atomic_t bench_pop3_stop;
 
 enum bench_session_kind {
 	/* USER, PASS, STAT, UIDL, RETR 1, QUIT */

@@ -156,6 +156,8 @@ static const struct bench_user big_user = {
 	BENCH_BIG_USER, BENCH_BIG_PASSWORD
 };
 static struct bench_instance instances[INST_COUNT];
+/* PP_TEST_TMPDIR of this run: every instance directory is made in it */
+static char *run_root;
 /* the generator's own CPU and wall time over the measurements */
 static double gen_cpu_secs, gen_wall_secs;
 
@@ -169,9 +171,45 @@ static void die(const char *fmt, ...)
 	vfprintf(stderr, fmt, args);
 	fprintf(stderr, "\n");
 	va_end(args);
-	for (unsigned int i = 0; i < INST_COUNT; i++)
+	for (unsigned int i = 0; i < INST_COUNT; i++) {
+		char *log, **lines;
+		unsigned int n;
+
+		if (instances[i].inst == NULL)
+			continue;
+		/* the instance's directory goes with it: show the log end */
+		log = pp_instance_read_log(instances[i].inst);
+		lines = g_strsplit(log, "\n", -1);
+		n = g_strv_length(lines);
+		fprintf(stderr, "--- last lines of the %s instance's log ---\n",
+			instance_specs[i].name);
+		for (unsigned int j = n > 20 ? n - 20 : 0; j < n; j++)
+			fprintf(stderr, "%s\n", lines[j]);
+		g_strfreev(lines);
+		g_free(log);
 		pp_instance_stop(instances[i].inst);
+	}
+	if (run_root != NULL)
+		(void)rmdir(run_root);
 	exit(1);
+}
+
+static void stop_signal(int signo G_GNUC_UNUSED)
+{
+	bench_pop3_stop = 1;
+}
+
+/* Ctrl-C stops the load and goes through die(), which stops the instances
+   and removes their directories (a big mailbox is some 400 MB). */
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = stop_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
 }
 
 static void progress(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -216,6 +254,8 @@ static void instance_add_mailbox(struct bench_instance *bi,
 				 &error) < 0)
 		die("%s", error->message);
 	g_free(maildir);
+	if (bench_pop3_stop != 0)
+		die("interrupted");
 }
 
 static void run_load_or_die(const struct bench_load *load,
@@ -671,6 +711,20 @@ int main(int argc, char **argv)
 	}
 	check_row_ids();
 
+	run_root = g_dir_make_tmp("pp-bench-XXXXXX", &error);
+	if (run_root == NULL) {
+		fprintf(stderr, "pp-bench: %s\n", error->message);
+		return 1;
+	}
+	/* auth and the mail processes run as other users */
+	if (chmod(run_root, 0755) < 0) {
+		fprintf(stderr, "pp-bench: chmod(%s) failed: %s\n", run_root,
+			g_strerror(errno));
+		return 1;
+	}
+	g_setenv("PP_TEST_TMPDIR", run_root, TRUE);
+	catch_stop_signals();
+
 	for (unsigned int i = 0; i < BENCH_USERS; i++) {
 		user_names[i] = g_strdup_printf("bench%u", i);
 		passwords[i] = g_strdup_printf("bench-pass-%u", i);
@@ -714,6 +768,10 @@ int main(int argc, char **argv)
 		pp_instance_stop(instances[i].inst);
 		instances[i].inst = NULL;
 	}
+	if (rmdir(run_root) < 0)
+		progress("rmdir(%s) failed: %s", run_root, g_strerror(errno));
+	g_free(run_root);
+	run_root = NULL;
 
 	print_table(results);
 	print_loadavg("at end");
