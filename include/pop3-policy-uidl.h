@@ -98,7 +98,10 @@ enum pop3_policy_uidl_source {
 const char *pop3_policy_uidl_source_name(enum pop3_policy_uidl_source source);
 
 struct pop3_policy_uidl_assign {
-	/* input: the UIDL Dovecot serves itself, and the map's (or NULL) */
+	/* input: the UIDL Dovecot serves itself, and the map's (or NULL).
+	   native may be NULL for a message with a mapped UIDL: if that one
+	   collides, served is left NULL for the caller to fill in with the
+	   native UIDL worked out then. */
 	const char *native;
 	const char *mapped;
 	/* output */

@@ -160,14 +160,56 @@ uidl_scan_mail(struct mail *mail, uint32_t uidvalidity, const char *format,
 			return -1;
 		msg_r->keys.hdr_key = p_strdup(pool, value);
 	}
+	if (map != NULL) {
+		msg_r->assign.mapped =
+			pop3_policy_uidl_map_resolve(map, &msg_r->keys);
+	}
+	/* a mapped message's native UIDL matters only if its mapped one
+	   collides: it is worked out then (uidl_scan_collisions()) */
+	if (msg_r->assign.mapped != NULL &&
+	    (flags & POP3_POLICY_UIDL_SCAN_NATIVE) == 0)
+		return 0;
 	if (uidl_native(mail, uidvalidity, format, &uidl,
 			&msg_r->native_stored, error_r) < 0)
 		return -1;
 	msg_r->native = p_strdup(pool, uidl);
 	msg_r->assign.native = msg_r->native;
-	if (map != NULL) {
-		msg_r->assign.mapped =
-			pop3_policy_uidl_map_resolve(map, &msg_r->keys);
+	return 0;
+}
+
+static int
+uidl_scan_collisions(struct mailbox *box, uint32_t uidvalidity,
+		     const char *format, pool_t pool,
+		     ARRAY_TYPE(pop3_policy_uidl_msg) *msgs,
+		     const char **error_r)
+{
+	struct mailbox_transaction_context *trans;
+	struct pop3_policy_uidl_msg *msg;
+	struct mail *mail;
+	const char *uidl, *error = NULL;
+
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	mail = mail_alloc(trans, 0, NULL);
+	array_foreach_modifiable(msgs, msg) {
+		if (msg->assign.source != POP3_POLICY_UIDL_SOURCE_COLLISION ||
+		    msg->native != NULL)
+			continue;
+		if (!mail_set_uid(mail, msg->uid)) {
+			error = t_strdup_printf("UID %u: expunged", msg->uid);
+			break;
+		}
+		if (uidl_native(mail, uidvalidity, format, &uidl,
+				&msg->native_stored, &error) < 0)
+			break;
+		msg->native = p_strdup(pool, uidl);
+		msg->assign.native = msg->native;
+		msg->assign.served = msg->native;
+	}
+	mail_free(&mail);
+	(void)mailbox_transaction_commit(&trans);
+	if (error != NULL) {
+		*error_r = error;
+		return -1;
 	}
 	return 0;
 }
@@ -291,5 +333,12 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 	collisions = pop3_policy_uidl_assign(assigns, count);
 	for (i = 0; i < count; i++)
 		msg[i].assign = assigns[i];
+	if (collisions > 0 &&
+	    uidl_scan_collisions(box, status.uidvalidity,
+				 set->pop3_uidl_format, pool, msgs_r,
+				 &error) < 0) {
+		*error_r = t_strdup(error);
+		return -1;
+	}
 	return collisions;
 }

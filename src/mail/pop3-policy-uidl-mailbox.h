@@ -16,6 +16,9 @@ enum pop3_policy_uidl_scan_flags {
 	POP3_POLICY_UIDL_SCAN_HDR = 0x01,
 	/* compute msgid: keys */
 	POP3_POLICY_UIDL_SCAN_MSGID = 0x02,
+	/* work out the native UIDL of mapped messages too (else only of
+	   unmapped ones and of those whose mapped UIDL collides) */
+	POP3_POLICY_UIDL_SCAN_NATIVE = 0x04,
 };
 
 struct pop3_policy_uidl_msg {
@@ -23,8 +26,9 @@ struct pop3_policy_uidl_msg {
 	/* message GUID ("" if the storage has none) */
 	const char *guid;
 	struct pop3_policy_uidl_msg_keys keys;
-	/* native UIDL, and whether it is one the storage keeps (a
-	   mail_update_pop3_uidl() value) rather than pop3_uidl_format's */
+	/* native UIDL (NULL for a mapped message unless
+	   POP3_POLICY_UIDL_SCAN_NATIVE), and whether it is one the storage
+	   keeps (a mail_update_pop3_uidl() value), not pop3_uidl_format's */
 	const char *native;
 	bool native_stored;
 	/* 1-based position of the message's uid: entry among the map's uid:

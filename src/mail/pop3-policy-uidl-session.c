@@ -158,31 +158,6 @@ uidl_guard_apply(struct mailbox *box, struct pop3_policy_user *puser,
 	return 0;
 }
 
-/* The guard when the map was worked out for every message anyway. */
-static int
-uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
-	   struct uidl_box *ubox, const ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
-{
-	struct pop3_policy_uidl_guard_builder *builder;
-	struct pop3_policy_uidl_guard_sketch previous;
-	const struct pop3_policy_uidl_msg *msg;
-	struct mailbox_status status;
-	int ret;
-
-	if ((ret = uidl_guard_previous(box, puser, &previous)) < 0)
-		return -1;
-	mailbox_get_open_status(box, STATUS_UIDVALIDITY, &status);
-	builder = pop3_policy_uidl_guard_builder_init(status.uidvalidity);
-	array_foreach(msgs, msg) {
-		pop3_policy_uidl_guard_builder_add(builder, msg->uid,
-			pop3_policy_uidl_guard_hash(uidl_msg_identity(msg)),
-			msg->assign.served);
-	}
-	ret = uidl_guard_apply(box, puser, ubox, builder, &previous, ret > 0);
-	pop3_policy_uidl_guard_builder_deinit(&builder);
-	return ret;
-}
-
 /* Keeps the POP3_POLICY_UIDL_GUARD_SAMPLES smallest uid keys seen, sorted
    (an insertion is rare once it is full: about k*ln(n/k) of n). */
 struct uidl_guard_best {
@@ -218,6 +193,65 @@ static int uint32_cmp(const uint32_t *u1, const uint32_t *u2)
 static int uint64_cmp(const uint64_t *u1, const uint64_t *u2)
 {
 	return *u1 < *u2 ? -1 : (*u1 > *u2 ? 1 : 0);
+}
+
+/* The guard when the map was worked out for every message anyway: the
+   builder gets the messages the sketches need (see
+   pop3_policy_uidl_guard_builder_init()). */
+static int
+uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
+	   struct uidl_box *ubox, const ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
+{
+	struct pop3_policy_uidl_guard_builder *builder;
+	struct pop3_policy_uidl_guard_sketch previous;
+	const struct pop3_policy_uidl_guard_sample *prev;
+	const struct pop3_policy_uidl_msg *msg;
+	struct uidl_guard_best *best;
+	ARRAY(uint32_t) prev_uids;
+	ARRAY(uint64_t) prev_guids;
+	struct mailbox_status status;
+	uint64_t hash;
+	bool same_uidvalidity, want;
+	int ret;
+
+	if ((ret = uidl_guard_previous(box, puser, &previous)) < 0)
+		return -1;
+	mailbox_get_open_status(box, STATUS_UIDVALIDITY, &status);
+	same_uidvalidity = ret > 0 &&
+		previous.uidvalidity == status.uidvalidity;
+	t_array_init(&prev_uids, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	t_array_init(&prev_guids, POP3_POLICY_UIDL_GUARD_SAMPLES);
+	array_foreach(&previous.samples, prev) {
+		array_push_back(&prev_uids, &prev->uid);
+		array_push_back(&prev_guids, &prev->guid_hash);
+	}
+	array_sort(&prev_uids, uint32_cmp);
+	array_sort(&prev_guids, uint64_cmp);
+
+	best = t_new(struct uidl_guard_best, 1);
+	array_foreach(msgs, msg)
+		uidl_guard_best_add(best, msg->uid);
+	builder = pop3_policy_uidl_guard_builder_init(status.uidvalidity);
+	array_foreach(msgs, msg) {
+		want = best->count < N_ELEMENTS(best->keys) ||
+			pop3_policy_uidl_guard_uid_key(msg->uid) <=
+			best->keys[best->count - 1];
+		hash = pop3_policy_uidl_guard_hash(uidl_msg_identity(msg));
+		if (!want && same_uidvalidity) {
+			want = array_bsearch(&prev_uids, &msg->uid,
+					     uint32_cmp) != NULL;
+		} else if (!want) {
+			want = array_bsearch(&prev_guids, &hash,
+					     uint64_cmp) != NULL;
+		}
+		if (want) {
+			pop3_policy_uidl_guard_builder_add(builder, msg->uid,
+				hash, msg->assign.served);
+		}
+	}
+	ret = uidl_guard_apply(box, puser, ubox, builder, &previous, ret > 0);
+	pop3_policy_uidl_guard_builder_deinit(&builder);
+	return ret;
 }
 
 static int
@@ -340,16 +374,19 @@ uidl_persist(struct mailbox *box, struct pop3_policy_user *puser,
 	const struct pop3_policy_uidl_msg *msg;
 	struct mail *mail;
 	unsigned int count = 0;
-	const char *error;
+	const char *error, *stored;
 
 	trans = mailbox_transaction_begin(box, 0, __func__);
 	mail = mail_alloc(trans, 0, NULL);
 	array_foreach(msgs, msg) {
-		if (msg->assign.source != POP3_POLICY_UIDL_SOURCE_MAP ||
-		    (msg->native_stored &&
-		     strcmp(msg->native, msg->assign.served) == 0))
+		if (msg->assign.source != POP3_POLICY_UIDL_SOURCE_MAP)
 			continue;
 		if (!mail_set_uid(mail, msg->uid))
+			continue;
+		/* already kept by the storage */
+		if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND,
+				     &stored) == 0 &&
+		    strcmp(stored, msg->assign.served) == 0)
 			continue;
 		mail_update_pop3_uidl(mail, msg->assign.served);
 		count++;
