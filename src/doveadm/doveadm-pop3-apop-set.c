@@ -15,6 +15,7 @@
 #include "mail-user.h"
 #include "mail-error.h"
 #include "doveadm-mail.h"
+#include <sysexits.h>
 #include "pop3-policy-store.h"
 #include "pop3-policy-apop.h"
 #include "doveadm-pop3-apop.h"
@@ -111,6 +112,11 @@ static void cmd_apop_set_init(struct doveadm_mail_cmd_context *_ctx,
 
 	if (args[0] != NULL && args[1] != NULL)
 		doveadm_mail_help_name("pop3-apop set");
+	if (_ctx->iterate_all_users) {
+		/* one shared secret for every user defeats APOP */
+		i_fatal_status(EX_USAGE, "pop3-apop set: -A would give every "
+			       "user the same secret; use -u, or generate -A");
+	}
 	if (args[0] != NULL)
 		ctx->secret = p_strdup(_ctx->pool, args[0]);
 	else

@@ -511,6 +511,16 @@ static void test_apop_logins(void)
 	g_assert_cmpint(doveadm(f, set_bad_argv, "\n", NULL, &err), !=, 0);
 	g_assert_nonnull(strstr(err, "APOP secret is empty"));
 	g_free(err);
+	{
+		const char *const set_all_argv[] = {
+			"pop3-apop", "set", "-A", "same-for-all", NULL
+		};
+
+		g_assert_cmpint(doveadm(f, set_all_argv, NULL, NULL, &err),
+				==, 64);
+		g_assert_nonnull(strstr(err, "the same secret"));
+		g_free(err);
+	}
 
 	/* status: has a secret, key id, set time; never the secret */
 	row = apop_status(f, "alice");
