@@ -24,6 +24,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <signal.h>
 
 /* how long a server that is back may take until the store answers again
    (Dovecot's SQL pool waits up to 15 s between reconnects) */
