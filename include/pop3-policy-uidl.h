@@ -36,6 +36,14 @@ int pop3_policy_uidl_key_parse(const char *key, const char **canonical_r,
 			       enum pop3_policy_uidl_key_kind *kind_r,
 			       const char **error_r);
 
+/* Checks that key has a known prefix and a value of 1 or more characters
+   in 0x21-0x7E, without making it canonical (for keys read back from the
+   store, which were canonical when written). Returns 0 with its kind, or
+   -1 with a reason. */
+int pop3_policy_uidl_key_check(const char *key,
+			       enum pop3_policy_uidl_key_kind *kind_r,
+			       const char **error_r);
+
 /* Key builders (data stack). */
 const char *pop3_policy_uidl_key_uid(uint32_t uidvalidity, uint32_t uid);
 const char *pop3_policy_uidl_key_guid(const char *guid);

@@ -93,7 +93,7 @@ int pop3_policy_uidl_map_decode_chunk(struct pop3_policy_uidl_map *map,
 				      const char **error_r)
 {
 	enum pop3_policy_uidl_key_kind kind;
-	const char *sp, *key, *canonical, *uidl, *error;
+	const char *sp, *key, *uidl, *error;
 	unsigned int i;
 
 	for (i = 0; fields[i] != NULL; i++) {
@@ -105,15 +105,17 @@ int pop3_policy_uidl_map_decode_chunk(struct pop3_policy_uidl_map *map,
 		}
 		key = t_strdup_until(fields[i], sp);
 		uidl = sp + 1;
-		if (pop3_policy_uidl_key_parse(key, &canonical, &kind,
-					       &error) < 0 ||
+		/* keys were made canonical at import: here it is enough
+		   that they are well formed (a non-canonical one would match
+		   nothing) */
+		if (pop3_policy_uidl_key_check(key, &kind, &error) < 0 ||
 		    pop3_policy_uidl_validate(uidl, &error) < 0) {
 			*error_r = t_strdup_printf(
 				"entry %u of a chunk is invalid: %s",
 				i + 1, error);
 			return -1;
 		}
-		if (pop3_policy_uidl_map_add(map, canonical, uidl) < 0) {
+		if (pop3_policy_uidl_map_add(map, key, uidl) < 0) {
 			*error_r = t_strdup_printf(
 				"entry %u of a chunk repeats a key", i + 1);
 			return -1;

@@ -194,6 +194,47 @@ int pop3_policy_uidl_key_parse(const char *key, const char **canonical_r,
 	i_unreached();
 }
 
+int pop3_policy_uidl_key_check(const char *key,
+			       enum pop3_policy_uidl_key_kind *kind_r,
+			       const char **error_r)
+{
+	enum pop3_policy_uidl_key_kind kind;
+	size_t len;
+
+	for (kind = 0; kind < POP3_POLICY_UIDL_KEY_KIND_COUNT; kind++) {
+		len = strlen(key_prefixes[kind]);
+		if (strncmp(key, key_prefixes[kind], len) == 0)
+			break;
+	}
+	if (kind == POP3_POLICY_UIDL_KEY_KIND_COUNT) {
+		*error_r = "unknown key kind";
+		return -1;
+	}
+	if (key[len] == '\0' || !is_printable_word(key + len)) {
+		*error_r = "key has no value or a character outside 0x21-0x7E";
+		return -1;
+	}
+	if (kind == POP3_POLICY_UIDL_KEY_HDR &&
+	    (strlen(key + len) != 64 ||
+	     strspn(key + len, "0123456789abcdef") != 64)) {
+		*error_r = "hdr: key is not 64 lower-case hex digits";
+		return -1;
+	}
+	if (kind == POP3_POLICY_UIDL_KEY_UID) {
+		const char *p = key + len;
+		size_t n1 = strspn(p, "0123456789");
+
+		if (n1 == 0 || p[n1] != ':' ||
+		    strspn(p + n1 + 1, "0123456789") != strlen(p + n1 + 1) ||
+		    p[n1 + 1] == '\0') {
+			*error_r = "uid: key is not uid:<uidvalidity>:<uid>";
+			return -1;
+		}
+	}
+	*kind_r = kind;
+	return 0;
+}
+
 static enum pop3_policy_uidl_key_kind key_kind(const char *canonical)
 {
 	enum pop3_policy_uidl_key_kind kind;

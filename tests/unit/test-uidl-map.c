@@ -122,6 +122,9 @@ static void test_uidl_map_hostile_chunks(void)
 		{ "guid:abc U 1", NULL },
 		{ "guid:abc U1", "guid:abc U2", NULL },
 		{ "hdr:00 U1", NULL },
+		{ "uid:1 U1", NULL },
+		{ "uid:1:x U1", NULL },
+		{ "uid:1: U1", NULL },
 		{ "guid:abc 1234567890123456789012345678901234567890"
 		  "1234567890123456789012345678901", NULL },
 	};
