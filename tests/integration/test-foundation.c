@@ -139,7 +139,7 @@ static const PpInstanceOptions package_apop_opts = {
 	.passdb_conf =
 		"passdb {\n"
 		"  driver = pop3_policy\n"
-		"  args = dict=proxy::pop3policy\n"
+		"  args = dict=%{store_uri}\n"
 		"  mechanisms = apop\n"
 		"}\n"
 		"passdb {\n"
@@ -157,7 +157,7 @@ static void test_mail_plugin_loads(void)
 	};
 	PpInstance *inst = start_or_fail(&opts);
 	PpPop3 *pop3;
-	char *reply;
+	char *reply, *expected;
 
 	if (inst == NULL)
 		return;
@@ -170,9 +170,11 @@ static void test_mail_plugin_loads(void)
 	pp_pop3_close(pop3);
 	g_assert_true(log_contains(inst, "Module loaded: /usr/lib/dovecot/"
 				   "modules/lib20_pop3_policy_plugin.so"));
-	g_assert_true(log_contains(inst,
-		"pop3-policy: Plugin initialised for service pop3 with store "
-		"proxy::pop3policy"));
+	expected = g_strdup_printf("pop3-policy: Plugin initialised for "
+				   "service pop3 with store %s",
+				   pp_instance_store_uri(inst));
+	g_assert_true(log_contains(inst, expected));
+	g_free(expected);
 	assert_log_clean(inst);
 	pp_instance_stop(inst);
 }
@@ -508,6 +510,7 @@ static void test_same_as_vanilla(void)
 	};
 	PpInstance *vanilla, *package;
 	GPtrArray *tv, *tp;
+	char *expected;
 	unsigned int i;
 
 	vanilla = start_or_fail(&vanilla_opts);
@@ -525,9 +528,11 @@ static void test_same_as_vanilla(void)
 	tp = run_script(package);
 
 	/* the comparison is only worth something if the plugin ran */
-	g_assert_true(log_contains(package, "pop3-policy: Plugin initialised "
-				   "for service pop3 with store "
-				   "proxy::pop3policy"));
+	expected = g_strdup_printf("pop3-policy: Plugin initialised for "
+				   "service pop3 with store %s",
+				   pp_instance_store_uri(package));
+	g_assert_true(log_contains(package, expected));
+	g_free(expected);
 	g_assert_false(log_contains(vanilla, "pop3-policy"));
 
 	g_assert_cmpuint(tv->len, ==, tp->len);
