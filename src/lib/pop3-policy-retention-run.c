@@ -7,10 +7,11 @@
    QUIT, 0 = none) and a header of two uint32s: the smallest non-zero
    record, and the save time of the oldest message held in the quarantine
    (0 = none known), so that a QUIT with nothing due costs two header reads
-   and one save-date lookup instead of opening mailboxes or walking one. The header may be too small (a removed
-   message's time is still in it): that costs one walk, which then writes
-   the true minimum. It is never too large, except after a lost index,
-   when both are lost together (removal delayed, never advanced).
+   and one save-date lookup instead of opening mailboxes or walking one.
+   The minimum may be too small (a removed message's time is still in it):
+   that costs one walk, which then writes the true minimum. It is never
+   too large, except after a lost index, when records and header are lost
+   together (removal delayed, never advanced).
 
    max_age and hold expiry walk from the oldest message and stop at the
    first one not due, like Dovecot's autoexpunge, so their cost grows with
@@ -156,9 +157,10 @@ run_served_uidl(struct mail *mail, const char **uidl_r, const char **error_r)
 	if (strstr(fmt, "%g") != NULL &&
 	    mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0)
 		guid = "";
+	const uint32_t uid_validity =
+		mail_index_get_header(mail->box->view)->uid_validity;
 	const struct var_expand_table tab[] = {
-		{ 'v', dec2str(mail_index_get_header(mail->box->view)->uid_validity),
-		  "uidvalidity" },
+		{ 'v', dec2str(uid_validity), "uidvalidity" },
 		{ 'u', dec2str(mail->uid), "uid" },
 		{ 'm', hdr_md5, "md5" },
 		{ 'f', filename, "filename" },

@@ -105,7 +105,7 @@ static int settings_site_policy(struct mail_user *user, bool userdb_set,
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
 					   struct pop3_policy_store *store,
 					   pool_t pool,
-					   const char *const *global_plugin_envs,
+				const char *const *global_plugin_envs,
 					   struct pop3_policy *policy_r,
 					   const char **error_r)
 {
