@@ -58,7 +58,10 @@ int doveadm_pop3_uidl_scan(struct mail_user *user,
 		pop3_policy_uidl_map_free(map_r);
 		return -1;
 	}
-	flags |= pop3_policy_uidl_mailbox_scan_flags(*map_r);
+	/* doveadm shows every key: GUIDs always, msgid:/hdr: when asked
+	   for or when the map has them */
+	flags |= pop3_policy_uidl_mailbox_scan_flags(*map_r) |
+		POP3_POLICY_UIDL_SCAN_GUID | POP3_POLICY_UIDL_SCAN_ALL_KEYS;
 	if (pop3_policy_uidl_mailbox_scan(box, *map_r, flags, pool, msgs_r,
 					  &error) < 0) {
 		*error_r = t_strdup_printf("user %s: INBOX: %s",

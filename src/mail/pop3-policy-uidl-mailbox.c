@@ -133,41 +133,62 @@ uidl_scan_mail(struct mail *mail, uint32_t uidvalidity, const char *format,
 	       enum pop3_policy_uidl_scan_flags flags, pool_t pool,
 	       struct pop3_policy_uidl_msg *msg_r, const char **error_r)
 {
-	const char *value, *uidl;
+	bool all_keys = (flags & POP3_POLICY_UIDL_SCAN_ALL_KEYS) != 0;
+	const char *value, *uidl, **mapped = &msg_r->assign.mapped;
 
 	i_zero(msg_r);
 	msg_r->seq = mail->seq;
 	msg_r->uid = mail->uid;
-	if (mail_get_special(mail, MAIL_FETCH_GUID, &value) < 0) {
-		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
-		return -1;
-	}
-	msg_r->guid = p_strdup(pool, value);
 	msg_r->keys.uid_key = p_strdup(pool,
 		pop3_policy_uidl_key_uid(uidvalidity, mail->uid));
-	if (*value != '\0') {
-		msg_r->keys.guid_key = p_strdup(pool,
-			pop3_policy_uidl_key_guid(value));
+	if (map != NULL && map->kind_counts[POP3_POLICY_UIDL_KEY_UID] > 0)
+		*mapped = pop3_policy_uidl_map_lookup(map, msg_r->keys.uid_key);
+
+	/* the other keys cost more (the GUID is a file name lookup on
+	   maildir, hdr: reads the header): only what the map can still
+	   match, in the order of pop3_policy_uidl_map_resolve() */
+	if ((flags & POP3_POLICY_UIDL_SCAN_GUID) != 0 ||
+	    (*mapped == NULL && map != NULL &&
+	     map->kind_counts[POP3_POLICY_UIDL_KEY_GUID] > 0)) {
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &value) < 0) {
+			*error_r = mailbox_get_last_internal_error(mail->box,
+								   NULL);
+			return -1;
+		}
+		msg_r->guid = p_strdup(pool, value);
+		if (*value != '\0') {
+			msg_r->keys.guid_key = p_strdup(pool,
+				pop3_policy_uidl_key_guid(value));
+		}
+		if (*mapped == NULL && map != NULL &&
+		    msg_r->keys.guid_key != NULL) {
+			*mapped = pop3_policy_uidl_map_lookup(map,
+				msg_r->keys.guid_key);
+		}
 	}
 	if ((flags & POP3_POLICY_UIDL_SCAN_MSGID) != 0 &&
+	    (*mapped == NULL || all_keys) &&
 	    mail_get_first_header(mail, "Message-ID", &value) > 0) {
 		msg_r->keys.msgid_key = p_strdup(pool,
 			pop3_policy_uidl_key_msgid(value));
+		if (*mapped == NULL && map != NULL &&
+		    msg_r->keys.msgid_key != NULL) {
+			*mapped = pop3_policy_uidl_map_lookup(map,
+				msg_r->keys.msgid_key);
+		}
 	}
-	if ((flags & POP3_POLICY_UIDL_SCAN_HDR) != 0) {
+	if ((flags & POP3_POLICY_UIDL_SCAN_HDR) != 0 &&
+	    (*mapped == NULL || all_keys)) {
 		value = pop3_policy_uidl_mailbox_hdr_key(mail, error_r);
 		if (value == NULL)
 			return -1;
 		msg_r->keys.hdr_key = p_strdup(pool, value);
-	}
-	if (map != NULL) {
-		msg_r->assign.mapped =
-			pop3_policy_uidl_map_resolve(map, &msg_r->keys);
+		if (*mapped == NULL && map != NULL)
+			*mapped = pop3_policy_uidl_map_lookup(map, value);
 	}
 	/* a mapped message's native UIDL matters only if its mapped one
 	   collides: it is worked out then (uidl_scan_collisions()) */
-	if (msg_r->assign.mapped != NULL &&
-	    (flags & POP3_POLICY_UIDL_SCAN_NATIVE) == 0)
+	if (*mapped != NULL && (flags & POP3_POLICY_UIDL_SCAN_NATIVE) == 0)
 		return 0;
 	if (uidl_native(mail, uidvalidity, format, &uidl,
 			&msg_r->native_stored, error_r) < 0)
@@ -299,8 +320,7 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 	trans = mailbox_transaction_begin(box, 0, __func__);
 	search_args = mail_search_build_init();
 	mail_search_build_add_all(search_args);
-	ctx = mailbox_search_init(trans, search_args, NULL,
-				  MAIL_FETCH_GUID, NULL);
+	ctx = mailbox_search_init(trans, search_args, NULL, 0, NULL);
 	mail_search_args_unref(&search_args);
 	while (ret == 0 && mailbox_search_next(ctx, &mail)) T_BEGIN {
 		msg = array_append_space(msgs_r);

@@ -19,11 +19,16 @@ enum pop3_policy_uidl_scan_flags {
 	/* work out the native UIDL of mapped messages too (else only of
 	   unmapped ones and of those whose mapped UIDL collides) */
 	POP3_POLICY_UIDL_SCAN_NATIVE = 0x04,
+	/* always fetch the GUID (else only while the map can match it) */
+	POP3_POLICY_UIDL_SCAN_GUID = 0x08,
+	/* compute the msgid:/hdr: keys asked for even for messages an
+	   earlier key matched (doveadm shows them) */
+	POP3_POLICY_UIDL_SCAN_ALL_KEYS = 0x10,
 };
 
 struct pop3_policy_uidl_msg {
 	uint32_t seq, uid;
-	/* message GUID ("" if the storage has none) */
+	/* message GUID ("" if the storage has none; NULL if not fetched) */
 	const char *guid;
 	struct pop3_policy_uidl_msg_keys keys;
 	/* native UIDL (NULL for a mapped message unless

@@ -23,6 +23,7 @@
 
 #include "lib.h"
 #include "array.h"
+#include "time-util.h"
 #include "hash.h"
 #include "mail-user.h"
 #include "mail-storage-private.h"
@@ -71,9 +72,29 @@ static int uidl_fail(struct mailbox *box, const char *error)
 	return -1;
 }
 
-static const char *uidl_msg_identity(const struct pop3_policy_uidl_msg *msg)
+/* Returns the hash of the message's identity for the guard: its GUID
+   (fetched now if the scan did not need it), else its uid: key. */
+static int
+uidl_msg_identity_hash(struct mail *mail, const struct pop3_policy_uidl_msg *msg,
+		       uint64_t *hash_r, const char **error_r)
 {
-	return msg->guid[0] != '\0' ? msg->guid : msg->keys.uid_key;
+	const char *guid = msg->guid;
+
+	if (guid == NULL) {
+		if (!mail_set_uid(mail, msg->uid)) {
+			*error_r = t_strdup_printf("UID %u: expunged",
+						   msg->uid);
+			return -1;
+		}
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+			*error_r = mailbox_get_last_internal_error(mail->box,
+								   NULL);
+			return -1;
+		}
+	}
+	*hash_r = pop3_policy_uidl_guard_hash(guid[0] != '\0' ? guid :
+					      msg->keys.uid_key);
+	return 0;
 }
 
 /* Looks up the previous session's sketch. Returns 1 with it, 0 if there
@@ -210,6 +231,9 @@ uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
 	ARRAY(uint32_t) prev_uids;
 	ARRAY(uint64_t) prev_guids;
 	struct mailbox_status status;
+	struct mailbox_transaction_context *trans;
+	struct mail *mail;
+	const char *error = NULL;
 	uint64_t hash;
 	bool same_uidvalidity, want;
 	int ret;
@@ -232,22 +256,39 @@ uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
 	array_foreach(msgs, msg)
 		uidl_guard_best_add(best, msg->uid);
 	builder = pop3_policy_uidl_guard_builder_init(status.uidvalidity);
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	mail = mail_alloc(trans, MAIL_FETCH_GUID, NULL);
 	array_foreach(msgs, msg) {
 		want = best->count < N_ELEMENTS(best->keys) ||
 			pop3_policy_uidl_guard_uid_key(msg->uid) <=
 			best->keys[best->count - 1];
-		hash = pop3_policy_uidl_guard_hash(uidl_msg_identity(msg));
 		if (!want && same_uidvalidity) {
 			want = array_bsearch(&prev_uids, &msg->uid,
 					     uint32_cmp) != NULL;
+		} else if (!want && array_count(&prev_guids) == 0) {
+			/* nothing to find */
 		} else if (!want) {
+			/* a new UIDVALIDITY: the previous samples are
+			   found by GUID */
+			if (uidl_msg_identity_hash(mail, msg, &hash,
+						   &error) < 0)
+				break;
 			want = array_bsearch(&prev_guids, &hash,
 					     uint64_cmp) != NULL;
 		}
-		if (want) {
-			pop3_policy_uidl_guard_builder_add(builder, msg->uid,
-				hash, msg->assign.served);
-		}
+		if (!want)
+			continue;
+		if (uidl_msg_identity_hash(mail, msg, &hash, &error) < 0)
+			break;
+		pop3_policy_uidl_guard_builder_add(builder, msg->uid, hash,
+						   msg->assign.served);
+	}
+	mail_free(&mail);
+	(void)mailbox_transaction_commit(&trans);
+	if (error != NULL) {
+		e_error(puser->event, "UIDL guard: %s", error);
+		pop3_policy_uidl_guard_builder_deinit(&builder);
+		return uidl_fail(box, "UIDLs could not be worked out");
 	}
 	ret = uidl_guard_apply(box, puser, ubox, builder, &previous, ret > 0);
 	pop3_policy_uidl_guard_builder_deinit(&builder);
@@ -419,6 +460,7 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	const struct pop3_policy_uidl_msg *msg;
 	struct uidl_served *served;
 	struct mailbox_status status;
+	struct timeval tv_start, tv_loaded, tv_scanned;
 	uint32_t persist_uidvalidity = 0;
 	const char *error;
 	int ret, collisions;
@@ -435,6 +477,7 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	}
 	/* a map persisted under today's UIDVALIDITY is served by the
 	   storage itself: only the index record is read */
+	i_gettimeofday(&tv_start);
 	ret = pop3_policy_uidl_map_load_unless_persisted(puser->store,
 		user->username, persist_uidvalidity, &map, &error);
 	if (ret < 0) {
@@ -448,6 +491,7 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	}
 
 	pool = pool_alloconly_create("pop3-policy uidl scan", 4096);
+	i_gettimeofday(&tv_loaded);
 	collisions = pop3_policy_uidl_mailbox_scan(box, map,
 		pop3_policy_uidl_mailbox_scan_flags(map), pool, &msgs, &error);
 	if (collisions < 0) {
@@ -472,10 +516,13 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 		served->order = msg->pop3_order;
 		hash_table_insert(ubox->served, POINTER_CAST(msg->uid), served);
 	}
+	i_gettimeofday(&tv_scanned);
 	e_debug(puser->event, "UIDL map: %u entries, %u messages, %u mapped, "
-		"%d collisions", map == NULL ? 0 :
-		pop3_policy_uidl_map_count(map), array_count(&msgs),
-		hash_table_count(ubox->served), collisions);
+		"%d collisions (map loaded in %d ms, messages in %d ms)",
+		map == NULL ? 0 : pop3_policy_uidl_map_count(map),
+		array_count(&msgs), hash_table_count(ubox->served), collisions,
+		timeval_diff_msecs(&tv_loaded, &tv_start),
+		timeval_diff_msecs(&tv_scanned, &tv_loaded));
 
 	ret = 0;
 	if (ubox->guard_percent > 0)
