@@ -789,6 +789,350 @@ static void test_fault_server_stopped(gconstpointer data)
 	site_stop(site);
 }
 
+/* --- (4) load: 32 concurrent clients --- */
+
+#define LOAD_USERS 32
+#define LOAD_MESSAGES 3
+
+typedef struct {
+	Site *site;
+	unsigned int slot;
+	char *user;
+	/* APOP secret, or NULL for USER/PASS */
+	char *secret;
+	gint64 end;
+	unsigned int sessions;
+	unsigned int errors;
+	char *first_error;
+} LoadClient;
+
+/* Writes the user's messages straight into the maildir of one instance
+   (Message-ID load-<user>-<i>). */
+static void load_write_messages(PpInstance *inst, const char *user)
+{
+	const char *home = pp_instance_home(inst, user);
+	static const char *const subdirs[] = { "", "cur", "new", "tmp" };
+	GStatBuf st;
+	unsigned int i;
+
+	g_assert_cmpint(g_stat(home, &st), ==, 0);
+	for (i = 0; i < G_N_ELEMENTS(subdirs); i++) {
+		char *dir = g_build_filename(home, "Maildir", subdirs[i],
+					     NULL);
+
+		g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+		g_assert_cmpint(chown(dir, st.st_uid, st.st_gid), ==, 0);
+		g_free(dir);
+	}
+	for (i = 0; i < LOAD_MESSAGES; i++) {
+		char *name = g_strdup_printf("1795000000.M%uP2.load", i);
+		char *path = g_build_filename(home, "Maildir", "new", name,
+					      NULL);
+		char *msg = g_strdup_printf(
+			"From: sender@example.com\r\n"
+			"Subject: load %u\r\n"
+			"Message-ID: <load-%s-%u@example.com>\r\n"
+			"\r\n"
+			"Body %u of %s.\r\n", i, user, i, i, user);
+
+		write_file(path, msg, 0600);
+		g_assert_cmpint(chown(path, st.st_uid, st.st_gid), ==, 0);
+		g_free(msg);
+		g_free(path);
+		g_free(name);
+	}
+}
+
+static void load_error(LoadClient *c, const char *what, const char *reply)
+{
+	c->errors++;
+	if (c->first_error == NULL) {
+		c->first_error = g_strdup_printf("%s %s: %s", c->user, what,
+						 reply);
+	}
+}
+
+/* One session: login (APOP or USER/PASS), STAT, UIDL (the imported
+   map), RETR 1, QUIT. Nothing is deleted. */
+static void load_session(LoadClient *c, PpInstance *inst)
+{
+	GError *error = NULL;
+	PpPop3 *pop3 = pp_pop3_connect(pp_instance_port(inst), &error);
+	char *cmd, *reply, *expected;
+	unsigned int i;
+
+	if (pop3 == NULL) {
+		load_error(c, "connect", error->message);
+		g_error_free(error);
+		return;
+	}
+	if (c->secret != NULL) {
+		const char *greeting = pp_pop3_greeting(pop3);
+		const char *start = strchr(greeting, '<');
+		const char *end = start == NULL ? NULL : strchr(start, '>');
+		char *challenge, *digest;
+
+		if (end == NULL) {
+			load_error(c, "greeting", greeting);
+			pp_pop3_close(pop3);
+			return;
+		}
+		challenge = g_strdup_printf("%.*s%s", (int)(end - start + 1),
+					    start, c->secret);
+		digest = g_compute_checksum_for_string(G_CHECKSUM_MD5,
+						       challenge, -1);
+		cmd = g_strdup_printf("APOP %s %s", c->user, digest);
+		g_free(digest);
+		g_free(challenge);
+	} else {
+		cmd = g_strdup_printf("USER %s", c->user);
+		reply = pp_pop3_cmd(pop3, cmd);
+		g_free(cmd);
+		if (!g_str_has_prefix(reply, "+OK")) {
+			load_error(c, "USER", reply);
+			g_free(reply);
+			pp_pop3_close(pop3);
+			return;
+		}
+		g_free(reply);
+		cmd = g_strdup("PASS pass-word");
+	}
+	reply = pp_pop3_cmd(pop3, cmd);
+	g_free(cmd);
+	if (!g_str_has_prefix(reply, "+OK")) {
+		load_error(c, "login", reply);
+		g_free(reply);
+		pp_pop3_close(pop3);
+		return;
+	}
+	g_free(reply);
+
+	expected = g_strdup_printf("+OK %u ", LOAD_MESSAGES);
+	reply = pp_pop3_cmd(pop3, "STAT");
+	if (!g_str_has_prefix(reply, expected))
+		load_error(c, "STAT", reply);
+	g_free(reply);
+	g_free(expected);
+	reply = pp_pop3_cmd_multi(pop3, "UIDL");
+	for (i = 0; i < LOAD_MESSAGES; i++) {
+		/* messages are listed in the order they were written */
+		char *line = g_strdup_printf("\n%u MAP-%s-%u", i + 1,
+					     c->user, i);
+
+		if (strstr(reply, line) == NULL) {
+			load_error(c, "UIDL", reply);
+			g_free(line);
+			break;
+		}
+		g_free(line);
+	}
+	g_free(reply);
+	reply = pp_pop3_cmd_multi(pop3, "RETR 1");
+	if (!g_str_has_prefix(reply, "+OK") ||
+	    strstr(reply, "Subject: load ") == NULL)
+		load_error(c, "RETR", reply);
+	g_free(reply);
+	reply = pp_pop3_cmd(pop3, "QUIT");
+	if (!g_str_has_prefix(reply, "+OK"))
+		load_error(c, "QUIT", reply);
+	else
+		c->sessions++;
+	g_free(reply);
+	pp_pop3_close(pop3);
+}
+
+static gpointer load_thread(gpointer data)
+{
+	LoadClient *c = data;
+	unsigned int n = c->slot;
+
+	while (g_get_monotonic_time() < c->end) {
+		/* alternate between the two Dovecot backends */
+		load_session(c, c->site->inst[n++ % 2]);
+	}
+	return NULL;
+}
+
+/* The largest resident set (kB) of the processes of the instance whose
+   command name is `name` (auth, auth-worker, dict). */
+static unsigned long max_rss_kb(PpInstance *inst, const char *name)
+{
+	const char *ns = pp_instance_mount_ns(inst);
+	GDir *dir = g_dir_open("/proc", 0, NULL);
+	const char *pid;
+	unsigned long max = 0;
+
+	g_assert_nonnull(dir);
+	while ((pid = g_dir_read_name(dir)) != NULL) {
+		char *path, *target, *comm = NULL, *status = NULL, *rss;
+
+		if (!g_ascii_isdigit(pid[0]))
+			continue;
+		path = g_strdup_printf("/proc/%s/ns/mnt", pid);
+		target = g_file_read_link(path, NULL);
+		g_free(path);
+		if (target == NULL || g_strcmp0(target, ns) != 0) {
+			g_free(target);
+			continue;
+		}
+		g_free(target);
+		path = g_strdup_printf("/proc/%s/comm", pid);
+		if (g_file_get_contents(path, &comm, NULL, NULL) &&
+		    strcmp(g_strchomp(comm), name) == 0) {
+			g_free(path);
+			path = g_strdup_printf("/proc/%s/status", pid);
+			if (g_file_get_contents(path, &status, NULL, NULL) &&
+			    (rss = strstr(status, "VmRSS:")) != NULL) {
+				unsigned long kb = strtoul(rss + 6, NULL, 10);
+
+				if (kb > max)
+					max = kb;
+			}
+		}
+		g_free(status);
+		g_free(comm);
+		g_free(path);
+	}
+	g_dir_close(dir);
+	return max;
+}
+
+static unsigned int load_seconds(void)
+{
+	const char *env = g_getenv("PP_LOAD_SECONDS");
+
+	return env != NULL && atoi(env) > 0 ? (unsigned int)atoi(env) : 60;
+}
+
+/* 32 clients for PP_LOAD_SECONDS (default 60) against two Dovecot
+   backends sharing the store, with per-user policies, APOP secrets (half
+   of the users) and imported UIDL maps: no protocol error, no message
+   lost, the long-lived processes' memory flat. Prints sessions/s. */
+static void test_load(gconstpointer data)
+{
+	/* auth workers run the auth binary too, so "auth" covers them */
+	static const char *const watched[] = { "auth", "dict" };
+	PpBackendKind kind = GPOINTER_TO_INT(data);
+	Site *site = site_start(kind, 2);
+	LoadClient clients[LOAD_USERS];
+	GThread *threads[LOAD_USERS];
+	unsigned long rss_start[2][G_N_ELEMENTS(watched)];
+	unsigned int i, j, k, sessions = 0, errors = 0, seconds;
+	gint64 start_time;
+
+	memset(clients, 0, sizeof(clients));
+	for (i = 0; i < LOAD_USERS; i++) {
+		clients[i].site = site;
+		clients[i].slot = i;
+		clients[i].user = g_strdup_printf("load%02u", i);
+		for (j = 0; j < 2; j++) {
+			pp_instance_add_user(site->inst[j], clients[i].user,
+					     "pass-word", NULL);
+		}
+	}
+	g_usleep(1100 * 1000);
+	for (i = 0; i < LOAD_USERS; i++) {
+		char *map_path = g_strdup_printf("%s/%s.uidl", site->dir,
+						 clients[i].user);
+		const char *const import_argv[] = {
+			"pop3-uidl", "import", "-u", clients[i].user,
+			map_path, NULL
+		};
+		GString *map = g_string_new(NULL);
+
+		for (j = 0; j < 2; j++)
+			load_write_messages(site->inst[j], clients[i].user);
+		for (k = 0; k < LOAD_MESSAGES; k++) {
+			g_string_append_printf(map,
+				"msgid:<load-%s-%u@example.com> MAP-%s-%u\n",
+				clients[i].user, k, clients[i].user, k);
+		}
+		write_file(map_path, map->str, 0644);
+		g_string_free(map, TRUE);
+		doveadm_ok(site->inst[i % 2], import_argv, NULL);
+		g_free(map_path);
+		if (i % 2 == 0) {
+			const char *const gen_argv[] = {
+				"pop3-apop", "generate", "-u",
+				clients[i].user, NULL
+			};
+			char *secret;
+
+			doveadm_ok(site->inst[1 - i % 2], gen_argv, &secret);
+			clients[i].secret = g_strstrip(secret);
+		}
+		if (i % 4 == 1) {
+			const char *const set_argv[] = {
+				"pop3-policy", "set", "-u", clients[i].user,
+				"hold=7d login_delay=0", NULL
+			};
+
+			doveadm_ok(site->inst[0], set_argv, NULL);
+		}
+	}
+
+	seconds = load_seconds();
+	start_time = g_get_monotonic_time();
+	for (i = 0; i < LOAD_USERS; i++) {
+		clients[i].end = start_time + seconds * G_USEC_PER_SEC;
+		threads[i] = g_thread_new("load", load_thread, &clients[i]);
+	}
+	/* the memory baseline once the processes are warm: a quarter in */
+	g_usleep(seconds * G_USEC_PER_SEC / 4);
+	for (j = 0; j < 2; j++) {
+		for (k = 0; k < G_N_ELEMENTS(watched); k++)
+			rss_start[j][k] = max_rss_kb(site->inst[j], watched[k]);
+	}
+	for (i = 0; i < LOAD_USERS; i++) {
+		g_thread_join(threads[i]);
+		sessions += clients[i].sessions;
+		errors += clients[i].errors;
+		if (clients[i].first_error != NULL)
+			g_test_message("%s", clients[i].first_error);
+	}
+	g_test_message("%s: %u sessions in %u s with %u clients: "
+		       "%.1f sessions/s, %u errors",
+		       kind == PP_BACKEND_REDIS ? "redis" : "pgsql",
+		       sessions, seconds, LOAD_USERS,
+		       (double)sessions / seconds, errors);
+	for (j = 0; j < 2; j++) {
+		for (k = 0; k < G_N_ELEMENTS(watched); k++) {
+			unsigned long end = max_rss_kb(site->inst[j],
+						       watched[k]);
+
+			g_test_message("instance %u %s: largest VmRSS %lu kB "
+				       "a quarter in, %lu kB at the end",
+				       j, watched[k], rss_start[j][k], end);
+			/* flat: what a process grows by must not scale
+			   with the thousands of sessions */
+			if (rss_start[j][k] > 0 &&
+			    end > rss_start[j][k] + rss_start[j][k] / 4 + 2048) {
+				dump_logs();
+				g_error("%s of instance %u grew from %lu kB to "
+					"%lu kB", watched[k], j,
+					rss_start[j][k], end);
+			}
+		}
+	}
+	g_assert_cmpuint(errors, ==, 0);
+	g_assert_cmpuint(sessions, >, LOAD_USERS);
+	/* nothing lost: every message is still in every mailbox (+ the
+	   welcome message of site_start() for the site's own users) */
+	for (i = 0; i < LOAD_USERS; i++) {
+		for (j = 0; j < 2; j++) {
+			g_assert_cmpuint(count_inbox(site->inst[j],
+						     clients[i].user), ==,
+					 LOAD_MESSAGES);
+		}
+		g_free(clients[i].user);
+		g_free(clients[i].secret);
+		g_free(clients[i].first_error);
+	}
+	assert_no_crash(site->inst[0]);
+	assert_no_crash(site->inst[1]);
+	site_stop(site);
+}
+
 static void add_case(const char *name, GTestDataFunc func)
 {
 	static const struct {
@@ -822,5 +1166,6 @@ int main(int argc, char *argv[])
 	add_case("shared-login-delay", test_shared_login_delay);
 	add_case("shared-uidl-map", test_shared_uidl_map);
 	add_case("fault-server-stopped", test_fault_server_stopped);
+	add_case("load", test_load);
 	return g_test_run();
 }
