@@ -17,7 +17,8 @@
 #include "var-expand.h"
 #include "mail-storage.h"
 #include "mail-storage-settings.h"
-#include "mail-search-build.h"
+#include "mail-storage-private.h"
+#include "mail-index.h"
 #include "pop3-policy-uidl-hdr.h"
 #include "pop3-policy-uidl-mailbox.h"
 
@@ -304,13 +305,16 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 	const struct mail_storage_settings *set = mailbox_get_settings(box);
 	struct mailbox_status status;
 	struct mailbox_transaction_context *trans;
-	struct mail_search_args *search_args;
-	struct mail_search_context *ctx;
 	struct pop3_policy_uidl_assign *assigns;
 	struct pop3_policy_uidl_msg *msg;
 	struct mail *mail;
-	const char *error = NULL;
+	const char *error = NULL, *mapped;
 	unsigned int i, count, collisions;
+	bool need_mail = (flags & (POP3_POLICY_UIDL_SCAN_GUID |
+				   POP3_POLICY_UIDL_SCAN_ALL_KEYS |
+				   POP3_POLICY_UIDL_SCAN_NATIVE)) != 0 ||
+		map == NULL || map->kind_counts[POP3_POLICY_UIDL_KEY_UID] == 0;
+	uint32_t seq, uid;
 	int ret = 0;
 
 	mailbox_get_open_status(box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
@@ -318,27 +322,34 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 	p_array_init(msgs_r, pool, status.messages + 1);
 
 	trans = mailbox_transaction_begin(box, 0, __func__);
-	search_args = mail_search_build_init();
-	mail_search_build_add_all(search_args);
-	ctx = mailbox_search_init(trans, search_args, NULL, 0, NULL);
-	mail_search_args_unref(&search_args);
-	while (ret == 0 && mailbox_search_next(ctx, &mail)) T_BEGIN {
+	mail = mail_alloc(trans, 0, NULL);
+	for (seq = 1; seq <= status.messages && ret == 0; seq++) T_BEGIN {
 		msg = array_append_space(msgs_r);
-		if (uidl_scan_mail(mail, status.uidvalidity,
-				   set->pop3_uidl_format, map, flags, pool,
-				   msg, &error) < 0) {
-			error = p_strdup_printf(pool, "UID %u: %s",
-						mail->uid, error);
-			ret = -1;
-		} else if (msg->assign.mapped != NULL) {
-			msg->assign.mapped = p_strdup(pool,
-						      msg->assign.mapped);
+		mail_index_lookup_uid(box->view, seq, &uid);
+		/* a message a uid: entry matches needs no mail at all (a
+		   snapshot's map), unless doveadm wants all of its keys */
+		if (!need_mail && map != NULL && (mapped =
+		    pop3_policy_uidl_map_lookup(map,
+			pop3_policy_uidl_key_uid(status.uidvalidity,
+						 uid))) != NULL) {
+			msg->seq = seq;
+			msg->uid = uid;
+			msg->keys.uid_key = p_strdup(pool,
+				pop3_policy_uidl_key_uid(status.uidvalidity,
+							 uid));
+			msg->assign.mapped = mapped;
+		} else {
+			mail_set_seq(mail, seq);
+			if (uidl_scan_mail(mail, status.uidvalidity,
+					   set->pop3_uidl_format, map, flags,
+					   pool, msg, &error) < 0) {
+				error = p_strdup_printf(pool, "UID %u: %s",
+							uid, error);
+				ret = -1;
+			}
 		}
 	} T_END;
-	if (mailbox_search_deinit(&ctx) < 0 && ret == 0) {
-		error = mailbox_get_last_internal_error(box, NULL);
-		ret = -1;
-	}
+	mail_free(&mail);
 	(void)mailbox_transaction_commit(&trans);
 	if (ret < 0) {
 		*error_r = t_strdup(error);
