@@ -115,7 +115,7 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
 			      set->site_policy, POP3_POLICY_LAYER_SITE,
 			      auth_class_lookup, (void *)set, &error) < 0) {
 		*error_r = t_strdup_printf(
-			"user %s: site policy (args pop3_policy=): %s",
+			"user %s: passdb/userdb args pop3_policy=: %s",
 			user, error);
 		return -1;
 	}
