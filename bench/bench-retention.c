@@ -32,6 +32,13 @@
 
 static int opt_rounds = 5;
 static double opt_secs = 3;
+static int opt_big_sessions = 10;
+static char *opt_parts = NULL;
+
+static gboolean part_wanted(char part)
+{
+	return opt_parts == NULL || strchr(opt_parts, part) != NULL;
+}
 
 /* the instances compared: vanilla, the package without a policy, the
    package with one */
@@ -249,6 +256,10 @@ int main(int argc, char **argv)
 		  "rounds (default 5)", "N" },
 		{ "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_secs,
 		  "seconds per rate measurement (default 3)", "S" },
+		{ "big-sessions", 'b', 0, G_OPTION_ARG_INT, &opt_big_sessions,
+		  "big-mailbox sessions per round (default 10)", "N" },
+		{ "parts", 'p', 0, G_OPTION_ARG_STRING, &opt_parts,
+		  "parts to run, e.g. 12 or 3 (default 123)", "DIGITS" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	GOptionContext *octx = g_option_context_new("- retention benchmark");
@@ -265,6 +276,13 @@ int main(int argc, char **argv)
 		g_error("%s", error->message);
 
 	for (i = 0; i < N_INST; i++) {
+		inst[i] = NULL;
+		rates[i] = g_array_new(FALSE, FALSE, sizeof(double));
+		cpu[i] = g_array_new(FALSE, FALSE, sizeof(double));
+		wall[i] = g_array_new(FALSE, FALSE, sizeof(double));
+		ratios[i] = g_array_new(FALSE, FALSE, sizeof(double));
+		if (!part_wanted('1') && !part_wanted('2'))
+			continue;
 		inst[i] = start(i, FALSE);
 		for (u = 0; u < CLIENTS; u++) {
 			pp_instance_add_user(inst[i], users[u], "secret",
@@ -272,16 +290,14 @@ int main(int argc, char **argv)
 			write_messages(inst[i], users[u], 0, 10);
 		}
 		pp_instance_add_user(inst[i], "big", "secret", NULL);
-		write_messages(inst[i], "big", 0, BIG_MESSAGES);
-		rates[i] = g_array_new(FALSE, FALSE, sizeof(double));
-		cpu[i] = g_array_new(FALSE, FALSE, sizeof(double));
-		wall[i] = g_array_new(FALSE, FALSE, sizeof(double));
-		ratios[i] = g_array_new(FALSE, FALSE, sizeof(double));
-		(void)sessions_per_sec(inst[i], users); /* warm-up */
+		if (part_wanted('2'))
+			write_messages(inst[i], "big", 0, BIG_MESSAGES);
+		if (part_wanted('1'))
+			(void)sessions_per_sec(inst[i], users); /* warm-up */
 	}
 
 	/* 1. sessions/s; rounds rotate the order */
-	for (r = 0; r < opt_rounds; r++) {
+	for (r = 0; r < opt_rounds && part_wanted('1'); r++) {
 		for (j = 0; j < N_INST; j++) {
 			i = (r % 2 == 0) ? j : N_INST - 1 - j;
 			res[i] = sessions_per_sec(inst[i], users);
@@ -292,9 +308,10 @@ int main(int argc, char **argv)
 			g_array_append_val(ratios[i], v);
 		}
 	}
-	printf("sessions/s, %d clients (STAT, UIDL, QUIT of 10 messages):\n",
-	       CLIENTS);
-	for (i = 0; i < N_INST; i++) {
+	if (part_wanted('1'))
+		printf("sessions/s, %d clients (STAT, UIDL, QUIT of 10 "
+		       "messages):\n", CLIENTS);
+	for (i = 0; i < N_INST && part_wanted('1'); i++) {
 		printf("  %-15s %7.1f/s  ratio to vanilla %.3f%s\n",
 		       inst_names[i], median(rates[i]), median(ratios[i]),
 		       i == 2 ? "  (target >= 0.95)" : "");
@@ -302,15 +319,16 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	/* 2. big mailbox session, nothing due */
-	for (i = 0; i < N_INST; i++) {
+	for (i = 0; i < N_INST && part_wanted('2'); i++) {
 		/* build the indexes first */
 		(void)big_sessions_cpu_ms(inst[i], 2, &w);
 		g_array_set_size(ratios[i], 0);
 	}
-	for (r = 0; r < opt_rounds; r++) {
+	for (r = 0; r < opt_rounds && part_wanted('2'); r++) {
 		for (j = 0; j < N_INST; j++) {
 			i = (r % 2 == 0) ? j : N_INST - 1 - j;
-			res[i] = big_sessions_cpu_ms(inst[i], 10, &w);
+			res[i] = big_sessions_cpu_ms(inst[i],
+						     opt_big_sessions, &w);
 			g_array_append_val(wall[i], w);
 			g_array_append_val(cpu[i], res[i]);
 		}
@@ -321,10 +339,11 @@ int main(int argc, char **argv)
 			g_array_append_val(ratios[i], v);
 		}
 	}
-	printf("session on a %d-message mailbox, nothing due (login, STAT, "
-	       "QUIT; CPU of all the instance's processes):\n",
-	       BIG_MESSAGES);
-	for (i = 0; i < N_INST; i++) {
+	if (part_wanted('2'))
+		printf("session on a %d-message mailbox, nothing due (login, "
+		       "STAT, QUIT; CPU of all the instance's processes):\n",
+		       BIG_MESSAGES);
+	for (i = 0; i < N_INST && part_wanted('2'); i++) {
 		printf("  %-15s CPU %7.1f ms/session (%+.1f ms against %s)"
 		       "  client wall %7.1f ms%s\n", inst_names[i],
 		       median(cpu[i]), median(ratios[i]),
@@ -332,14 +351,16 @@ int main(int argc, char **argv)
 		       i == 2 ? "  (target < 5 ms)" : "");
 	}
 	fflush(stdout);
-	for (i = 0; i < N_INST; i++)
-		pp_instance_stop(inst[i]);
+	for (i = 0; i < N_INST; i++) {
+		if (inst[i] != NULL)
+			pp_instance_stop(inst[i]);
+	}
 
 	/* 3. sweep of 1,000 due in 100,000 against doveadm expunge */
 	sweep = g_array_new(FALSE, FALSE, sizeof(double));
 	expunge = g_array_new(FALSE, FALSE, sizeof(double));
 	sratios = g_array_new(FALSE, FALSE, sizeof(double));
-	for (r = 0; r < opt_rounds; r++) {
+	for (r = 0; r < opt_rounds && part_wanted('3'); r++) {
 		PpInstance *fi = start(1, TRUE);
 		const char *pin_a[] = { "fetch", "-u", "a", "date.saved",
 					"mailbox", "INBOX", NULL };
@@ -394,7 +415,8 @@ int main(int argc, char **argv)
 		g_array_append_val(sratios, v);
 		pp_instance_stop(fi);
 	}
-	printf("sweep of %d due in a %d-message mailbox: sweep %.2f s, "
+	if (part_wanted('3'))
+		printf("sweep of %d due in a %d-message mailbox: sweep %.2f s, "
 	       "doveadm expunge %.2f s, ratio %.2f (target <= 2)\n",
 	       DUE_MESSAGES, BIG_MESSAGES, median(sweep), median(expunge),
 	       median(sratios));
