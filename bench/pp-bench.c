@@ -1,12 +1,15 @@
 /* pp-bench: vanilla Dovecot against Dovecot with the package, in one run.
 
-   Both instances run side by side for the whole run (started through the
+   The instances run side by side for the whole run (started through the
    integration harness, tests/harness/pp-harness.h). Each row of the table
-   is measured in rounds; a round measures instance A and then B, and the
-   next round B and then A, so that a slow drift of the (shared, noisy)
+   compares two of them in rounds; a round measures instance A and then B,
+   the next round B and then A, so that a slow drift of the (shared, noisy)
    machine hits both alike. A row's figure per instance is the median over
    the rounds; its ratio is the median of the per-round ratios B/A, each
-   taken between two measurements made seconds apart.
+   taken between two measurements made seconds apart. Besides its figure,
+   every measurement records the instance's CPU per session (bench-cpu.h),
+   which other load on the machine disturbs far less than a rate; an A/A
+   row (two vanilla instances) shows the run's noise floor.
 
    To add a row: add the instance it needs to instance_specs[] if it is not
    there, and a line to rows[]. */
@@ -15,8 +18,6 @@
 #include "bench-pop3.h"
 #include "bench-maildir.h"
 #include "bench-cpu.h"
-
-#include <stdbool.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -663,7 +664,7 @@ static const GOptionEntry options[] = {
 	{ "big-messages", 'm', 0, G_OPTION_ARG_INT, &opt_big_messages,
 	  "Messages in the big mailbox (default 100000)", "N" },
 	{ "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
-	  "A quick run of about 3 minutes: -d 2 -r 4 -i 3 (overrides them)",
+	  "A quick run of about 3 minutes: -d 2 -r 3 -i 3 (overrides them)",
 	  NULL },
 	{ "rows", 0, 0, G_OPTION_ARG_STRING, &opt_rows,
 	  "Run only these rows (comma-separated ids, see --list)", "IDS" },
@@ -700,7 +701,7 @@ int main(int argc, char **argv)
 	}
 	if (opt_quick) {
 		opt_duration = 2;
-		opt_rounds = 4;
+		opt_rounds = 3;
 		opt_iterations = 3;
 	}
 	if (opt_duration <= 0 || opt_rounds < 1 || opt_iterations < 1 ||
