@@ -118,11 +118,17 @@ static Site *site_start(PpBackendKind kind, unsigned int instances)
 	PpInstanceOptions opts = { 0 };
 	GError *error = NULL;
 	unsigned int i, j;
-	char *key;
+	char *key, *tmpl;
 
 	site->backend = start_backend(kind);
-	site->dir = g_dir_make_tmp("pp-site-XXXXXX", &error);
-	g_assert_no_error(error);
+	/* under the runner's per-program directory (removed after an abort
+	   too), else the system's */
+	tmpl = g_build_filename(g_getenv("PP_TEST_TMPDIR") != NULL ?
+				g_getenv("PP_TEST_TMPDIR") : g_get_tmp_dir(),
+				"pp-site-XXXXXX", NULL);
+	site->dir = g_mkdtemp_full(tmpl, 0755);
+	if (site->dir == NULL)
+		g_error("mkdtemp %s: %s", tmpl, g_strerror(errno));
 	g_assert_cmpint(g_chmod(site->dir, 0755), ==, 0);
 	site->key_file = g_build_filename(site->dir, "apop.keys", NULL);
 	key = random_key_line("1");
