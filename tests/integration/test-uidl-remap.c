@@ -148,6 +148,17 @@ static void test_export_snapshot_verify_clear(void)
 	uidls = uidl_pop3_list(inst, "u1", NULL);
 	assert_uidls(uidls, (const char *const *)native);
 	g_strfreev(uidls);
+	/* -A: every user the userdb lists */
+	pp_instance_add_user(inst, "u2", "pass", NULL);
+	/* the passwd-file is re-read when its mtime (seconds) changes */
+	g_usleep(1100 * 1000);
+	pp_instance_deliver(inst, "u2", "Subject: x\r\n\r\nx\r\n");
+	ret = uidl_doveadm(inst, &out, &err, "-f", "tab", "pop3-uidl",
+			   "snapshot", "-A", NULL);
+	g_assert_cmpint(ret, ==, 0);
+	g_assert_nonnull(strstr(out, "u1\t4\t8"));
+	g_assert_nonnull(strstr(out, "u2\t1\t2"));
+	g_free(out); g_free(err);
 
 	/* a different map: verify names the differences and exits 1 */
 	file = g_strdup_printf("uid:%u:1 CHANGED-1\n",
