@@ -128,8 +128,16 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 	GError *error = NULL;
 	char *key, *site_words;
 
-	f->dir = g_dir_make_tmp("pp-apop-XXXXXX", &error);
-	g_assert_no_error(error);
+	/* under the runner's per-program directory when there is one, so
+	   that an aborted test leaves nothing behind */
+	if (g_getenv("PP_TEST_TMPDIR") != NULL) {
+		f->dir = g_build_filename(g_getenv("PP_TEST_TMPDIR"),
+					  "pp-apop-XXXXXX", NULL);
+		g_assert_nonnull(g_mkdtemp(f->dir));
+	} else {
+		f->dir = g_dir_make_tmp("pp-apop-XXXXXX", &error);
+		g_assert_no_error(error);
+	}
 	/* auth reads the hashed passwd-file as the dovecot user */
 	g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
 	f->key_file = g_build_filename(f->dir, "apop.keys", NULL);
