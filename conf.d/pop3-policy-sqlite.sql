@@ -14,6 +14,11 @@
 -- as in the key ('/' -> '\|', '\' -> '\\'). value: a versioned record of
 -- the package, "<version> TAB <kind> TAB <fields...>" (at most 60 KiB).
 
+-- Write-ahead logging (kept in the database file): every successful POP3
+-- login writes its LOGIN-DELAY record, and with SQLite's default rollback
+-- journal those writes block concurrent readers ("database is locked").
+PRAGMA journal_mode=WAL;
+
 CREATE TABLE pop3_policy_policy (
   username VARCHAR(255) NOT NULL,
   value TEXT NOT NULL,

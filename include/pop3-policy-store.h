@@ -134,4 +134,8 @@ int pop3_policy_store_unset_key(struct pop3_policy_store *store,
 				const char *user, const char *key,
 				const char **error_r);
 
+/* Returns a dict driver's error text with any quoted store data removed
+   (redis' "(last reply: ...)"), so that no record content reaches a log. */
+const char *pop3_policy_store_driver_error(const char *error);
+
 #endif

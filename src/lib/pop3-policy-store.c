@@ -202,6 +202,20 @@ store_decode(enum pop3_policy_record_kind kind, const char *user,
 	return 0;
 }
 
+/* Returns a dict driver's error text without any part that quotes data
+   read from the store: Dovecot 2.3's redis driver appends
+   "(last reply: <partial value>)" to a communication failure, which for an
+   APOP record would be the sealed secret. */
+const char *pop3_policy_store_driver_error(const char *error)
+{
+	const char *p = strstr(error, " (last reply:");
+
+	if (p == NULL)
+		return error;
+	return t_strconcat(t_strdup_until(error, p),
+			   " (reply not shown)", NULL);
+}
+
 int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 				 enum pop3_policy_record_kind kind,
 				 const char *user, const char *key,
@@ -219,7 +233,8 @@ int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 			  key, &value, &error);
 	if (ret < 0) {
 		*error_r = t_strconcat(store_error_prefix(user, key),
-				       "lookup failed: ", error, NULL);
+				       "lookup failed: ",
+			pop3_policy_store_driver_error(error), NULL);
 		return -1;
 	}
 	if (ret == 0)
@@ -315,7 +330,9 @@ int pop3_policy_store_lookup_keys(struct pop3_policy_store *store,
 		} else if (items[i].ret < 0) {
 			*error_r = t_strconcat(
 				store_error_prefix(user, keys[i]),
-				"lookup failed: ", items[i].error, NULL);
+				"lookup failed: ",
+				pop3_policy_store_driver_error(
+					items[i].error), NULL);
 			ret = -1;
 		} else if (items[i].ret > 0) {
 			if (store_decode(kind, user, keys[i], items[i].value,
@@ -423,7 +440,8 @@ int pop3_policy_store_apply(struct pop3_policy_store *store,
 			store_error_prefix(user, changes[0].key),
 			count > 1 ? t_strdup_printf(
 				"transaction of %u changes", count) :
-			values[0] != NULL ? "write" : "removal", error);
+			values[0] != NULL ? "write" : "removal",
+			pop3_policy_store_driver_error(error));
 		return -1;
 	}
 	return 0;

@@ -536,6 +536,20 @@ static void test_store_expected_failure(void)
 	test_end();
 }
 
+static void test_store_driver_error_hides_data(void)
+{
+	const char *error;
+
+	test_begin("store driver errors never quote store data");
+	error = pop3_policy_store_driver_error(
+		"redis: Communication failure (last reply: 1\tapop\tSECRET)");
+	test_assert(strstr(error, "SECRET") == NULL);
+	test_assert(strstr(error, "Communication failure") != NULL);
+	test_assert_strcmp(pop3_policy_store_driver_error("timeout"),
+			   "timeout");
+	test_end();
+}
+
 static void test_store_missing_server(void)
 {
 	const char *dir;
@@ -555,6 +569,7 @@ static void test_store_missing_server(void)
 int main(int argc, char *argv[])
 {
 	static void (*const full_tests[])(void) = {
+		test_store_driver_error_hides_data,
 		test_store_round_trip,
 		test_store_users_apart,
 		test_store_chunks,
