@@ -270,6 +270,47 @@ static void test_dele_hold_and_restore(void)
 	rt_stop(inst);
 }
 
+/* restore by UID: only that message comes back; an unknown UID is an
+   error naming it, and nothing is restored. */
+static void test_restore_uids(void)
+{
+	PpInstanceOptions opts = { .with_package = TRUE };
+	PpInstance *inst;
+	PpPop3 *pop3;
+	char *out, *err;
+
+	opts.plugin_settings = "pop3_policy = on_delete=hold\n";
+	inst = rt_start(&opts);
+	pp_instance_add_user(inst, "alice", "secret", NULL);
+	rt_deliver_n(inst, "alice", 3);
+	pop3 = rt_login(inst, "alice");
+	rt_ok(pop3, "DELE 1");
+	rt_ok(pop3, "DELE 2");
+	rt_quit(pop3);
+	rt_wait_mailbox_count(inst, "alice", "POP3 Quarantine", 2);
+
+	{
+		const char *argv[] = { "pop3-policy", "restore", "-u",
+				       "alice", "2", "99", NULL };
+
+		g_assert_cmpint(pp_instance_doveadm(inst, argv, NULL, &out,
+						    &err), !=, 0);
+		rt_assert_contains(err, "UID 99");
+		g_free(out);
+		g_free(err);
+	}
+	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
+			==, 2);
+	g_assert_cmpint(rt_doveadm(inst, &out, "-f", "tab", "pop3-policy",
+				   "restore", "-u", "alice", "2", NULL), ==, 0);
+	rt_assert_contains(out, "alice\t1");
+	g_free(out);
+	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
+			==, 1);
+	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 2);
+	rt_stop(inst);
+}
+
 static void test_dele_move(void)
 {
 	PpInstanceOptions opts = { .with_package = TRUE };
@@ -578,6 +619,7 @@ int main(int argc, char **argv)
 			test_dele_expunge_and_rfc1939);
 	g_test_add_func("/retention/dele-hold-restore",
 			test_dele_hold_and_restore);
+	g_test_add_func("/retention/restore-uids", test_restore_uids);
 	g_test_add_func("/retention/dele-move", test_dele_move);
 	g_test_add_func("/retention/expire-zero", test_expire_zero_retr_and_top);
 	g_test_add_func("/retention/expire-duration",
