@@ -10,6 +10,10 @@
 
 #include "test-retention-common.h"
 
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 /* --- policy layers, show/set/unset, bad policies --- */
 
 static void test_show_layers(void)
@@ -184,6 +188,64 @@ static void test_dele_expunge_and_rfc1939(void)
 	rt_wait_inbox_count(inst, "alice", 2);
 	g_free(rt_wait_log(inst, "reason=dele action=expunge"));
 	rt_stop(inst);
+}
+
+/* Pids of the instance's pop3 processes (children of the master). */
+static GArray *pop3_pids(PpInstance *inst)
+{
+	GArray *pids = g_array_new(FALSE, FALSE, sizeof(int));
+	GDir *dir = g_dir_open("/proc", 0, NULL);
+	const char *name;
+
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		char *path, *stat = NULL, *comm_end;
+		int pid = atoi(name), ppid;
+
+		if (pid <= 0)
+			continue;
+		path = g_strdup_printf("/proc/%d/stat", pid);
+		if (g_file_get_contents(path, &stat, NULL, NULL) &&
+		    (comm_end = strrchr(stat, ')')) != NULL &&
+		    strstr(stat, "(pop3)") != NULL &&
+		    sscanf(comm_end + 2, "%*c %d", &ppid) == 1 &&
+		    ppid == (int)pp_instance_pid(inst))
+			g_array_append_val(pids, pid);
+		g_free(stat);
+		g_free(path);
+	}
+	g_dir_close(dir);
+	return pids;
+}
+
+/* The pop3 process killed after DELE (server crash): nothing removed. */
+static void test_dele_server_killed(void)
+{
+	PpInstanceOptions opts = { .with_package = TRUE };
+	PpInstance *inst;
+	PpPop3 *pop3;
+	GArray *pids;
+	unsigned int i;
+
+	opts.plugin_settings = "pop3_policy = on_delete=hold expire=0\n";
+	inst = rt_start(&opts);
+	pp_instance_add_user(inst, "alice", "secret", NULL);
+	rt_deliver_n(inst, "alice", 2);
+	pop3 = rt_login(inst, "alice");
+	g_free(rt_multi_ok(pop3, "RETR 2"));
+	rt_ok(pop3, "DELE 1");
+	pids = pop3_pids(inst);
+	g_assert_cmpuint(pids->len, ==, 1);
+	for (i = 0; i < pids->len; i++)
+		g_assert_cmpint(kill(g_array_index(pids, int, i), SIGKILL),
+				==, 0);
+	g_array_free(pids, TRUE);
+	pp_pop3_close(pop3);
+	rt_settle(inst);
+	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 2);
+	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
+			==, 0);
+	/* not rt_stop(): the log rightly says a process was killed */
+	pp_instance_stop(inst);
 }
 
 static void test_dele_hold_and_restore(void)
@@ -617,6 +679,8 @@ int main(int argc, char **argv)
 			test_bad_policy_fails_session);
 	g_test_add_func("/retention/dele-expunge-rfc1939",
 			test_dele_expunge_and_rfc1939);
+	g_test_add_func("/retention/dele-server-killed",
+			test_dele_server_killed);
 	g_test_add_func("/retention/dele-hold-restore",
 			test_dele_hold_and_restore);
 	g_test_add_func("/retention/restore-uids", test_restore_uids);
