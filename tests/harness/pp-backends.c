@@ -166,34 +166,6 @@ static int pp_backends_run(PpBackendKind kind, gboolean as_server_user,
 	return status;
 }
 
-static guint16 pp_backends_free_port(void)
-{
-	GSocket *sock;
-	GInetAddress *lo;
-	GSocketAddress *addr, *bound;
-	GError *error = NULL;
-	guint16 port;
-
-	sock = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-			    G_SOCKET_PROTOCOL_TCP, &error);
-	if (sock == NULL)
-		g_error("pp-backends: socket: %s", error->message);
-	lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-	addr = g_inet_socket_address_new(lo, 0);
-	if (!g_socket_bind(sock, addr, FALSE, &error))
-		g_error("pp-backends: bind: %s", error->message);
-	bound = g_socket_get_local_address(sock, &error);
-	if (bound == NULL)
-		g_error("pp-backends: getsockname: %s", error->message);
-	port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-	g_object_unref(bound);
-	g_object_unref(addr);
-	g_object_unref(lo);
-	g_socket_close(sock, NULL);
-	g_object_unref(sock);
-	return port;
-}
-
 static char *pp_backend_log(PpBackend *b)
 {
 	char *path = b->kind == PP_BACKEND_REDIS ?
@@ -456,7 +428,7 @@ PpBackend *pp_backend_start(PpBackendKind kind, GError **error)
 		GError *spawn_error = NULL;
 		char *log;
 
-		b->port = pp_backends_free_port();
+		b->port = pp_free_port();
 		if (pp_backend_spawn(b, &spawn_error))
 			break;
 		log = pp_backend_log(b);

@@ -212,7 +212,7 @@ static void pp_lookup_user(const char *name, uid_t *uid_r, gid_t *gid_r)
 	*gid_r = pw->pw_gid;
 }
 
-static guint16 pp_find_free_port(void)
+guint16 pp_free_port(void)
 {
 	GSocket *sock;
 	GInetAddress *lo;
@@ -884,7 +884,7 @@ PpInstance *pp_instance_start(const PpInstanceOptions *opts, GError **error)
 		GError *spawn_error = NULL;
 		char *log;
 
-		inst->port = pp_find_free_port();
+		inst->port = pp_free_port();
 		g_free(inst->store_uri);
 		inst->store_uri = NULL;
 		conf = pp_instance_build_conf(inst);

@@ -139,6 +139,10 @@ int pp_instance_run(PpInstance *inst, const char *const *argv,
    "+0" (libfaketime's relative syntax). Requires opts.faketime. */
 void pp_instance_set_time_offset(PpInstance *inst, const char *offset);
 
+/* Returns a TCP port on 127.0.0.1 that was free a moment ago (bound to port
+   0 and released); a caller that then fails to bind it tries again. */
+guint16 pp_free_port(void);
+
 /* POP3 over TCP. */
 PpPop3 *pp_pop3_connect(guint16 port, GError **error);
 /* The greeting line, without CRLF. */

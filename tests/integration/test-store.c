@@ -345,25 +345,6 @@ static void redis_child_setup(gpointer data G_GNUC_UNUSED)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static guint16 free_port(void)
-{
-	GSocket *sock = g_socket_new(G_SOCKET_FAMILY_IPV4,
-				     G_SOCKET_TYPE_STREAM,
-				     G_SOCKET_PROTOCOL_TCP, NULL);
-	GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-	GSocketAddress *addr = g_inet_socket_address_new(lo, 0), *bound;
-	guint16 port;
-
-	g_assert_true(g_socket_bind(sock, addr, FALSE, NULL));
-	bound = g_socket_get_local_address(sock, NULL);
-	port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-	g_object_unref(bound);
-	g_object_unref(addr);
-	g_object_unref(lo);
-	g_object_unref(sock);
-	return port;
-}
-
 static int run_store_check_direct(gboolean expect_failure, const char *uri,
 				  char **out_r)
 {
@@ -403,7 +384,7 @@ static void test_store_redis(void)
 	GSocketConnection *conn = NULL;
 	GError *error = NULL;
 	char *dir, *port_str, *uri, *out;
-	guint16 port = free_port();
+	guint16 port = pp_free_port();
 	unsigned int tries;
 
 	dir = g_dir_make_tmp("pp-store-redis-XXXXXX", &error);
