@@ -1102,6 +1102,28 @@ int pp_instance_run(PpInstance *inst, const char *const *argv,
 	return status;
 }
 
+void pp_instance_store_set_raw(PpInstance *inst, const char *user,
+			       const char *key, const char *value)
+{
+	char *prog = g_build_filename(pp_top_builddir(), "tests",
+				      "store-check", NULL);
+	const char *argv[] = {
+		prog, "--set-raw", pp_instance_store_uri(inst),
+		pp_instance_base_dir(inst), user, key, value, NULL
+	};
+	char *out = NULL, *err = NULL;
+	int status;
+
+	status = pp_instance_run(inst, argv, NULL, &out, &err);
+	if (status != 0) {
+		g_error("pp-harness: store-check --set-raw %s: exit %d: %s%s",
+			key, status, out, err);
+	}
+	g_free(out);
+	g_free(err);
+	g_free(prog);
+}
+
 int pp_instance_doveadm(PpInstance *inst, const char *const *argv,
 			const char *stdin_data, char **stdout_r,
 			char **stderr_r)
@@ -1290,4 +1312,21 @@ void pp_pop3_close(PpPop3 *pop3)
 	g_clear_object(&pop3->conn);
 	g_free(pop3->greeting);
 	g_free(pop3);
+}
+
+gboolean pp_instance_wait_log(PpInstance *inst, const char *text,
+			      unsigned int timeout_msecs)
+{
+	gint64 end = g_get_monotonic_time() + timeout_msecs * 1000LL;
+	gboolean found;
+
+	for (;;) {
+		char *log = pp_instance_read_log(inst);
+
+		found = strstr(log, text) != NULL;
+		g_free(log);
+		if (found || g_get_monotonic_time() >= end)
+			return found;
+		g_usleep(50 * 1000);
+	}
 }

@@ -110,6 +110,11 @@ const char *pp_instance_mount_ns(PpInstance *inst);
 const char *pp_instance_store_uri(PpInstance *inst);
 /* Returns the whole log so far (g_free it). */
 char *pp_instance_read_log(PpInstance *inst);
+/* Waits up to timeout_msecs for text to appear in the log, which Dovecot's
+   log process writes a little after the client was answered. Returns TRUE
+   if it appeared. */
+gboolean pp_instance_wait_log(PpInstance *inst, const char *text,
+			      unsigned int timeout_msecs);
 
 /* Adds a user with a plaintext password and optional userdb extra fields
    ("pop3_policy=expire=0" ...; space-separated, no spaces inside values).
@@ -134,6 +139,13 @@ int pp_instance_doveadm(PpInstance *inst, const char *const *argv,
    e.g. a test program of the store against the instance's dict server. */
 int pp_instance_run(PpInstance *inst, const char *const *argv,
 		    const char *stdin_data, char **stdout_r, char **stderr_r);
+
+/* Writes a value as is under key for user into the instance's store
+   (tests/store-check --set-raw: lib-dict with an asynchronous commit, which
+   works on every backend; doveadm dict set crashes on redis: in Dovecot
+   2.3.19). Aborts the test on failure. */
+void pp_instance_store_set_raw(PpInstance *inst, const char *user,
+			       const char *key, const char *value);
 
 /* Sets the faketime offset of the instance's processes, e.g. "+15d" or
    "+0" (libfaketime's relative syntax). Requires opts.faketime. */

@@ -162,18 +162,18 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 		"}\n"
 		"passdb {\n"
 		"  driver = pop3_policy\n"
-		"  args = dict=proxy::pop3policy mode=login pop3_policy=%s "
+		"  args = dict=%%{store_uri} mode=login pop3_policy=%s "
 		"pop3_policy_class_strict=apop_only=yes\n"
 		"  skip = unauthenticated\n"
 		"  result_failure = return-fail\n"
 		"  result_internalfail = return-fail\n"
 		"}\n",
 		fopts->apop_dict != NULL ? fopts->apop_dict :
-		"proxy::pop3policy", f->key_file, f->hashed_file, site);
+		"%{store_uri}", f->key_file, f->hashed_file, site);
 	f->extra_conf = g_strdup_printf(
 		"userdb {\n"
 		"  driver = pop3_policy\n"
-		"  args = dict=proxy::pop3policy pop3_policy=%s "
+		"  args = dict=%%{store_uri} pop3_policy=%s "
 		"pop3_policy_class_strict=apop_only=yes\n"
 		"  skip = notfound\n"
 		"}\n"
@@ -377,11 +377,11 @@ static char *apop_status(Fixture *f, const char *user)
 /* Writes a raw value into the store, as damage or an old build would. */
 static void store_set_raw(Fixture *f, const char *key, const char *value)
 {
-	const char *const argv[] = {
-		"dict", "set", pp_instance_store_uri(f->inst), key, value, NULL
-	};
+	/* the keys are shared/pop3-policy/<kind>/<user> */
+	char *user = g_path_get_basename(key);
 
-	g_assert_cmpint(doveadm(f, argv, NULL, NULL, NULL), ==, 0);
+	pp_instance_store_set_raw(f->inst, user, key, value);
+	g_free(user);
 }
 
 static char *store_get_raw(Fixture *f, const char *key)

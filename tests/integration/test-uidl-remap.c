@@ -218,7 +218,7 @@ static void test_collision(void)
 {
 	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 3);
 	char **native = uidl_pop3_list(inst, "u1", NULL), **uidls;
-	char *file, *path, *log;
+	char *file, *path;
 	guint32 uv = uidl_uidvalidity(inst, "u1");
 
 	/* message 1 would take message 2's UIDL; message 3 is fine */
@@ -232,10 +232,9 @@ static void test_collision(void)
 		const char *want[] = { native[0], native[1], "FINE-3", NULL };
 		assert_uidls(uidls, want);
 	}
-	log = pp_instance_read_log(inst);
-	g_assert_nonnull(strstr(log, "is not unique in the mailbox, serving "
-				"the native UIDL"));
-	g_free(log);
+	g_assert_true(pp_instance_wait_log(inst, "is not unique in the "
+					   "mailbox, serving the native UIDL",
+					   10000));
 	g_strfreev(uidls);
 	g_strfreev(native);
 	g_free(file); g_free(path);
@@ -333,7 +332,7 @@ static void test_no_persist_control(void)
 static void test_guard(void)
 {
 	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 6);
-	char **uidls, *err_line = NULL, *log, *out = NULL, *err = NULL;
+	char **uidls, *err_line = NULL, *out = NULL, *err = NULL;
 	guint i;
 
 	/* the first session records the sketch */
@@ -365,11 +364,11 @@ static void test_guard(void)
 	g_assert_null(uidls);
 	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
 	g_free(err_line);
-	log = pp_instance_read_log(inst);
-	g_assert_nonnull(strstr(log, "CRITICAL: UIDL guard: session refused: "
-				"the UIDLs of 3 of 3 sampled messages changed"));
-	g_assert_nonnull(strstr(log, "doveadm pop3-uidl accept -u u1"));
-	g_free(log);
+	g_assert_true(pp_instance_wait_log(inst, "CRITICAL: UIDL guard: "
+		"session refused: the UIDLs of 3 of 3 sampled messages "
+		"changed", 10000));
+	g_assert_true(pp_instance_wait_log(inst,
+		"doveadm pop3-uidl accept -u u1", 10000));
 	/* and again: it stays refused until an administrator decides */
 	err_line = NULL;
 	uidls = uidl_pop3_list(inst, "u1", &err_line);
@@ -446,38 +445,32 @@ static void test_guard_bad_setting(void)
 {
 	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT,
 		"pop3_policy_uidl_guard = lots", 1);
-	char **uidls, *err_line = NULL, *log;
+	char **uidls, *err_line = NULL;
 
 	uidls = uidl_pop3_list(inst, "u1", &err_line);
 	g_assert_null(uidls);
 	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
 	g_free(err_line);
-	log = pp_instance_read_log(inst);
-	g_assert_nonnull(strstr(log, "pop3_policy_uidl_guard: 'lots' is not "
-				"a percentage from 0 to 100"));
-	g_free(log);
+	g_assert_true(pp_instance_wait_log(inst, "pop3_policy_uidl_guard: "
+		"'lots' is not a percentage from 0 to 100", 10000));
 	pp_instance_stop(inst);
 }
 
 static void test_broken_map_fails_closed(void)
 {
 	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 2);
-	char **uidls, *err_line = NULL, *log, *out = NULL, *err = NULL;
+	char **uidls, *err_line = NULL;
 
 	/* an index naming chunks that are not there: serving Dovecot's own
 	   UIDLs instead would make every client download everything */
-	g_assert_cmpint(uidl_doveadm(inst, &out, &err, "dict", "set", "-u",
-				     "u1", pp_instance_store_uri(inst),
-				     "priv/pop3-policy/uidl-map",
-				     "1\tuidl-map\tnogen\t3\t10", NULL), ==, 0);
-	g_free(out); g_free(err);
+	pp_instance_store_set_raw(inst, "u1", "priv/pop3-policy/uidl-map",
+				  "1\tuidl-map\tnogen\t3\t10");
 	uidls = uidl_pop3_list(inst, "u1", &err_line);
 	g_assert_null(uidls);
 	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
 	g_free(err_line);
-	log = pp_instance_read_log(inst);
-	g_assert_nonnull(strstr(log, "UIDL map chunk is missing"));
-	g_free(log);
+	g_assert_true(pp_instance_wait_log(inst, "UIDL map chunk is missing",
+					   10000));
 	/* clear repairs it */
 	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "clear",
 				     "-u", "u1", NULL), ==, 0);

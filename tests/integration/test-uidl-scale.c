@@ -46,7 +46,13 @@ static void map_codec_on_store(PpStoreKind store, const char *uri_prefix)
 
 static void test_map_codec_on_dict_server(void)
 {
-	map_codec_on_store(PP_STORE_SQLITE, "proxy::");
+	/* the default store: the dict server, or the backend that
+	   PP_STORE_BACKEND names */
+	const char *backend = g_getenv("PP_STORE_BACKEND");
+
+	map_codec_on_store(PP_STORE_SQLITE,
+			   g_strcmp0(backend, "redis") == 0 ? "redis:" :
+			   "proxy::");
 }
 
 static void test_map_codec_on_redis(void)

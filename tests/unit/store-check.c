@@ -591,6 +591,18 @@ int main(int argc, char *argv[])
 	ioloop = io_loop_create();
 	dict_drivers_register_builtin();
 
+	if (argc == 7 && strcmp(argv[1], "--set-raw") == 0) {
+		/* store-check --set-raw <uri> <base_dir> <user> <key> <value>:
+		   writes a value as is (a damaged record for a test), also on
+		   redis:, where doveadm dict set crashes Dovecot 2.3.19 */
+		store_uri = argv[2];
+		store_base_dir = argv[3];
+		raw_dict_set(argv[4], argv[5], argv[6]);
+		dict_drivers_unregister_builtin();
+		io_loop_destroy(&ioloop);
+		lib_deinit();
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "--expect-failure") == 0) {
 		expect_failure = TRUE;
 		argv++;
@@ -599,7 +611,9 @@ int main(int argc, char *argv[])
 	if (argc > 3 || (expect_failure && argc < 2) ||
 	    (argc > 1 && argv[1][0] == '-')) {
 		fprintf(stderr, "Usage: store-check [--expect-failure] "
-			"[<dict-uri> [<base_dir>]]\n");
+			"[<dict-uri> [<base_dir>]]\n"
+			"       store-check --set-raw <dict-uri> <base_dir> "
+			"<user> <key> <value>\n");
 		return 2;
 	}
 	if (argc > 1) {
