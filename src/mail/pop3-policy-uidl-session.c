@@ -179,6 +179,28 @@ uidl_guard_apply(struct mailbox *box, struct pop3_policy_user *puser,
 	return 0;
 }
 
+/* Ends a guard pass and frees the builder: fails the session if working
+   out today's UIDLs failed (error != NULL), else applies the guard. */
+static int
+uidl_guard_finish(struct mailbox *box, struct pop3_policy_user *puser,
+		  struct uidl_box *ubox,
+		  struct pop3_policy_uidl_guard_builder **builder,
+		  const struct pop3_policy_uidl_guard_sketch *previous,
+		  bool have_previous, const char *error)
+{
+	int ret;
+
+	if (error != NULL) {
+		e_error(puser->event, "UIDL guard: %s", error);
+		ret = uidl_fail(box, "UIDLs could not be worked out");
+	} else {
+		ret = uidl_guard_apply(box, puser, ubox, *builder, previous,
+				       have_previous);
+	}
+	pop3_policy_uidl_guard_builder_deinit(builder);
+	return ret;
+}
+
 /* Keeps the POP3_POLICY_UIDL_GUARD_SAMPLES smallest uid keys seen, sorted
    (an insertion is rare once it is full: about k*ln(n/k) of n). */
 struct uidl_guard_best {
@@ -285,14 +307,8 @@ uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
 	}
 	mail_free(&mail);
 	(void)mailbox_transaction_commit(&trans);
-	if (error != NULL) {
-		e_error(puser->event, "UIDL guard: %s", error);
-		pop3_policy_uidl_guard_builder_deinit(&builder);
-		return uidl_fail(box, "UIDLs could not be worked out");
-	}
-	ret = uidl_guard_apply(box, puser, ubox, builder, &previous, ret > 0);
-	pop3_policy_uidl_guard_builder_deinit(&builder);
-	return ret;
+	return uidl_guard_finish(box, puser, ubox, &builder, &previous,
+				 ret > 0, error);
 }
 
 static int
@@ -397,14 +413,8 @@ uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 	}
 	mail_free(&mail);
 	(void)mailbox_transaction_commit(&trans);
-	if (error != NULL) {
-		e_error(puser->event, "UIDL guard: %s", error);
-		pop3_policy_uidl_guard_builder_deinit(&builder);
-		return uidl_fail(box, "UIDLs could not be worked out");
-	}
-	ret = uidl_guard_apply(box, puser, ubox, builder, &previous, ret > 0);
-	pop3_policy_uidl_guard_builder_deinit(&builder);
-	return ret;
+	return uidl_guard_finish(box, puser, ubox, &builder, &previous,
+				 ret > 0, error);
 }
 
 static int
