@@ -61,6 +61,7 @@ struct _PpInstance {
 	char *store_uri;
 	char *mnt_ns;
 	guint16 port;
+	guint16 imap_port;
 
 	uid_t mail_uid;
 	gid_t mail_gid;
@@ -426,6 +427,19 @@ static char *pp_instance_build_conf(PpInstance *inst)
 		name, inst->base_dir, state_dir, inst->log_path,
 		inst->mail_location != NULL ? inst->mail_location :
 		"maildir:~/Maildir", inst->port);
+	if (o->with_imap) {
+		g_string_append_printf(conf,
+			"protocols = pop3 imap\n"
+			"service imap-login {\n"
+			"  inet_listener imap {\n"
+			"    address = 127.0.0.1\n"
+			"    port = %u\n"
+			"  }\n"
+			"  inet_listener imaps {\n"
+			"    port = 0\n"
+			"  }\n"
+			"}\n", inst->imap_port);
+	}
 	if (o->debug)
 		g_string_append(conf, "mail_debug = yes\nauth_debug = yes\n");
 
@@ -885,6 +899,9 @@ PpInstance *pp_instance_start(const PpInstanceOptions *opts, GError **error)
 		char *log;
 
 		inst->port = pp_free_port();
+		do {
+			inst->imap_port = opts->with_imap ? pp_free_port() : 0;
+		} while (inst->imap_port == inst->port);
 		g_free(inst->store_uri);
 		inst->store_uri = NULL;
 		conf = pp_instance_build_conf(inst);
@@ -945,6 +962,11 @@ gboolean pp_instance_restart(PpInstance *inst, GError **error)
 guint16 pp_instance_port(PpInstance *inst)
 {
 	return inst->port;
+}
+
+guint16 pp_instance_imap_port(PpInstance *inst)
+{
+	return inst->imap_port;
 }
 
 const char *pp_instance_dir(PpInstance *inst)

@@ -74,6 +74,9 @@ typedef struct {
 	/* The server of PP_STORE_REDIS/PP_STORE_PGSQL: instances given the
 	   same backend share one store. NULL: a fresh store of its own. */
 	PpBackend *backend;
+	/* Also run IMAP (dovecot-imapd): protocols = pop3 imap, with an
+	   imap listener on 127.0.0.1:pp_instance_imap_port(). */
+	gboolean with_imap;
 } PpInstanceOptions;
 
 /* Writes the config, creates the store, starts `dovecot -F` and waits until
@@ -90,6 +93,8 @@ void pp_instance_stop(PpInstance *inst);
 gboolean pp_instance_restart(PpInstance *inst, GError **error);
 
 guint16 pp_instance_port(PpInstance *inst);
+/* The IMAP port of an instance started with opts.with_imap, else 0. */
+guint16 pp_instance_imap_port(PpInstance *inst);
 /* The instance's directory, base_dir and passwd-file. */
 const char *pp_instance_dir(PpInstance *inst);
 const char *pp_instance_base_dir(PpInstance *inst);

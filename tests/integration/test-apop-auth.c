@@ -41,6 +41,8 @@ typedef struct {
 	const char *apop_dict;
 	gboolean faketime;
 	gboolean debug;
+	/* also run IMAP (pp_instance_imap_port()) */
+	gboolean imap;
 } FixtureOptions;
 
 static void write_file(const char *path, const char *contents, int mode)
@@ -198,6 +200,7 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 	opts.plugin_settings = f->plugin_settings;
 	opts.userdb_settings = "  result_success = continue-ok";
 	opts.faketime = fopts->faketime;
+	opts.with_imap = fopts->imap;
 	opts.debug = fopts->debug || g_getenv("PP_APOP_DEBUG") != NULL;
 	f->inst = pp_instance_start(&opts, &error);
 	if (f->inst == NULL)
@@ -881,6 +884,125 @@ static void test_apop_login_delay(void)
 	fixture_stop(f);
 }
 
+/* An IMAP command over TCP (the harness' line client speaks any line
+   protocol); returns the first reply line, which for LOGIN and
+   AUTHENTICATE with an initial response is the tagged status
+   ("a OK ..." / "a NO ..."; Dovecot puts CAPABILITY in the OK's response
+   code, so no untagged line comes first). A succeeded session is closed
+   with LOGOUT. */
+static char *try_imap(Fixture *f, const char *cmd)
+{
+	GError *error = NULL;
+	PpPop3 *imap = pp_pop3_connect(pp_instance_imap_port(f->inst),
+				       &error);
+	char *reply;
+
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(pp_pop3_greeting(imap), "* OK "));
+	reply = pp_pop3_cmd(imap, cmd);
+	if (g_str_has_prefix(reply, "a OK"))
+		g_free(pp_pop3_cmd(imap, "b LOGOUT"));
+	pp_pop3_close(imap);
+	return reply;
+}
+
+static char *try_imap_login(Fixture *f, const char *user,
+			    const char *password)
+{
+	char *cmd = g_strdup_printf("a LOGIN %s %s", user, password);
+	char *reply = try_imap(f, cmd);
+
+	g_free(cmd);
+	return reply;
+}
+
+/* AUTHENTICATE PLAIN with an initial response (SASL-IR) */
+static char *try_imap_auth_plain(Fixture *f, const char *user,
+				 const char *password)
+{
+	GString *raw = g_string_new(NULL);
+	char *b64, *cmd, *reply;
+
+	g_string_append_c(raw, '\0');
+	g_string_append(raw, user);
+	g_string_append_c(raw, '\0');
+	g_string_append(raw, password);
+	b64 = g_base64_encode((const guchar *)raw->str, raw->len);
+	cmd = g_strdup_printf("a AUTHENTICATE PLAIN %s", b64);
+	reply = try_imap(f, cmd);
+	g_free(cmd);
+	g_free(b64);
+	g_string_free(raw, TRUE);
+	return reply;
+}
+
+/* Issue 4 point 5 over real IMAP (dovecot-imapd) next to POP3 on the same
+   instance and passdb chain: login_delay and apop_only act on POP3 only,
+   and IMAP logins are not POP3 logins for the delay. */
+static void test_apop_imap_untouched(void)
+{
+	FixtureOptions fopts = { 0 };
+	const char *dave_login_get[] = {
+		"dict", "get", NULL /* the store's URI */,
+		"shared/pop3-policy/login/dave", NULL
+	};
+	Fixture *f;
+	char *secret, *record;
+
+	fopts.site_policy = "login_delay=15m";
+	fopts.imap = TRUE;
+	f = fixture_start(&fopts);
+	dave_login_get[2] = pp_instance_store_uri(f->inst);
+	secret = generate_secret(f, "alice");
+	set_user_policy(f, "alice", "apop_only=yes");
+
+	/* the IMAP side authenticates for real: a wrong password fails */
+	assert_reply_prefix(try_imap_login(f, "erin", "wrong"), "a NO ");
+	assert_reply_prefix(try_imap_auth_plain(f, "erin", "wrong"), "a NO ");
+
+	/* login_delay: a POP3 login opens the window; IMAP is not held by
+	   it, and a second POP3 login inside it is */
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	assert_reply_prefix(try_imap_login(f, "erin", HASHED_PASS), "a OK ");
+	assert_reply_prefix(try_imap_auth_plain(f, "erin", HASHED_PASS),
+			    "a OK ");
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
+			    "-ERR [LOGIN-DELAY] ");
+	assert_reply_prefix(try_imap_login(f, "erin", HASHED_PASS), "a OK ");
+
+	/* IMAP logins are not counted: none is recorded, and the first
+	   POP3 login after them is allowed, the second not */
+	assert_reply_prefix(try_imap_login(f, "dave", HASHED_PASS), "a OK ");
+	assert_reply_prefix(try_imap_auth_plain(f, "dave", HASHED_PASS),
+			    "a OK ");
+	assert_reply_prefix(try_imap_login(f, "dave", HASHED_PASS), "a OK ");
+	g_assert_cmpint(doveadm(f, dave_login_get, NULL, NULL, &record), ==,
+			68 /* EX_NOUSER: no such key */);
+	g_assert_nonnull(strstr(record, "doesn't exist"));
+	g_free(record);
+	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
+	record = store_get_raw(f, "shared/pop3-policy/login/dave");
+	g_assert_true(g_str_has_prefix(record, "1\tlogin\t"));
+	g_free(record);
+	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS),
+			    "-ERR [LOGIN-DELAY] ");
+
+	/* apop_only: refused on POP3 USER/PASS and AUTH PLAIN, allowed on
+	   IMAP LOGIN and AUTHENTICATE PLAIN (and no POP3 login recorded by
+	   either, so APOP still gets in) */
+	assert_reply(try_pass(f, "alice", HASHED_PASS), AUTH_FAILED);
+	assert_reply(try_auth_plain(f, "alice", HASHED_PASS), AUTH_FAILED);
+	assert_reply_prefix(try_imap_login(f, "alice", HASHED_PASS), "a OK ");
+	assert_reply_prefix(try_imap_auth_plain(f, "alice", HASHED_PASS),
+			    "a OK ");
+	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+	assert_reply_prefix(try_apop(f, "alice", secret),
+			    "-ERR [LOGIN-DELAY] ");
+
+	g_free(secret);
+	fixture_stop(f);
+}
+
 /* apop_only=yes: a user with a secret may only use APOP. */
 static void test_apop_only(void)
 {
@@ -1166,6 +1288,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/apop/rotate", test_apop_rotate);
 	g_test_add_func("/apop/login-delay", test_apop_login_delay);
 	g_test_add_func("/apop/apop-only", test_apop_only);
+	g_test_add_func("/apop/imap-untouched", test_apop_imap_untouched);
 	g_test_add_func("/apop/clients", test_apop_clients);
 	return g_test_run();
 }
