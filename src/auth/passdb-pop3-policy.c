@@ -233,6 +233,9 @@ pop3_policy_login_check(struct auth_request *request)
 			return PASSDB_RESULT_USER_DISABLED;
 		}
 	}
+	/* for the userdb of this request (pop3-policy-auth.h) */
+	auth_request_set_field(request, POP3_POLICY_AUTH_LOGIN_DELAY_FIELD,
+			       dec2str(policy.login_delay_secs), NULL);
 	if (policy.login_delay_secs == 0)
 		return PASSDB_RESULT_OK;
 

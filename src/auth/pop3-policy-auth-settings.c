@@ -136,6 +136,18 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
 	return 0;
 }
 
+bool pop3_policy_auth_login_delay_hint(struct auth_request *request,
+				       unsigned int *delay_secs_r)
+{
+	const char *value;
+
+	if (request->fields.extra_fields == NULL)
+		return FALSE;
+	value = auth_fields_find(request->fields.extra_fields,
+				 POP3_POLICY_AUTH_LOGIN_DELAY_FIELD);
+	return value != NULL && str_to_uint(value, delay_secs_r) == 0;
+}
+
 bool pop3_policy_auth_is_pop3(struct auth_request *request)
 {
 	return request->fields.service != NULL &&

@@ -54,6 +54,20 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
 			     const char *user, struct pop3_policy *policy_r,
 			     const char **error_r);
 
+/* The passdb in mode=login leaves the user's resolved login_delay (in
+   seconds) in this passdb extra field of a POP3 request it let through,
+   so that the pop3_policy userdb of the same request need not resolve
+   the policy again (auth exports passdb extra fields to the worker that
+   runs the userdb lookup). A request without it (no mode=login passdb in
+   the chain, doveadm user) is resolved from the store as before. pop3-login
+   ignores the field. */
+#define POP3_POLICY_AUTH_LOGIN_DELAY_FIELD "pop3_policy_login_delay"
+
+/* Returns TRUE and the login_delay that the mode=login passdb resolved for
+   this request, FALSE if it did not leave one. */
+bool pop3_policy_auth_login_delay_hint(struct auth_request *request,
+				       unsigned int *delay_secs_r);
+
 /* TRUE if the request is a POP3 login (the only service this module acts
    on; others pass untouched). */
 bool pop3_policy_auth_is_pop3(struct auth_request *request);

@@ -19,6 +19,7 @@
 #include "auth-common.h"
 #include "ioloop.h"
 #include "userdb.h"
+#include "userdb-blocking.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-login-delay.h"
 #include "pop3-policy-auth.h"
@@ -32,17 +33,22 @@ struct pop3_policy_userdb_module {
 
 static int
 pop3_policy_userdb_record(struct pop3_policy_userdb_module *module,
-			  const char *user, const char **error_r)
+			  struct auth_request *request, const char **error_r)
 {
+	const char *user = request->fields.user;
 	struct pop3_policy policy;
 	struct pop3_policy_login_state state, new_state;
 	const char *const *fields, *error;
+	unsigned int delay_secs;
 	int ret;
 
-	if (pop3_policy_auth_resolve(&module->set, module->store, user,
-				     &policy, error_r) < 0)
-		return -1;
-	if (policy.login_delay_secs == 0)
+	if (!pop3_policy_auth_login_delay_hint(request, &delay_secs)) {
+		if (pop3_policy_auth_resolve(&module->set, module->store,
+					     user, &policy, error_r) < 0)
+			return -1;
+		delay_secs = policy.login_delay_secs;
+	}
+	if (delay_secs == 0)
 		return 0;
 
 	i_zero(&state);
@@ -58,8 +64,8 @@ pop3_policy_userdb_record(struct pop3_policy_userdb_module *module,
 			error);
 		return -1;
 	}
-	pop3_policy_login_delay_record(&state, ioloop_time,
-				       policy.login_delay_secs, &new_state);
+	pop3_policy_login_delay_record(&state, ioloop_time, delay_secs,
+				       &new_state);
 	return pop3_policy_store_set(module->store, POP3_POLICY_RECORD_LOGIN,
 				     user,
 				     pop3_policy_login_state_fields(&new_state),
@@ -72,11 +78,24 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 {
 	struct pop3_policy_userdb_module *module =
 		(struct pop3_policy_userdb_module *)request->userdb->userdb;
+	unsigned int delay_secs;
 	const char *error;
 
-	if (pop3_policy_auth_is_pop3(request) &&
-	    pop3_policy_userdb_record(module, request->fields.user,
-				      &error) < 0) {
+	if (!pop3_policy_auth_is_pop3(request) ||
+	    (pop3_policy_auth_login_delay_hint(request, &delay_secs) &&
+	     delay_secs == 0)) {
+		/* nothing to record: answered in the auth process itself,
+		   without a round trip to a worker */
+		callback(USERDB_RESULT_OK, request);
+		return;
+	}
+	if (!worker) {
+		/* the store is read and written synchronously: in a
+		   worker, as for a blocking userdb */
+		userdb_blocking_lookup(request);
+		return;
+	}
+	if (pop3_policy_userdb_record(module, request, &error) < 0) {
 		e_error(authdb_event(request),
 			"recording the login for LOGIN-DELAY failed: %s",
 			error);
@@ -97,7 +116,10 @@ pop3_policy_userdb_preinit(pool_t pool, const char *args)
 	    module->set.key_file != NULL)
 		i_fatal("userdb pop3_policy: mode= and key_file= are passdb "
 			"settings");
-	module->module.blocking = TRUE;
+	/* not blocking: the lookup itself sends the requests that need the
+	   store to a worker (userdb_blocking_lookup()) and answers the
+	   others (other services, users without login_delay) at once */
+	module->module.blocking = FALSE;
 	return &module->module;
 }
 
