@@ -101,6 +101,18 @@ int pop3_policy_store_lookup_keys(struct pop3_policy_store *store,
 				  struct pop3_policy_store_result **results_r,
 				  const char **error_r);
 
+/* Looks up the user's records of the given kinds in one pipelined round
+   trip (dict_lookup_async, one dict_wait) and keeps the answers: the next
+   pop3_policy_store_lookup() of each of those records is answered from
+   them, once; a later lookup reads the store again, and a write or removal
+   of the key drops its answer. A failed lookup is kept as a failure and
+   reported, naming user and key, by that next lookup (callers still fail
+   closed there). For a session that reads several records at its start. */
+void pop3_policy_store_prefetch(struct pop3_policy_store *store,
+				const char *user,
+				const enum pop3_policy_record_kind *kinds,
+				unsigned int count);
+
 /* Writes the user's record of the kind with the given payload fields
    (NULL-terminated) and waits for the commit. Returns 0 on success, -1 with
    error_r (naming user and key) on failure, also when the fields are fewer

@@ -477,11 +477,10 @@ int pop3_policy_run_dele(struct mail_user *user,
 	return ret;
 }
 
-int pop3_policy_run_record_retrievals(struct mail_user *user,
-				      const ARRAY_TYPE(seq_range) *uids,
-				      const char **error_r)
+int pop3_policy_run_record_retrievals_box(struct mailbox *inbox,
+					  const ARRAY_TYPE(seq_range) *uids,
+					  const char **error_r)
 {
-	struct mailbox *inbox;
 	struct mailbox_transaction_context *t;
 	struct seq_range_iter iter;
 	struct retr_hdr hdr;
@@ -489,15 +488,9 @@ int pop3_policy_run_record_retrievals(struct mail_user *user,
 	uint32_t ext_id, uid, seq, seq2, now = ioloop_time, min = 0;
 	unsigned int n = 0;
 	bool expunged, changed = FALSE;
-	int ret;
 
 	if (array_count(uids) == 0)
 		return 0;
-	if ((ret = run_open_box(user, "INBOX", FALSE, &inbox, error_r)) <= 0) {
-		if (ret == 0)
-			*error_r = "INBOX does not exist";
-		return -1;
-	}
 	ext_id = run_retr_ext_id(inbox);
 	run_read_hdr(inbox, ext_id, &hdr);
 	min = hdr.min_retr;
@@ -520,11 +513,28 @@ int pop3_policy_run_record_retrievals(struct mail_user *user,
 	}
 	if (mailbox_transaction_commit(&t) < 0) {
 		*error_r = run_box_error(inbox);
-		mailbox_free(&inbox);
 		return -1;
 	}
-	mailbox_free(&inbox);
 	return 0;
+}
+
+int pop3_policy_run_record_retrievals(struct mail_user *user,
+				      const ARRAY_TYPE(seq_range) *uids,
+				      const char **error_r)
+{
+	struct mailbox *inbox;
+	int ret;
+
+	if (array_count(uids) == 0)
+		return 0;
+	if ((ret = run_open_box(user, "INBOX", FALSE, &inbox, error_r)) <= 0) {
+		if (ret == 0)
+			*error_r = "INBOX does not exist";
+		return -1;
+	}
+	ret = pop3_policy_run_record_retrievals_box(inbox, uids, error_r);
+	mailbox_free(&inbox);
+	return ret;
 }
 
 /* Collects the INBOX messages saved at least max_age ago. */

@@ -46,21 +46,41 @@
    file:) get them one after another from lib-dict's synchronous fallback:
    one lookup per chunk, still bounded by the chunk count.
 
+   A session that needs several records at its start (the pop3 mail
+   plugin: policy, UIDL map index, UIDL guard sketch) asks for them with
+   pop3_policy_store_prefetch(): one pipelined round trip instead of one
+   per record. Each answer is kept for the record's next lookup only, so
+   a record read again later in the session is read from the store again,
+   and a write or removal of the key drops it.
+
    Failure rule: a store that cannot be reached, a malformed record and a
    record of an unknown version are all errors (-1) that name the user and
    the key, so that callers fail closed; never is a bad record read as "no
    record". Errors never include the value, which may be a secret. */
 
 #include "lib.h"
+#include "array.h"
+#include "safe-memset.h"
 #include "str.h"
 #include "strescape.h"
 #include "str-sanitize.h"
 #include "dict.h"
 #include "pop3-policy-store.h"
 
+/* An answer of pop3_policy_store_prefetch(), kept until its key's next
+   lookup. */
+struct store_prefetched {
+	char *user, *key;
+	/* dict_lookup_async() result: 1 found (value), 0 not, -1 error */
+	int ret;
+	char *value, *error;
+	bool done;
+};
+
 struct pop3_policy_store {
 	struct dict *dict;
 	char *uri;
+	ARRAY(struct store_prefetched *) prefetched;
 };
 
 static const char *const record_key_prefixes[POP3_POLICY_RECORD_KIND_COUNT] = {
@@ -103,14 +123,66 @@ int pop3_policy_store_init(const struct pop3_policy_store_settings *set,
 	return 0;
 }
 
+static void store_prefetched_free(struct store_prefetched **_item)
+{
+	struct store_prefetched *item = *_item;
+
+	*_item = NULL;
+	i_free(item->user);
+	i_free(item->key);
+	/* a record may be an APOP secret: don't leave it in freed memory */
+	if (item->value != NULL)
+		safe_memset(item->value, 0, strlen(item->value));
+	i_free(item->value);
+	i_free(item->error);
+	i_free(item);
+}
+
+/* Removes and returns the kept answer for the user's key, or NULL. */
+static struct store_prefetched *
+store_prefetched_take(struct pop3_policy_store *store, const char *user,
+		      const char *key)
+{
+	struct store_prefetched *const *items, *item;
+	unsigned int i, count;
+
+	if (!array_is_created(&store->prefetched))
+		return NULL;
+	items = array_get(&store->prefetched, &count);
+	for (i = 0; i < count; i++) {
+		if (strcmp(items[i]->key, key) == 0 &&
+		    strcmp(items[i]->user, user) == 0) {
+			item = items[i];
+			array_delete(&store->prefetched, i, 1);
+			return item;
+		}
+	}
+	return NULL;
+}
+
+static void store_prefetched_drop(struct pop3_policy_store *store,
+				  const char *user, const char *key)
+{
+	struct store_prefetched *item;
+
+	if ((item = store_prefetched_take(store, user, key)) != NULL)
+		store_prefetched_free(&item);
+}
+
 void pop3_policy_store_deinit(struct pop3_policy_store **_store)
 {
 	struct pop3_policy_store *store = *_store;
+	struct store_prefetched **itemp;
 
 	if (store == NULL)
 		return;
 	*_store = NULL;
 	dict_wait(store->dict);
+	if (array_is_created(&store->prefetched)) {
+		array_foreach_modifiable(&store->prefetched, itemp)
+			store_prefetched_free(itemp);
+		array_free(&store->prefetched);
+	}
 	dict_deinit(&store->dict);
 	i_free(store->uri);
 	i_free(store);
@@ -223,14 +295,24 @@ int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 				 const char **error_r)
 {
 	struct dict_op_settings op_set;
+	struct store_prefetched *item;
 	const char *value, *error;
 	int ret;
 
 	if (store_check_key(user, key, error_r) < 0)
 		return -1;
-	store_op_settings(user, &op_set);
-	ret = dict_lookup(store->dict, &op_set, pool_datastack_create(),
-			  key, &value, &error);
+	if ((item = store_prefetched_take(store, user, key)) != NULL) {
+		ret = item->ret;
+		value = t_strdup(item->value);
+		error = t_strdup(item->error != NULL ? item->error :
+				 "the lookup was not answered");
+		store_prefetched_free(&item);
+	} else {
+		store_op_settings(user, &op_set);
+		ret = dict_lookup(store->dict, &op_set,
+				  pool_datastack_create(), key, &value,
+				  &error);
+	}
 	if (ret < 0) {
 		*error_r = t_strconcat(store_error_prefix(user, key),
 				       "lookup failed: ",
@@ -257,6 +339,55 @@ int pop3_policy_store_lookup(struct pop3_policy_store *store,
 	}
 	return pop3_policy_store_lookup_key(store, kind, user,
 		pop3_policy_store_key(kind, user), fields_r, error_r);
+}
+
+static void
+store_prefetch_callback(const struct dict_lookup_result *result,
+			struct store_prefetched *item)
+{
+	item->ret = result->ret;
+	if (result->ret > 0)
+		item->value = i_strdup(result->value);
+	else if (result->ret < 0)
+		item->error = i_strdup(result->error);
+	item->done = TRUE;
+}
+
+void pop3_policy_store_prefetch(struct pop3_policy_store *store,
+				const char *user,
+				const enum pop3_policy_record_kind *kinds,
+				unsigned int count)
+{
+	struct dict_op_settings op_set;
+	struct store_prefetched *item;
+	const char *key, *error;
+	unsigned int i;
+
+	if (user == NULL || user[0] == '\0')
+		return;
+	if (!array_is_created(&store->prefetched))
+		i_array_init(&store->prefetched, count);
+	store_op_settings(user, &op_set);
+	for (i = 0; i < count; i++) {
+		key = pop3_policy_store_key(kinds[i], user);
+		/* a bad key is reported by the lookup itself */
+		if (store_check_key(user, key, &error) < 0)
+			continue;
+		store_prefetched_drop(store, user, key);
+		item = i_new(struct store_prefetched, 1);
+		item->user = i_strdup(user);
+		item->key = i_strdup(key);
+		array_push_back(&store->prefetched, &item);
+		dict_lookup_async(store->dict, &op_set, key,
+				  store_prefetch_callback, item);
+	}
+	dict_wait(store->dict);
+	/* an unanswered lookup keeps ret 0 with done unset: make it an
+	   error, never "no record" */
+	array_foreach_elem(&store->prefetched, item) {
+		if (!item->done)
+			item->ret = -1;
+	}
 }
 
 struct store_batch_item {
@@ -417,6 +548,8 @@ int pop3_policy_store_apply(struct pop3_policy_store *store,
 			return -1;
 	}
 
+	for (i = 0; i < count; i++)
+		store_prefetched_drop(store, user, changes[i].key);
 	store_op_settings(user, &op_set);
 	trans = dict_transaction_begin(store->dict, &op_set);
 	for (i = 0; i < count; i++) {

@@ -9,6 +9,7 @@
 #include "mail-user.h"
 #include "mail-storage-hooks.h"
 #include "pop3-policy-store.h"
+#include "pop3-policy-uidl-guard.h"
 #include "pop3-policy-plugin.h"
 #include "pop3-policy-uidl-session.h"
 #include "pop3-policy-retention.h"
@@ -29,6 +30,28 @@ static void pop3_policy_mail_user_deinit(struct mail_user *user)
 	pop3_policy_store_deinit(&puser->store);
 	event_unref(&puser->event);
 	puser->module_ctx.super.deinit(user);
+}
+
+/* A POP3 session reads the user's policy (retention), UIDL map index and
+   UIDL guard sketch (pop3-policy-uidl-session.c) before it can answer:
+   fetch them in one round trip to the store instead of three. */
+static void pop3_policy_prefetch(struct mail_user *user,
+				 struct pop3_policy_user *puser)
+{
+	enum pop3_policy_record_kind kinds[3];
+	unsigned int count = 0, percent;
+	const char *error;
+
+	if (strcmp(user->service, "pop3") != 0)
+		return;
+	kinds[count++] = POP3_POLICY_RECORD_POLICY;
+	kinds[count++] = POP3_POLICY_RECORD_UIDL_MAP_INDEX;
+	/* a malformed setting fails the session later, by the guard */
+	if (pop3_policy_uidl_guard_parse_percent(
+		mail_user_plugin_getenv(user, "pop3_policy_uidl_guard"),
+		&percent, &error) < 0 || percent > 0)
+		kinds[count++] = POP3_POLICY_RECORD_UIDL_GUARD;
+	pop3_policy_store_prefetch(puser->store, user->username, kinds, count);
 }
 
 static void pop3_policy_mail_user_created(struct mail_user *user)
@@ -67,6 +90,7 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 	}
 	e_debug(puser->event, "Plugin initialised for service %s with store %s",
 		user->service, store_set.uri);
+	pop3_policy_prefetch(user, puser);
 	pop3_policy_retention_user_created(user, puser);
 }
 

@@ -8,7 +8,8 @@
    - get_stream for "RETR"/"TOP": a stream read to its end means the
      message was retrieved whole (RETR, or a TOP covering the body);
    - sync with MAILBOX_SYNC_FLAG_FULL_WRITE: only QUIT does that, it marks
-     the session as ended in the UPDATE state. */
+     the session as ended in the UPDATE state and writes the first-
+     retrieval times. */
 
 #include "lib.h"
 #include "array.h"
@@ -97,11 +98,27 @@ retention_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 {
 	struct retention_mailbox *rbox = RETENTION_BOX_CONTEXT(box);
 
+	struct pop3_policy_retention_user *ruser = rbox->ruser;
+	const char *error;
+
 	if ((flags & MAILBOX_SYNC_FLAG_FULL_WRITE) != 0) {
-		rbox->ruser->quit_seen = TRUE;
-		rbox->ruser->owed_possible =
-			pop3_policy_run_owed_possible(box,
-						      &rbox->ruser->policy);
+		ruser->quit_seen = TRUE;
+		ruser->owed_possible =
+			pop3_policy_run_owed_possible(box, &ruser->policy);
+		/* written here, into the INBOX the session has open (an
+		   index write, no removal), so that the work after the reply
+		   need not open INBOX again for them. Also without expire in
+		   the policy: one that gains it later counts from the true
+		   first retrieval. */
+		if (array_count(&ruser->retr_uids) > 0) {
+			if (pop3_policy_run_record_retrievals_box(box,
+					&ruser->retr_uids, &error) < 0) {
+				/* losing it only delays the removal */
+				e_error(ruser->event, "Retrieval times not "
+					"recorded: %s", error);
+			}
+			ruser->retr_recorded = TRUE;
+		}
 	}
 	return rbox->module_ctx.super.sync_init(box, flags);
 }

@@ -55,8 +55,10 @@ static void retention_run(struct mail_user *user,
 		e_error(ruser->event, "DELE'd messages were kept: %s", error);
 	}
 	/* recorded in a dry run too, so that it can tell what expire
-	   would remove */
-	if (pop3_policy_run_record_retrievals(user, &ruser->retr_uids,
+	   would remove; normally already done at QUIT in the session's
+	   INBOX (retention-storage.c) */
+	if (!ruser->retr_recorded &&
+	    pop3_policy_run_record_retrievals(user, &ruser->retr_uids,
 					      &error) < 0) {
 		/* losing it only delays the removal */
 		e_error(ruser->event, "Retrieval times not recorded: %s",

@@ -192,6 +192,68 @@ static void test_store_round_trip(void)
 	test_end();
 }
 
+/* pop3_policy_store_prefetch(): answers the next lookup of each record
+   as the store did, once; a write or removal drops the kept answer. */
+static void test_store_prefetch(void)
+{
+	static const enum pop3_policy_record_kind kinds[] = {
+		POP3_POLICY_RECORD_POLICY,
+		POP3_POLICY_RECORD_UIDL_MAP_INDEX,
+		POP3_POLICY_RECORD_UIDL_GUARD,
+	};
+	const char *policy[] = { "1795391833", "on_delete=hold", NULL };
+	const char *changed[] = { "1795391834", "on_delete=expunge", NULL };
+	const char *guard[] = { "1795391833", "sketch", "3", NULL };
+	const char *const *found, *error, *user = "dept/bob";
+	struct pop3_policy_store *store, *other;
+
+	test_begin("store prefetch");
+	store = store_open(store_uri, store_base_dir);
+	other = store_open(store_uri, store_base_dir);
+	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_POLICY,
+					  user, policy, &error) == 0);
+	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_UIDL_GUARD,
+					  user, guard, &error) == 0);
+	pop3_policy_store_prefetch(store, user, kinds, N_ELEMENTS(kinds));
+	/* changed by another process after the prefetch: the kept answer
+	   is served once, then the store is read again */
+	test_assert(pop3_policy_store_set(other, POP3_POLICY_RECORD_POLICY,
+					  user, changed, &error) == 0);
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+		user, &found, &error) == 1 && fields_equal(found, policy));
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+		user, &found, &error) == 1 && fields_equal(found, changed));
+	test_assert(pop3_policy_store_lookup(store,
+		POP3_POLICY_RECORD_UIDL_MAP_INDEX, user, &found, &error) == 0);
+	test_assert(pop3_policy_store_lookup(store,
+		POP3_POLICY_RECORD_UIDL_GUARD, user, &found, &error) == 1 &&
+		fields_equal(found, guard));
+
+	/* a write of a prefetched key drops the kept answer */
+	pop3_policy_store_prefetch(store, user, kinds, 1);
+	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_POLICY,
+					  user, policy, &error) == 0);
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+		user, &found, &error) == 1 && fields_equal(found, policy));
+
+	/* a removal too */
+	pop3_policy_store_prefetch(store, user, kinds, 1);
+	test_assert(pop3_policy_store_unset(store, POP3_POLICY_RECORD_POLICY,
+					    user, &error) == 1);
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+		user, &found, &error) == 0);
+	test_assert(pop3_policy_store_unset(store,
+		POP3_POLICY_RECORD_UIDL_GUARD, user, &error) == 1);
+
+	/* an empty user name prefetches nothing and the lookup fails */
+	pop3_policy_store_prefetch(store, "", kinds, N_ELEMENTS(kinds));
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+		"", &found, &error) == -1);
+	pop3_policy_store_deinit(&other);
+	pop3_policy_store_deinit(&store);
+	test_end();
+}
+
 static void test_store_users_apart(void)
 {
 	const char *fields_a[] = { "1", "record of dept/bob", "3", NULL };
@@ -496,6 +558,16 @@ static void expect_failures(const char *uri, const char *base_dir)
 			printf("lookup error: %s\n", error);
 		} else {
 			key = pop3_policy_store_key(kind, user);
+			/* a prefetched failure is reported by the lookup */
+			enum pop3_policy_record_kind prefetch_kind = kind;
+
+			error = NULL;
+			pop3_policy_store_prefetch(store, user,
+						   &prefetch_kind, 1);
+			test_assert_idx(pop3_policy_store_lookup(store, kind,
+				user, &found, &error) == -1, kind);
+			check_error(error, user, key, kind);
+			printf("prefetched lookup error: %s\n", error);
 			error = NULL;
 			test_assert_idx(pop3_policy_store_set(store, kind,
 				user, fields, &error) == -1, kind);
@@ -571,6 +643,7 @@ int main(int argc, char *argv[])
 	static void (*const full_tests[])(void) = {
 		test_store_driver_error_hides_data,
 		test_store_round_trip,
+		test_store_prefetch,
 		test_store_users_apart,
 		test_store_chunks,
 		test_store_bad_records,
