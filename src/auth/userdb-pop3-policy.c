@@ -10,11 +10,29 @@
    (checked after the passdb) or a refused login never reaches it. It adds
    no fields; put it after the site's userdb, which needs
    result_success = continue-ok. Only the pop3 service is recorded, and
-   only for users whose policy has a login_delay; a store failure fails
-   the login closed (internal failure) rather than letting an unrecorded
-   login through. Two logins racing through the passdb check at the same
-   moment are both recorded (the count may exceed the burst by the number
-   of racers; the window still holds). */
+   only for users whose policy has a login_delay (the mode=login passdb
+   hands the resolved login_delay over, see pop3-policy-auth.h; without
+   it the policy is resolved here). Other services and users without a
+   login_delay are answered in the auth process at once; the rest go to a
+   worker, where the store is used synchronously.
+
+   Reading the login record (to count the login into the current window)
+   fails closed: a store failure or a malformed record fails the login
+   with an internal failure, as the passdb check does. The write of the
+   new record is done after the reply has gone out, so a login does not
+   wait for the store's commit (on SQLite, a journal write per login).
+   If that write fails, the login has already been let through: it is
+   logged as an error naming the user and the key, and the login does not
+   count. This is deliberate: LOGIN-DELAY throttles how often a client
+   polls, it does not protect anything secret, and the login was correct;
+   an administrator expects a client that authenticated to get in and a
+   bookkeeping failure to show up in the log, not as "-ERR [SYS/TEMP]"
+   after the password was accepted. A store that is really down is
+   caught by the next login's check, which reads the store fail-closed.
+
+   Two logins racing through the passdb check at the same moment are both
+   recorded (the count may exceed the burst by the number of racers; the
+   window still holds). */
 
 #include "auth-common.h"
 #include "ioloop.h"
@@ -31,9 +49,14 @@ struct pop3_policy_userdb_module {
 	struct pop3_policy_store *store;
 };
 
+/* Returns 1 and the login record to write for this login, 0 if nothing
+   is recorded (no login_delay), -1 with error_r on a store failure or a
+   malformed record. */
 static int
-pop3_policy_userdb_record(struct pop3_policy_userdb_module *module,
-			  struct auth_request *request, const char **error_r)
+pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
+			      struct auth_request *request,
+			      const char *const **fields_r,
+			      const char **error_r)
 {
 	const char *user = request->fields.user;
 	struct pop3_policy policy;
@@ -66,10 +89,8 @@ pop3_policy_userdb_record(struct pop3_policy_userdb_module *module,
 	}
 	pop3_policy_login_delay_record(&state, ioloop_time, delay_secs,
 				       &new_state);
-	return pop3_policy_store_set(module->store, POP3_POLICY_RECORD_LOGIN,
-				     user,
-				     pop3_policy_login_state_fields(&new_state),
-				     error_r);
+	*fields_r = pop3_policy_login_state_fields(&new_state);
+	return 1;
 }
 
 static void
@@ -78,8 +99,9 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 {
 	struct pop3_policy_userdb_module *module =
 		(struct pop3_policy_userdb_module *)request->userdb->userdb;
+	const char *const *fields, *user, *error;
 	unsigned int delay_secs;
-	const char *error;
+	int ret;
 
 	if (!pop3_policy_auth_is_pop3(request) ||
 	    (pop3_policy_auth_login_delay_hint(request, &delay_secs) &&
@@ -95,14 +117,32 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 		userdb_blocking_lookup(request);
 		return;
 	}
-	if (pop3_policy_userdb_record(module, request, &error) < 0) {
+	ret = pop3_policy_userdb_next_state(module, request, &fields, &error);
+	if (ret < 0) {
 		e_error(authdb_event(request),
 			"recording the login for LOGIN-DELAY failed: %s",
 			error);
 		callback(USERDB_RESULT_INTERNAL_FAILURE, request);
 		return;
 	}
+	if (ret == 0) {
+		callback(USERDB_RESULT_OK, request);
+		return;
+	}
+	/* Reply first (the worker flushes it at once), then write: see the
+	   comment at the top for why a failed write does not fail the
+	   login. The request is kept for the log. */
+	user = t_strdup(request->fields.user);
+	auth_request_ref(request);
 	callback(USERDB_RESULT_OK, request);
+	if (pop3_policy_store_set(module->store, POP3_POLICY_RECORD_LOGIN,
+				  user, fields, &error) < 0) {
+		e_error(authdb_event(request),
+			"userdb pop3_policy: recording the login for "
+			"LOGIN-DELAY failed after the login was let through "
+			"(it does not count): %s", error);
+	}
+	auth_request_unref(&request);
 }
 
 static struct userdb_module *

@@ -11,6 +11,7 @@
 
 #define _GNU_SOURCE /* memmem() */
 #include "pp-harness.h"
+#include "pp-backends.h"
 
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -1003,6 +1004,68 @@ static void test_apop_imap_untouched(void)
 	fixture_stop(f);
 }
 
+/* Runs SQL on the instance's SQLite store (beside the dict server). */
+static void sqlite_store_exec(Fixture *f, const char *sql)
+{
+	char *db = g_build_filename(pp_instance_dir(f->inst), "store",
+				    "pop3-policy.sqlite", NULL);
+	const char *const argv[] = { "sqlite3", "-batch", "-bail", db, sql,
+				     NULL };
+	char *err = NULL;
+
+	if (pp_instance_run(f->inst, argv, NULL, NULL, &err) != 0)
+		g_error("sqlite3 %s: %s", sql, err);
+	g_free(err);
+	g_free(db);
+}
+
+/* The login record is written after the login was answered: a write that
+   fails (here a trigger refusing writes to the login table while reads
+   work) lets the correct login through, logs an error naming the user and
+   the key, and the login does not count. A store that cannot be read still
+   fails closed (the damaged-record cases of /apop/login-delay). */
+static void test_apop_login_write_fails(void)
+{
+	FixtureOptions fopts = { 0 };
+	Fixture *f;
+
+	if (pp_backends_effective_store(PP_STORE_SQLITE) != PP_STORE_SQLITE) {
+		/* the write is refused with an SQLite trigger */
+		g_test_skip("needs the SQLite store (PP_STORE_BACKEND)");
+		return;
+	}
+	fopts.site_policy = "login_delay=15m";
+	f = fixture_start(&fopts);
+	/* switched by data, not by a schema change (the dict server's
+	   SQLite statements fail once after one) */
+	sqlite_store_exec(f,
+		"CREATE TABLE pp_test_refuse (x INTEGER);"
+		"INSERT INTO pp_test_refuse VALUES (1);"
+		"CREATE TRIGGER pp_test_refuse_insert BEFORE INSERT ON "
+		"pop3_policy_login WHEN EXISTS (SELECT 1 FROM pp_test_refuse) "
+		"BEGIN SELECT RAISE(ABORT, 'refused by test'); END;"
+		"CREATE TRIGGER pp_test_refuse_update BEFORE UPDATE ON "
+		"pop3_policy_login WHEN EXISTS (SELECT 1 FROM pp_test_refuse) "
+		"BEGIN SELECT RAISE(ABORT, 'refused by test'); END;");
+
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	g_assert_true(pp_instance_wait_log(f->inst,
+		"recording the login for LOGIN-DELAY failed after the login "
+		"was let through (it does not count): pop3-policy store: "
+		"user erin: key shared/pop3-policy/login/erin: write failed",
+		10000));
+	g_assert_false(log_has(f, HASHED_PASS));
+	/* not counted: the next login gets in too */
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+
+	/* writes work again: counted, and the window holds */
+	sqlite_store_exec(f, "DELETE FROM pp_test_refuse;");
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
+			    "-ERR [LOGIN-DELAY] ");
+	fixture_stop(f);
+}
+
 /* apop_only=yes: a user with a secret may only use APOP. */
 static void test_apop_only(void)
 {
@@ -1289,6 +1352,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/apop/login-delay", test_apop_login_delay);
 	g_test_add_func("/apop/apop-only", test_apop_only);
 	g_test_add_func("/apop/imap-untouched", test_apop_imap_untouched);
+	g_test_add_func("/apop/login-write-fails",
+			test_apop_login_write_fails);
 	g_test_add_func("/apop/clients", test_apop_clients);
 	return g_test_run();
 }
