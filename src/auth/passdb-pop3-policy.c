@@ -253,6 +253,7 @@ pop3_policy_login_check(struct auth_request *request)
 		e_error(authdb_event(request), "%s", error);
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	}
+	pop3_policy_auth_set_login_state_hint(request, &state);
 	if (!pop3_policy_login_delay_allowed(&state, ioloop_time,
 					     policy.login_delay_secs,
 					     policy.login_burst, &wait_secs)) {

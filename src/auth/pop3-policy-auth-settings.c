@@ -22,6 +22,7 @@
 #include "auth-common.h"
 #include "auth-request.h"
 #include "pop3-policy-store.h"
+#include "pop3-policy-login-delay.h"
 #include "pop3-policy-auth.h"
 
 #define CLASS_ARG_PREFIX "pop3_policy_class_"
@@ -146,6 +147,28 @@ bool pop3_policy_auth_login_delay_hint(struct auth_request *request,
 	value = auth_fields_find(request->fields.extra_fields,
 				 POP3_POLICY_AUTH_LOGIN_DELAY_FIELD);
 	return value != NULL && str_to_uint(value, delay_secs_r) == 0;
+}
+
+void pop3_policy_auth_set_login_state_hint(struct auth_request *request,
+	const struct pop3_policy_login_state *state)
+{
+	auth_request_set_field(request, POP3_POLICY_AUTH_LOGIN_STATE_FIELD,
+		t_strarray_join(pop3_policy_login_state_fields(state), " "),
+		NULL);
+}
+
+bool pop3_policy_auth_login_state_hint(struct auth_request *request,
+				       struct pop3_policy_login_state *state_r)
+{
+	const char *value, *error;
+
+	if (request->fields.extra_fields == NULL)
+		return FALSE;
+	value = auth_fields_find(request->fields.extra_fields,
+				 POP3_POLICY_AUTH_LOGIN_STATE_FIELD);
+	return value != NULL &&
+		pop3_policy_login_state_parse(t_strsplit(value, " "), state_r,
+					      &error) == 0;
 }
 
 bool pop3_policy_auth_is_pop3(struct auth_request *request)

@@ -11,6 +11,7 @@
 struct auth_request;
 struct pop3_policy_store;
 struct pop3_policy_apop_keyring;
+struct pop3_policy_login_state;
 
 enum pop3_policy_auth_mode {
 	/* answer APOP from the store's secrets */
@@ -62,11 +63,22 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
    the chain, doveadm user) is resolved from the store as before. pop3-login
    ignores the field. */
 #define POP3_POLICY_AUTH_LOGIN_DELAY_FIELD "pop3_policy_login_delay"
+/* With a login_delay, the passdb also leaves the login record it read for
+   its decision ("<last login> <window start> <logins in window>"), so
+   that the userdb counts this login into it without reading it again. */
+#define POP3_POLICY_AUTH_LOGIN_STATE_FIELD "pop3_policy_login_state"
 
 /* Returns TRUE and the login_delay that the mode=login passdb resolved for
    this request, FALSE if it did not leave one. */
 bool pop3_policy_auth_login_delay_hint(struct auth_request *request,
 				       unsigned int *delay_secs_r);
+/* Sets the login state field for the userdb. */
+void pop3_policy_auth_set_login_state_hint(struct auth_request *request,
+	const struct pop3_policy_login_state *state);
+/* Returns TRUE and the login record that the mode=login passdb read for
+   this request, FALSE if it did not leave one (or it does not parse). */
+bool pop3_policy_auth_login_state_hint(struct auth_request *request,
+				       struct pop3_policy_login_state *state_r);
 
 /* TRUE if the request is a POP3 login (the only service this module acts
    on; others pass untouched). */

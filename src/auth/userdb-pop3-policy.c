@@ -16,23 +16,25 @@
    login_delay are answered in the auth process at once; the rest go to a
    worker, where the store is used synchronously.
 
-   Reading the login record (to count the login into the current window)
-   fails closed: a store failure or a malformed record fails the login
-   with an internal failure, as the passdb check does. The write of the
-   new record is done after the reply has gone out, so a login does not
-   wait for the store's commit (on SQLite, a journal write per login).
-   If that write fails, the login has already been let through: it is
-   logged as an error naming the user and the key, and the login does not
-   count. This is deliberate: LOGIN-DELAY throttles how often a client
-   polls, it does not protect anything secret, and the login was correct;
-   an administrator expects a client that authenticated to get in and a
+   The login is counted into the login record that the passdb check read
+   for its decision (handed over the same way; without it the record is
+   read here). Reading fails closed: a store failure or a malformed
+   record fails the login with an internal failure. The write of the new
+   record is done after the reply has gone out, so a login does not wait
+   for the store's commit (on SQLite, a journal write per login). If that
+   write fails, the login has already been let through: it is logged as
+   an error naming the user and the key, and the login does not count.
+   This is deliberate: LOGIN-DELAY throttles how often a client polls, it
+   does not protect anything secret, and the login was correct; an
+   administrator expects a client that authenticated to get in and a
    bookkeeping failure to show up in the log, not as "-ERR [SYS/TEMP]"
    after the password was accepted. A store that is really down is
    caught by the next login's check, which reads the store fail-closed.
 
    Two logins racing through the passdb check at the same moment are both
-   recorded (the count may exceed the burst by the number of racers; the
-   window still holds). */
+   let in, and each counts itself into the record it read, so the count
+   may come out short by the number of racers (the window still holds;
+   a client polls one session at a time). */
 
 #include "auth-common.h"
 #include "ioloop.h"
@@ -75,8 +77,13 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 		return 0;
 
 	i_zero(&state);
-	ret = pop3_policy_store_lookup(module->store, POP3_POLICY_RECORD_LOGIN,
-				       user, &fields, error_r);
+	if (pop3_policy_auth_login_state_hint(request, &state))
+		ret = 0;
+	else {
+		ret = pop3_policy_store_lookup(module->store,
+					       POP3_POLICY_RECORD_LOGIN,
+					       user, &fields, error_r);
+	}
 	if (ret < 0)
 		return -1;
 	if (ret > 0 &&
