@@ -11,10 +11,12 @@
    - removals of one user are serialised with a lock file in the user's
      home (or volatile dir); a run that cannot get it does nothing and
      says so, it never waits on a client's session;
-   - a message is copied (hold, move:) and the copy committed before the
-     original is expunged; a copy whose GUID already exists in the target
-     is not made again, so a run killed between the two steps is finished
-     by the next run without a second copy;
+   - a message is copied (hold, move:, restore) and the copy committed
+     before the original is expunged, under a move journal: a run killed
+     in between leaves the message in both mailboxes, and the next run of
+     the user (any entry point below, right after taking the lock)
+     removes the copy in the quarantine, never the one in INBOX or in a
+     user's move: mailbox (see pop3-policy-retention-move.h);
    - the first-retrieval time lives in an index extension of INBOX; if the
      index is lost, the time is lost and the message is simply not due
      until it is retrieved again (removal delayed, never advanced). */
@@ -95,6 +97,15 @@ int pop3_policy_run_owed(struct mail_user *user,
    the run; a sweep always runs in full. */
 bool pop3_policy_run_owed_possible(struct mailbox *inbox,
 				   const struct pop3_policy *policy);
+
+/* Repairs what a killed run left (see pop3-policy-retention-move.h), for
+   a session that runs nothing else: one stat() when there is nothing to
+   repair; otherwise takes the lock (waiting up to set->lock_secs) and
+   repairs. Returns 1 if it repaired, 0 if there was nothing to repair or
+   the lock is held (its holder repairs), -1 on error. */
+int pop3_policy_run_repair(struct mail_user *user,
+			   const struct pop3_policy_run_settings *set,
+			   const char **error_r);
 
 /* Moves held messages back from the quarantine to INBOX with the POP3
    UIDL they had (uids NULL = all). Returns the number restored, or -1 on

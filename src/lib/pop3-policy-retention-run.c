@@ -20,27 +20,24 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "hash.h"
 #include "ioloop.h"
 #include "file-lock.h"
-#include "var-expand.h"
 #include "mail-index.h"
 #include "mail-storage-private.h"
 #include "mail-namespace.h"
 #include "mail-user.h"
 #include "pop3-policy-policy.h"
+#include "pop3-policy-retention-move.h"
 #include "pop3-policy-retention-run.h"
+
+#define run_box_error pop3_policy_retention_move_box_error
+#define run_open_box pop3_policy_retention_move_open_box
 
 struct retr_hdr {
 	uint32_t min_retr;
 	uint32_t oldest_held;
 };
 
-struct removal {
-	uint32_t uid;
-	const char *guid;
-};
-ARRAY_DEFINE_TYPE(removal, struct removal);
 
 static const char *const reason_names[POP3_POLICY_REASON_COUNT] = {
 	[POP3_POLICY_REASON_DELE] = "dele",
@@ -53,47 +50,6 @@ const char *pop3_policy_reason_name(enum pop3_policy_reason reason)
 {
 	i_assert(reason < POP3_POLICY_REASON_COUNT);
 	return reason_names[reason];
-}
-
-static const char *run_box_error(struct mailbox *box)
-{
-	return t_strdup_printf("mailbox %s: %s", mailbox_get_vname(box),
-			       mailbox_get_last_internal_error(box, NULL));
-}
-
-static int
-run_open_box(struct mail_user *user, const char *vname, bool create,
-	     struct mailbox **box_r, const char **error_r)
-{
-	struct mail_namespace *ns;
-	struct mailbox *box;
-	enum mail_error mail_error;
-
-	ns = mail_namespace_find(user->namespaces, vname);
-	box = mailbox_alloc(ns->list, vname, 0);
-	if (mailbox_open(box) < 0) {
-		(void)mailbox_get_last_error(box, &mail_error);
-		if (mail_error == MAIL_ERROR_NOTFOUND && !create) {
-			mailbox_free(&box);
-			*box_r = NULL;
-			return 0;
-		}
-		if (mail_error != MAIL_ERROR_NOTFOUND ||
-		    (mailbox_create(box, NULL, FALSE) < 0 &&
-		     mailbox_get_last_mail_error(box) != MAIL_ERROR_EXISTS) ||
-		    mailbox_open(box) < 0) {
-			*error_r = run_box_error(box);
-			mailbox_free(&box);
-			return -1;
-		}
-	}
-	if (mailbox_sync(box, 0) < 0) {
-		*error_r = run_box_error(box);
-		mailbox_free(&box);
-		return -1;
-	}
-	*box_r = box;
-	return 1;
 }
 
 static uint32_t run_retr_ext_id(struct mailbox *box)
@@ -132,54 +88,9 @@ static int run_set_oldest_held(struct mailbox *inbox, uint32_t value,
 	return 0;
 }
 
-/* The UIDL the pop3 process serves for the message, computed as
-   pop3_get_uid() does (without pop3_reuse_xuidl). */
-static int
-run_served_uidl(struct mail *mail, const char **uidl_r, const char **error_r)
-{
-	const struct mail_storage_settings *mail_set =
-		mail->box->storage->set;
-	const char *uidl, *hdr_md5 = "", *filename = "", *guid = "";
-	const char *fmt = mail_set->pop3_uidl_format, *error;
-	string_t *str;
-
-	if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) == 0 &&
-	    *uidl != '\0') {
-		*uidl_r = uidl;
-		return 0;
-	}
-	if (strstr(fmt, "%m") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_HEADER_MD5, &hdr_md5) < 0)
-		hdr_md5 = "";
-	if (strstr(fmt, "%f") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_STORAGE_ID, &filename) < 0)
-		filename = "";
-	if (strstr(fmt, "%g") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0)
-		guid = "";
-	const uint32_t uid_validity =
-		mail_index_get_header(mail->box->view)->uid_validity;
-	const struct var_expand_table tab[] = {
-		{ 'v', dec2str(uid_validity), "uidvalidity" },
-		{ 'u', dec2str(mail->uid), "uid" },
-		{ 'm', hdr_md5, "md5" },
-		{ 'f', filename, "filename" },
-		{ 'g', guid, "guid" },
-		{ '\0', NULL, NULL }
-	};
-	str = t_str_new(64);
-	if (var_expand(str, fmt, tab, &error) <= 0) {
-		*error_r = t_strdup_printf(
-			"Failed to expand pop3_uidl_format=%s: %s", fmt, error);
-		return -1;
-	}
-	*uidl_r = str_c(str);
-	return 0;
-}
-
 static void
 run_emit(struct mail_user *user, const struct pop3_policy_run_settings *set,
-	 const struct removal *r, enum pop3_policy_reason reason,
+	 const struct pop3_policy_moved_msg *r, enum pop3_policy_reason reason,
 	 const char *action, bool dry_run)
 {
 	struct event_passthrough *e =
@@ -197,144 +108,15 @@ run_emit(struct mail_user *user, const struct pop3_policy_run_settings *set,
 	       pop3_policy_reason_name(reason), action);
 }
 
-HASH_TABLE_DEFINE_TYPE(guids, const char *, void *);
-
-/* Returns the GUIDs present in the box (for not copying twice). */
-static int
-run_box_guids(struct mailbox *box, pool_t pool,
-	      HASH_TABLE_TYPE(guids) *set_r, const char **error_r)
-{
-	struct mailbox_transaction_context *t;
-	struct mail *mail;
-	const struct mail_index_header *hdr;
-	const char *guid;
-	uint32_t seq;
-	int ret = 0;
-
-	hash_table_create(set_r, pool, 0, str_hash, strcmp);
-	hdr = mail_index_get_header(box->view);
-	t = mailbox_transaction_begin(box, 0, __func__);
-	mail = mail_alloc(t, MAIL_FETCH_GUID, NULL);
-	for (seq = 1; seq <= hdr->messages_count; seq++) {
-		mail_set_seq(mail, seq);
-		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
-			if (mail->expunged)
-				continue;
-			*error_r = run_box_error(box);
-			ret = -1;
-			break;
-		}
-		if (*guid != '\0') {
-			guid = p_strdup(pool, guid);
-			hash_table_update(*set_r, guid, POINTER_CAST(1));
-		}
-	}
-	mail_free(&mail);
-	(void)mailbox_transaction_commit(&t);
-	return ret;
-}
-
-/* Copies the messages of src (by UID) into dest, the copy carrying the
-   UIDL served for the original, skipping GUIDs already in dest, then
-   expunges them from src. Fills removed with what was removed. */
-static int
-run_copy_expunge(struct mailbox *src, struct mailbox *dest,
-		 const ARRAY_TYPE(seq_range) *uids, pool_t pool,
-		 ARRAY_TYPE(removal) *removed, const char **error_r)
-{
-	HASH_TABLE_TYPE(guids) dest_guids;
-	struct mailbox_transaction_context *st, *dt;
-	struct mail_save_context *save;
-	struct seq_range_iter iter;
-	struct mail *mail;
-	struct removal r;
-	const char *guid, *uidl;
-	unsigned int n = 0;
-	uint32_t uid;
-	int ret = 0;
-
-	if (run_box_guids(dest, pool, &dest_guids, error_r) < 0) {
-		hash_table_destroy(&dest_guids);
-		return -1;
-	}
-	st = mailbox_transaction_begin(src, 0, __func__);
-	dt = mailbox_transaction_begin(dest, MAILBOX_TRANSACTION_FLAG_EXTERNAL,
-				       __func__);
-	mail = mail_alloc(st, MAIL_FETCH_GUID, NULL);
-	seq_range_array_iter_init(&iter, uids);
-	while (ret == 0 && seq_range_array_iter_nth(&iter, n++, &uid)) {
-		if (!mail_set_uid(mail, uid))
-			continue;
-		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
-			if (mail->expunged)
-				continue;
-			*error_r = run_box_error(src);
-			ret = -1;
-			break;
-		}
-		guid = p_strdup(pool, guid);
-		if (*guid == '\0' ||
-		    hash_table_lookup(dest_guids, guid) == NULL) {
-			if (run_served_uidl(mail, &uidl, error_r) < 0) {
-				ret = -1;
-				break;
-			}
-			save = mailbox_save_alloc(dt);
-			mailbox_save_copy_flags(save, mail);
-			mailbox_save_set_pop3_uidl(save, uidl);
-			if (mailbox_copy(&save, mail) < 0) {
-				*error_r = run_box_error(dest);
-				ret = -1;
-				break;
-			}
-		}
-		r.uid = uid;
-		r.guid = guid;
-		array_push_back(removed, &r);
-	}
-	if (ret < 0) {
-		mail_free(&mail);
-		mailbox_transaction_rollback(&dt);
-		mailbox_transaction_rollback(&st);
-		hash_table_destroy(&dest_guids);
-		array_clear(removed);
-		return -1;
-	}
-	/* the copies are committed before the originals go: a crash
-	   between the two leaves both, and the next run (seeing the GUIDs in
-	   dest) only expunges */
-	if (mailbox_transaction_commit(&dt) < 0) {
-		*error_r = run_box_error(dest);
-		mail_free(&mail);
-		mailbox_transaction_rollback(&st);
-		hash_table_destroy(&dest_guids);
-		array_clear(removed);
-		return -1;
-	}
-	const struct removal *rp;
-	array_foreach(removed, rp) {
-		if (mail_set_uid(mail, rp->uid))
-			mail_expunge(mail);
-	}
-	mail_free(&mail);
-	hash_table_destroy(&dest_guids);
-	if (mailbox_transaction_commit(&st) < 0) {
-		*error_r = run_box_error(src);
-		array_clear(removed);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 run_expunge(struct mailbox *box, const ARRAY_TYPE(seq_range) *uids,
-	    pool_t pool, bool dry_run, ARRAY_TYPE(removal) *removed,
-	    const char **error_r)
+	    pool_t pool, bool dry_run,
+	    ARRAY_TYPE(pop3_policy_moved_msg) *removed, const char **error_r)
 {
 	struct mailbox_transaction_context *t;
 	struct seq_range_iter iter;
 	struct mail *mail;
-	struct removal r;
+	struct pop3_policy_moved_msg r;
 	const char *guid;
 	unsigned int n = 0;
 	uint32_t uid;
@@ -372,8 +154,8 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 	const struct pop3_policy *policy = set->policy;
 	bool dry_run = set->dry_run || policy->dry_run;
 	enum pop3_policy_action action;
-	ARRAY_TYPE(removal) removed;
-	const struct removal *r;
+	ARRAY_TYPE(pop3_policy_moved_msg) removed;
+	const struct pop3_policy_moved_msg *r;
 	struct mailbox *dest;
 	const char *action_str, *dest_name = NULL;
 	pool_t pool;
@@ -401,6 +183,19 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 		i_unreached();
 	}
 
+	if (action == POP3_POLICY_ACTION_HOLD && !dry_run) {
+		struct retr_hdr hdr;
+
+		/* tell later QUITs that the quarantine holds something,
+		   before it does: a kill after the move must not leave the
+		   hint unset (one set too early only costs a purge walk,
+		   which rewrites it) */
+		run_read_hdr(inbox, run_retr_ext_id(inbox), &hdr);
+		if (hdr.oldest_held == 0 &&
+		    run_set_oldest_held(inbox, ioloop_time, error_r) < 0)
+			return -1;
+	}
+
 	pool = pool_alloconly_create("pop3-policy removals", 1024);
 	p_array_init(&removed, pool, 32);
 	if (action == POP3_POLICY_ACTION_EXPUNGE || dry_run) {
@@ -408,8 +203,10 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 				  error_r);
 	} else if ((ret = run_open_box(user, dest_name, TRUE, &dest,
 				       error_r)) > 0) {
-		ret = run_copy_expunge(inbox, dest, uids, pool, &removed,
-				       error_r);
+		ret = pop3_policy_retention_move(user,
+			action == POP3_POLICY_ACTION_HOLD ?
+			POP3_POLICY_MOVE_HOLD : POP3_POLICY_MOVE_TARGET,
+			inbox, dest, uids, pool, &removed, error_r);
 		mailbox_free(&dest);
 	}
 	if (ret >= 0) {
@@ -418,21 +215,19 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 		counts->removed[reason] += array_count(&removed);
 		ret = 0;
 	}
-	if (ret == 0 && action == POP3_POLICY_ACTION_HOLD && !dry_run &&
-	    array_count(&removed) > 0) {
-		struct retr_hdr hdr;
-
-		/* tell later QUITs that the quarantine holds something */
-		run_read_hdr(inbox, run_retr_ext_id(inbox), &hdr);
-		if (hdr.oldest_held == 0)
-			ret = run_set_oldest_held(inbox, ioloop_time, error_r);
-	}
 	pool_unref(&pool);
 	if (ret == 0 && mailbox_sync(inbox, 0) < 0) {
 		*error_r = run_box_error(inbox);
 		return -1;
 	}
 	return ret;
+}
+
+/* The parent of the retention log lines and events of a run */
+static struct event *
+run_event(struct mail_user *user, const struct pop3_policy_run_settings *set)
+{
+	return set->event != NULL ? set->event : user->event;
 }
 
 static int
@@ -446,7 +241,35 @@ run_lock(struct mail_user *user, const struct pop3_policy_run_settings *set,
 					 set->lock_secs, lock_r, &error);
 	if (ret < 0)
 		*error_r = t_strdup_printf("retention lock: %s", error);
-	return ret;
+	if (ret <= 0)
+		return ret;
+	/* every run first finishes what a killed run left (see
+	   pop3-policy-retention-move.c); without a journal this is one
+	   stat() */
+	if (pop3_policy_retention_move_repair(user, run_event(user, set),
+					      &error) < 0) {
+		*error_r = t_strdup_printf("repairing an interrupted move: "
+					   "%s", error);
+		file_lock_free(lock_r);
+		return -1;
+	}
+	return 1;
+}
+
+int pop3_policy_run_repair(struct mail_user *user,
+			   const struct pop3_policy_run_settings *set,
+			   const char **error_r)
+{
+	struct file_lock *lock;
+	int ret;
+
+	if ((ret = pop3_policy_retention_move_pending(user, error_r)) <= 0)
+		return ret;
+	/* run_lock() repairs; a run holding the lock repairs itself */
+	if ((ret = run_lock(user, set, &lock, error_r)) <= 0)
+		return ret;
+	file_lock_free(&lock);
+	return 1;
 }
 
 int pop3_policy_run_dele(struct mail_user *user,
@@ -661,8 +484,8 @@ run_purge_quarantine(struct mail_user *user,
 	const struct pop3_policy *policy = set->policy;
 	bool dry_run = set->dry_run || policy->dry_run;
 	ARRAY_TYPE(seq_range) uids;
-	ARRAY_TYPE(removal) removed;
-	const struct removal *r;
+	ARRAY_TYPE(pop3_policy_moved_msg) removed;
+	const struct pop3_policy_moved_msg *r;
 	struct mailbox *box;
 	int ret;
 
@@ -791,7 +614,7 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 {
 	struct pop3_policy_run_settings set;
 	ARRAY_TYPE(seq_range) all_uids;
-	ARRAY_TYPE(removal) restored;
+	ARRAY_TYPE(pop3_policy_moved_msg) restored;
 	const struct mail_index_header *hdr;
 	struct mailbox *qbox, *inbox;
 	struct file_lock *lock;
@@ -803,7 +626,11 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 
 	i_zero(&set);
 	set.lock_secs = 30;
-	if ((ret = run_lock(user, &set, &lock, error_r)) <= 0) {
+	set.event = event_create(user->event);
+	event_set_append_log_prefix(set.event, "pop3-policy: ");
+	ret = run_lock(user, &set, &lock, error_r);
+	event_unref(&set.event);
+	if (ret <= 0) {
 		if (ret == 0)
 			*error_r = "retention lock is held by another process";
 		return -1;
@@ -851,7 +678,9 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 	p_array_init(&restored, pool, 32);
 	/* the quarantine copy carries the original UIDL as its POP3 UIDL,
 	   and run_served_uidl() returns it, so the INBOX copy gets it too */
-	ret = run_copy_expunge(qbox, inbox, uids, pool, &restored, error_r);
+	ret = pop3_policy_retention_move(user, POP3_POLICY_MOVE_RESTORE,
+					 qbox, inbox, uids, pool, &restored,
+					 error_r);
 	if (ret == 0)
 		ret = array_count(&restored);
 	pool_unref(&pool);

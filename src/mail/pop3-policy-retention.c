@@ -5,7 +5,9 @@
    pop3-policy-retention-storage.c) and removed, with the removals the
    policy owes (expire, max_age, hold expiry), in deinit_pre, which the
    pop3 process runs after the QUIT reply was sent and the socket closed.
-   A session without QUIT removes nothing and records nothing. */
+   A session without QUIT removes nothing and records nothing. A session
+   with QUIT also finishes what a retention run killed before it left
+   (pop3-policy-retention-move.c), even if it removes nothing itself. */
 
 #include "lib.h"
 #include "array.h"
@@ -50,9 +52,19 @@ static void retention_run(struct mail_user *user,
 	i_zero(&counts);
 
 	set.lock_secs = RETENTION_DELE_LOCK_SECS;
-	if (pop3_policy_run_dele(user, &set, &ruser->dele_uids, &counts,
-				 &error) < 0) {
-		e_error(ruser->event, "DELE'd messages were kept: %s", error);
+	if (array_count(&ruser->dele_uids) > 0) {
+		if (pop3_policy_run_dele(user, &set, &ruser->dele_uids,
+					 &counts, &error) < 0) {
+			e_error(ruser->event, "DELE'd messages were kept: %s",
+				error);
+		}
+	} else {
+		/* a killed run's leftovers: a DELE run repairs first, else
+		   this (one stat() when there is nothing); if a sweep holds
+		   the lock, it repairs */
+		set.lock_secs = 0;
+		if (pop3_policy_run_repair(user, &set, &error) < 0)
+			e_error(ruser->event, "%s", error);
 	}
 	/* recorded in a dry run too, so that it can tell what expire
 	   would remove; normally already done at QUIT in the session's

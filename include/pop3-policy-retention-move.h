@@ -1,0 +1,75 @@
+#ifndef POP3_POLICY_RETENTION_MOVE_H
+#define POP3_POLICY_RETENTION_MOVE_H
+
+/* Moving messages between two mailboxes of a user (hold, move:, restore)
+   so that a process killed at any point leaves every message in at least
+   one of them, and the next retention run for the user leaves it in
+   exactly one (see src/lib/pop3-policy-retention-move.c). Callers hold
+   the user's retention lock (POP3_POLICY_LOCK_FNAME) around every call. */
+
+#include "seq-range-array.h"
+
+struct event;
+struct mail_user;
+struct mailbox;
+
+/* The move journal, in the user's home next to the retention lock */
+#define POP3_POLICY_MOVE_JOURNAL_FNAME "pop3-policy.move"
+
+enum pop3_policy_move_kind {
+	/* INBOX -> the quarantine (on_delete=hold) */
+	POP3_POLICY_MOVE_HOLD = 0,
+	/* INBOX -> the policy's move: mailbox, one of the user's own */
+	POP3_POLICY_MOVE_TARGET,
+	/* the quarantine -> INBOX (doveadm pop3-policy restore) */
+	POP3_POLICY_MOVE_RESTORE,
+};
+
+struct pop3_policy_moved_msg {
+	uint32_t uid;
+	const char *guid;
+};
+ARRAY_DEFINE_TYPE(pop3_policy_moved_msg, struct pop3_policy_moved_msg);
+
+/* Returns "mailbox <name>: <last internal error>". */
+const char *pop3_policy_retention_move_box_error(struct mailbox *box);
+
+/* Opens and syncs the user's mailbox vname, creating it if create is
+   TRUE. Returns 1 and the mailbox, 0 if it does not exist (create FALSE),
+   -1 on error. */
+int pop3_policy_retention_move_open_box(struct mail_user *user,
+					const char *vname, bool create,
+					struct mailbox **box_r,
+					const char **error_r);
+
+/* Copies the src messages with the given UIDs to dest, each copy carrying
+   the POP3 UIDL served for its original, commits the copies, then
+   expunges the originals. For POP3_POLICY_MOVE_TARGET a message whose GUID
+   is already in dest is not copied again (only expunged). moved gets the
+   UID and GUID of every message moved (allocated from pool). Returns 0 on
+   success, -1 on error (error_r; moved is emptied: an error after the
+   copies were committed leaves the journal for the next run's repair). */
+int pop3_policy_retention_move(struct mail_user *user,
+			       enum pop3_policy_move_kind kind,
+			       struct mailbox *src, struct mailbox *dest,
+			       const ARRAY_TYPE(seq_range) *uids, pool_t pool,
+			       ARRAY_TYPE(pop3_policy_moved_msg) *moved,
+			       const char **error_r);
+
+/* Returns 1 if a move journal exists (one stat, no lock needed), 0 if
+   not, -1 on error (error_r). */
+int pop3_policy_retention_move_pending(struct mail_user *user,
+				       const char **error_r);
+
+/* Finishes what a move interrupted by a kill left: every message still
+   in the move's source that also has a copy made by that move in its
+   destination loses the copy in the quarantine (the hold's copy, or the
+   restore's original), never the one in INBOX and never one in a user's
+   move: mailbox (those pairs are only logged). Logs what it did with
+   event as parent, then removes the journal. Returns 0 if there was no
+   journal, 1 if one was repaired, -1 on error (the journal stays). */
+int pop3_policy_retention_move_repair(struct mail_user *user,
+				      struct event *event,
+				      const char **error_r);
+
+#endif
