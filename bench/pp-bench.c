@@ -44,6 +44,9 @@ enum bench_inst {
 	/* calibration: a second vanilla, and the package without a store */
 	INST_VANILLA2,
 	INST_PACKAGE_NOSTORE,
+	/* the package with a UIDL map on the big mailbox (issue 5) */
+	INST_UIDL_MAP,
+	INST_UIDL_PERSIST,
 	INST_COUNT
 };
 
@@ -55,15 +58,27 @@ struct bench_instance_spec {
 	const char *plugin_settings;
 	/* NULL: the harness's passwd-file with PLAIN passwords */
 	const char *passdb_conf;
+	/* give the big mailbox a UIDL map (uidl_map_setup()) */
+	bool uidl_map;
 };
 
 static const struct bench_instance_spec instance_specs[INST_COUNT] = {
-	[INST_VANILLA] = { "vanilla", FALSE, PP_STORE_NONE, NULL, NULL },
+	[INST_VANILLA] = { "vanilla", FALSE, PP_STORE_NONE, NULL, NULL,
+			   FALSE },
 	/* the package loaded with its default store and no policy */
-	[INST_PACKAGE] = { "package", TRUE, PP_STORE_SQLITE, NULL, NULL },
-	[INST_VANILLA2] = { "vanilla2", FALSE, PP_STORE_NONE, NULL, NULL },
+	[INST_PACKAGE] = { "package", TRUE, PP_STORE_SQLITE, NULL, NULL,
+			   FALSE },
+	[INST_VANILLA2] = { "vanilla2", FALSE, PP_STORE_NONE, NULL, NULL,
+			    FALSE },
 	[INST_PACKAGE_NOSTORE] = { "pkg-nostore", TRUE, PP_STORE_NONE,
-				   NULL, NULL },
+				   NULL, NULL, FALSE },
+	/* the default store, the guard on (default 50%), a 200,000-entry
+	   map read from the store every session */
+	[INST_UIDL_MAP] = { "uidl-map", TRUE, PP_STORE_SQLITE, NULL, NULL,
+			    TRUE },
+	/* the same map, written into dovecot-uidlist by the first session */
+	[INST_UIDL_PERSIST] = { "uidl-persist", TRUE, PP_STORE_SQLITE,
+				"pop3_policy_uidl_persist = yes", NULL, TRUE },
 };
 
 enum bench_metric {
@@ -102,9 +117,22 @@ static const struct bench_row rows[] = {
 	{ "sessions-32", "POP3 sessions/s, 32 clients",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 32, FALSE,
 	  METRIC_RATE, 0.97, "issue 2", FALSE },
-	{ "uidl-big", "UIDL latency ms, big mailbox",
+	/* The package on the big mailbox without a map: the UIDL guard
+	   (default 50%) is the only UIDL work. */
+	{ "uidl-big", "UIDL latency ms, big mailbox, guard",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_UIDL, 1, TRUE,
-	  METRIC_UIDL_MS, 0, NULL, FALSE },
+	  METRIC_UIDL_MS, 1.05, "issue 5", FALSE },
+	/* A 200,000-entry map (uid: and guid: keys of every message, as
+	   doveadm pop3-uidl snapshot stores them after a migration import)
+	   loaded from the store and applied in every session. */
+	{ "uidl-map", "UIDL latency ms, big mailbox, map",
+	  INST_VANILLA, INST_UIDL_MAP, BENCH_SESSION_UIDL, 1, TRUE,
+	  METRIC_UIDL_MS, 1.5, "issue 5", FALSE },
+	/* The same map with pop3_policy_uidl_persist = yes: the first
+	   session wrote the UIDLs into dovecot-uidlist. */
+	{ "uidl-persist", "UIDL latency ms, big mailbox, persisted",
+	  INST_VANILLA, INST_UIDL_PERSIST, BENCH_SESSION_UIDL, 1, TRUE,
+	  METRIC_UIDL_MS, 1.05, "issue 5", FALSE },
 	{ "session-big", "login+QUIT ms, big mailbox",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_LOGIN, 1, TRUE,
 	  METRIC_SESSION_MS, 0, NULL, FALSE },
@@ -268,6 +296,160 @@ static void run_load_or_die(const struct bench_load *load,
 		die("%s: %s", what, error->message);
 }
 
+/* Runs doveadm in the instance; dies unless it exits 0. Returns its
+   standard output (g_free). */
+static char *doveadm_or_die(struct bench_instance *bi, const char *what,
+			    const char *const *argv, const char *stdin_data)
+{
+	char *out = NULL, *err = NULL;
+	int ret;
+
+	ret = pp_instance_doveadm(bi->inst, argv, stdin_data, &out, &err);
+	if (ret != 0)
+		die("%s: doveadm exited with %d: %s", what, ret, err);
+	g_free(err);
+	return out;
+}
+
+/* Returns the UIDL a POP3 session of the big user serves for message
+   number msn (g_free), dying if the session fails. */
+static char *uidl_of_msn(struct bench_instance *bi, unsigned int msn)
+{
+	GError *error = NULL;
+	PpPop3 *pop3;
+	char *cmd, *line, **words, *uidl;
+
+	pop3 = pp_pop3_connect(bi->port, &error);
+	if (pop3 == NULL)
+		die("connect: %s", error->message);
+	if (!pp_pop3_login(pop3, big_user.user, big_user.password))
+		die("%s: login of %s failed", instance_specs[bi - instances].name,
+		    big_user.user);
+	cmd = g_strdup_printf("UIDL %u", msn);
+	line = pp_pop3_cmd(pop3, cmd);
+	words = g_strsplit(line, " ", -1);
+	if (g_strv_length(words) != 3 || strcmp(words[0], "+OK") != 0)
+		die("%s: %s answered: %s", instance_specs[bi - instances].name,
+		    cmd, line);
+	uidl = g_strdup(words[2]);
+	g_strfreev(words);
+	g_free(line);
+	g_free(cmd);
+	g_free(pp_pop3_cmd(pop3, "QUIT"));
+	pp_pop3_close(pop3);
+	return uidl;
+}
+
+/* The index record of the map: "<version> uidl-map <generation> <chunks>
+   <entries> [<persisted uidvalidity>]" (src/lib/pop3-policy-uidl-map.c).
+   Returns its fields (g_strfreev). */
+static char **uidl_map_index(struct bench_instance *bi)
+{
+	const char *const argv[] = {
+		"dict", "get", "-u", big_user.user,
+		pp_instance_store_uri(bi->inst), "priv/pop3-policy/uidl-map",
+		NULL
+	};
+	char *out = doveadm_or_die(bi, "dict get uidl-map", argv, NULL);
+	char **fields;
+
+	g_strchomp(out);
+	fields = g_strsplit(out, "\t", -1);
+	g_free(out);
+	if (g_strv_length(fields) < 5 ||
+	    strcmp(fields[1], "uidl-map") != 0)
+		die("%s: unexpected UIDL map index record",
+		    instance_specs[bi - instances].name);
+	return fields;
+}
+
+/* Gives the big user the map a migration leaves: an import of the old
+   server's UIDLs ("OLD-<uid>") keyed uid:<uidvalidity>:<uid>, then
+   doveadm pop3-uidl snapshot, which stores each message's served UIDL
+   under its uid: and its guid: key (200,000 entries for 100,000
+   messages). Then checks that a session serves the mapped UIDLs, and
+   that the map is persisted or not as the instance is configured. */
+static void uidl_map_setup(struct bench_instance *bi)
+{
+	const struct bench_instance_spec *spec =
+		&instance_specs[bi - instances];
+	const char *const status_argv[] = {
+		"-f", "flow", "mailbox", "status", "-u", big_user.user,
+		"uidvalidity", "INBOX", NULL
+	};
+	const char *const import_argv[] = {
+		"-f", "tab", "pop3-uidl", "import", "-u", big_user.user, "-",
+		NULL
+	};
+	const char *const snapshot_argv[] = {
+		"-f", "tab", "pop3-uidl", "snapshot", "-u", big_user.user,
+		NULL
+	};
+	GString *file;
+	char *out, *p, *expected, *uidl, **fields;
+	unsigned long uidvalidity;
+	unsigned int msns[2] = { 1, opt_big_messages };
+	double start = g_get_monotonic_time() / 1e6;
+
+	out = doveadm_or_die(bi, "mailbox status", status_argv, NULL);
+	p = strstr(out, "uidvalidity=");
+	if (p == NULL || (uidvalidity = strtoul(p + 12, NULL, 10)) == 0)
+		die("%s: no UIDVALIDITY in: %s", spec->name, out);
+	g_free(out);
+
+	/* a fresh maildir indexed in one session: UIDs 1..N in order */
+	file = g_string_sized_new(opt_big_messages * 40);
+	for (int uid = 1; uid <= opt_big_messages; uid++) {
+		g_string_append_printf(file, "uid:%lu:%d OLD-%d\n",
+				       uidvalidity, uid, uid);
+	}
+	out = doveadm_or_die(bi, "pop3-uidl import", import_argv, file->str);
+	g_string_free(file, TRUE);
+	g_free(out);
+	out = doveadm_or_die(bi, "pop3-uidl snapshot", snapshot_argv, NULL);
+	expected = g_strdup_printf("%s\t%d\t%d", big_user.user,
+				   opt_big_messages, 2 * opt_big_messages);
+	if (strstr(out, expected) == NULL)
+		die("%s: snapshot stored not %d entries: %s", spec->name,
+		    2 * opt_big_messages, out);
+	g_free(expected);
+	g_free(out);
+
+	/* the first session serves the mapped UIDLs (and with
+	   pop3_policy_uidl_persist writes them into dovecot-uidlist), the
+	   second one too (from the map, or from the storage) */
+	for (unsigned int round = 0; round < 2; round++) {
+		for (unsigned int i = 0; i < G_N_ELEMENTS(msns); i++) {
+			expected = g_strdup_printf("OLD-%u", msns[i]);
+			uidl = uidl_of_msn(bi, msns[i]);
+			if (strcmp(uidl, expected) != 0)
+				die("%s: message %u is served UIDL %s, not "
+				    "the mapped %s", spec->name, msns[i],
+				    uidl, expected);
+			g_free(uidl);
+			g_free(expected);
+		}
+	}
+	fields = uidl_map_index(bi);
+	if (strtoul(fields[4], NULL, 10) != 2 * (unsigned long)opt_big_messages)
+		die("%s: the map index says %s entries", spec->name,
+		    fields[4]);
+	if (spec->plugin_settings != NULL &&
+	    strstr(spec->plugin_settings, "pop3_policy_uidl_persist") != NULL) {
+		if (fields[5] == NULL || strtoul(fields[5], NULL, 10) !=
+		    uidvalidity)
+			die("%s: the map was not marked persisted",
+			    spec->name);
+	} else if (fields[5] != NULL) {
+		die("%s: the map was persisted, but the instance does not "
+		    "persist", spec->name);
+	}
+	g_strfreev(fields);
+	progress("%s: %d-entry UIDL map set up and served in %.1f s",
+		 spec->name, 2 * opt_big_messages,
+		 g_get_monotonic_time() / 1e6 - start);
+}
+
 /* Starts the instance and creates the mail a row needs, the first time. */
 static struct bench_instance *
 instance_prepare(enum bench_inst idx, const struct bench_row *row)
@@ -335,6 +517,8 @@ instance_prepare(enum bench_inst idx, const struct bench_row *row)
 		progress("%s: mailbox written and indexed in %.1f s",
 			 spec->name, g_get_monotonic_time() / 1e6 - start);
 		bench_result_clear(&result);
+		if (spec->uidl_map)
+			uidl_map_setup(bi);
 		bi->big_ready = TRUE;
 	}
 	return bi;

@@ -40,6 +40,20 @@ int pop3_policy_uidl_map_load_unless_persisted(
 	struct pop3_policy_store *store, const char *user,
 	uint32_t uidvalidity, struct pop3_policy_uidl_map **map_r,
 	const char **error_r);
+/* Same, with a local cache of the decoded map at cache_path (NULL: none,
+   see pop3-policy-uidl-cache.h): the index record is always read from the
+   store; the chunks only if the cache does not hold the generation and
+   entry count that the index names, and then the cache is rewritten.
+   cache_note_r says where the map came from (for a debug line);
+   cache_error_r is set (else NULL) if the cache could not be written, which
+   is not an error for the caller. Maps are returned frozen. */
+int pop3_policy_uidl_map_load_cached(struct pop3_policy_store *store,
+				     const char *user, uint32_t uidvalidity,
+				     const char *cache_path,
+				     struct pop3_policy_uidl_map **map_r,
+				     const char **cache_note_r,
+				     const char **cache_error_r,
+				     const char **error_r);
 /* Records in the index that the map's UIDLs are now kept by the storage
    under this UIDVALIDITY. Returns 1 if recorded, 0 if the index is no
    longer the one the map was loaded from (it was replaced or cleared), -1

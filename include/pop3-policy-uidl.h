@@ -46,6 +46,10 @@ int pop3_policy_uidl_key_check(const char *key,
 
 /* Key builders (data stack). */
 const char *pop3_policy_uidl_key_uid(uint32_t uidvalidity, uint32_t uid);
+/* Same as pop3_policy_uidl_key_uid(), allocated from pool, without printf
+   (a session makes one for every message). */
+const char *pop3_policy_uidl_key_uid_pool(pool_t pool, uint32_t uidvalidity,
+					  uint32_t uid);
 const char *pop3_policy_uidl_key_guid(const char *guid);
 /* Returns NULL if the Message-ID header value yields no usable key. */
 const char *pop3_policy_uidl_key_msgid(const char *message_id);
@@ -55,26 +59,65 @@ struct pop3_policy_uidl_map_entry {
 	const char *uidl;
 };
 
-/* A user's UIDL map: key -> UIDL. Allocated from its own pool. */
+/* A uid: entry of a frozen map, by number. */
+struct pop3_policy_uidl_map_uid {
+	uint32_t uidvalidity, uid;
+	/* index of the entry in map->entries */
+	uint32_t entry;
+	/* 1-based position of the entry among the map's uid: entries (the
+	   POP3 order the messages had) */
+	uint32_t order;
+};
+
+/* A user's UIDL map: key -> UIDL. Allocated from its own pool.
+
+   A map is built with pop3_policy_uidl_map_add() (a hash table finds
+   repeated keys), then frozen for serving: pop3_policy_uidl_map_freeze()
+   replaces the hash table with sorted arrays, which a session searches
+   without hashing strings and which the local cache
+   (pop3-policy-uidl-cache.h) stores as they are. */
 struct pop3_policy_uidl_map {
 	pool_t pool;
 	ARRAY(struct pop3_policy_uidl_map_entry) entries;
+	/* while building (not frozen) */
 	HASH_TABLE(const char *, const char *) by_key;
 	/* how many entries of each key kind the map has, so that a session
 	   skips computing keys no entry uses (hdr: reads every header) */
 	unsigned int kind_counts[POP3_POLICY_UIDL_KEY_KIND_COUNT];
 	/* the store generation it was loaded from (NULL if not loaded) */
 	const char *generation;
+
+	/* frozen: the indexes of all entries sorted by key (strcmp), and the
+	   uid: entries sorted by (uidvalidity, uid) */
+	bool frozen;
+	const uint32_t *sorted;
+	const struct pop3_policy_uidl_map_uid *uids;
+	unsigned int uid_count;
 };
 
 struct pop3_policy_uidl_map *pop3_policy_uidl_map_create(void);
 void pop3_policy_uidl_map_free(struct pop3_policy_uidl_map **map);
-/* Adds a canonical key. Returns 0, or -1 if the key is already there. */
+/* Adds a canonical key. Returns 0, or -1 if the key is already there. The
+   map must not be frozen. */
 int pop3_policy_uidl_map_add(struct pop3_policy_uidl_map *map,
 			     const char *key, const char *uidl);
+/* Makes the map read-only with sorted lookup tables (does nothing if it is
+   frozen already). Lookups give the same answers as before. */
+void pop3_policy_uidl_map_freeze(struct pop3_policy_uidl_map *map);
+/* Marks the map frozen with the given tables (allocated from its pool or
+   living as long as it), for the local cache, which stores them. */
+void pop3_policy_uidl_map_set_frozen(struct pop3_policy_uidl_map *map,
+				     const uint32_t *sorted,
+				     const struct pop3_policy_uidl_map_uid *uids,
+				     unsigned int uid_count);
 /* Returns the UIDL of the key, or NULL. */
 const char *pop3_policy_uidl_map_lookup(struct pop3_policy_uidl_map *map,
 					const char *key);
+/* Returns the frozen map's uid: entries of this UIDVALIDITY, sorted by
+   uid, and their number in count_r (0 if none). */
+const struct pop3_policy_uidl_map_uid *
+pop3_policy_uidl_map_uids(const struct pop3_policy_uidl_map *map,
+			  uint32_t uidvalidity, unsigned int *count_r);
 unsigned int pop3_policy_uidl_map_count(const struct pop3_policy_uidl_map *map);
 
 /* Parses an import file: lines "<key> <uidl>" (one or more SP/TAB between,

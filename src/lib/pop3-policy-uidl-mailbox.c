@@ -128,6 +128,8 @@ uidl_native(struct mail *mail, uint32_t uidvalidity, const char *format,
 	return 0;
 }
 
+/* Works out the message's keys and UIDLs; msg_r has its seq, uid, uid_key,
+   map_order and (when its uid: entry matched) mapped UIDL set already. */
 static int
 uidl_scan_mail(struct mail *mail, uint32_t uidvalidity, const char *format,
 	       struct pop3_policy_uidl_map *map,
@@ -136,14 +138,6 @@ uidl_scan_mail(struct mail *mail, uint32_t uidvalidity, const char *format,
 {
 	bool all_keys = (flags & POP3_POLICY_UIDL_SCAN_ALL_KEYS) != 0;
 	const char *value, *uidl, **mapped = &msg_r->assign.mapped;
-
-	i_zero(msg_r);
-	msg_r->seq = mail->seq;
-	msg_r->uid = mail->uid;
-	msg_r->keys.uid_key = p_strdup(pool,
-		pop3_policy_uidl_key_uid(uidvalidity, mail->uid));
-	if (map != NULL && map->kind_counts[POP3_POLICY_UIDL_KEY_UID] > 0)
-		*mapped = pop3_policy_uidl_map_lookup(map, msg_r->keys.uid_key);
 
 	/* the other keys cost more (the GUID is a file name lookup on
 	   maildir, hdr: reads the header): only what the map can still
@@ -248,36 +242,25 @@ static void
 uidl_scan_order(struct pop3_policy_uidl_map *map,
 		ARRAY_TYPE(pop3_policy_uidl_msg) *msgs)
 {
-	HASH_TABLE(const char *, void *) orders;
-	const struct pop3_policy_uidl_map_entry *entry;
 	ARRAY_TYPE(pop3_policy_uidl_msg) ordered;
 	ARRAY(unsigned int) positions;
 	struct pop3_policy_uidl_msg *msg, *all;
 	const struct pop3_policy_uidl_msg *sorted;
 	const unsigned int *pos;
-	unsigned int i, count, n = 0;
+	unsigned int i, count;
 
 	if (map == NULL || map->kind_counts[POP3_POLICY_UIDL_KEY_UID] == 0)
 		return;
-	hash_table_create(&orders, default_pool, 0, str_hash, strcmp);
-	array_foreach(&map->entries, entry) {
-		if (str_begins(entry->key, "uid:"))
-			hash_table_insert(orders, entry->key,
-					  POINTER_CAST(++n));
-	}
+	/* map_order was set by the scan, from the map's uid: table */
 	t_array_init(&ordered, 64);
 	t_array_init(&positions, 64);
 	array_foreach_modifiable(msgs, msg) {
-		msg->map_order = POINTER_CAST_TO(
-			hash_table_lookup(orders, msg->keys.uid_key),
-			unsigned int);
 		if (msg->map_order > 0) {
 			i = array_foreach_idx(msgs, msg);
 			array_push_back(&positions, &i);
 			array_push_back(&ordered, msg);
 		}
 	}
-	hash_table_destroy(&orders);
 	if (array_count(&positions) == 0)
 		return;
 	/* the messages with a uid: entry take the places they have in
@@ -308,8 +291,10 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 	struct pop3_policy_uidl_assign *assigns;
 	struct pop3_policy_uidl_msg *msg;
 	struct mail *mail;
-	const char *error = NULL, *mapped;
-	unsigned int i, count, collisions;
+	const struct pop3_policy_uidl_map_uid *map_uids = NULL;
+	const struct pop3_policy_uidl_map_entry *entries = NULL;
+	const char *error = NULL;
+	unsigned int i, count, collisions, map_uid_count = 0;
 	bool need_mail = (flags & (POP3_POLICY_UIDL_SCAN_GUID |
 				   POP3_POLICY_UIDL_SCAN_ALL_KEYS |
 				   POP3_POLICY_UIDL_SCAN_NATIVE)) != 0 ||
@@ -320,24 +305,36 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 	mailbox_get_open_status(box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
 				&status);
 	p_array_init(msgs_r, pool, status.messages + 1);
+	if (map != NULL) {
+		/* the uid: entries of this UIDVALIDITY, sorted by uid like
+		   the messages: walked along with them */
+		pop3_policy_uidl_map_freeze(map);
+		map_uids = pop3_policy_uidl_map_uids(map, status.uidvalidity,
+						     &map_uid_count);
+		entries = array_front(&map->entries);
+	}
 
 	trans = mailbox_transaction_begin(box, 0, __func__);
 	mail = mail_alloc(trans, 0, NULL);
 	for (seq = 1; seq <= status.messages && ret == 0; seq++) T_BEGIN {
 		msg = array_append_space(msgs_r);
 		mail_index_lookup_uid(box->view, seq, &uid);
+		msg->seq = seq;
+		msg->uid = uid;
+		msg->keys.uid_key = pop3_policy_uidl_key_uid_pool(pool,
+			status.uidvalidity, uid);
+		while (map_uid_count > 0 && map_uids->uid < uid) {
+			map_uids++;
+			map_uid_count--;
+		}
+		if (map_uid_count > 0 && map_uids->uid == uid) {
+			msg->assign.mapped = entries[map_uids->entry].uidl;
+			msg->map_order = map_uids->order;
+		}
 		/* a message a uid: entry matches needs no mail at all (a
 		   snapshot's map), unless doveadm wants all of its keys */
-		if (!need_mail && map != NULL && (mapped =
-		    pop3_policy_uidl_map_lookup(map,
-			pop3_policy_uidl_key_uid(status.uidvalidity,
-						 uid))) != NULL) {
-			msg->seq = seq;
-			msg->uid = uid;
-			msg->keys.uid_key = p_strdup(pool,
-				pop3_policy_uidl_key_uid(status.uidvalidity,
-							 uid));
-			msg->assign.mapped = mapped;
+		if (!need_mail && msg->assign.mapped != NULL) {
+			/* done */
 		} else {
 			mail_set_seq(mail, seq);
 			if (uidl_scan_mail(mail, status.uidvalidity,

@@ -46,6 +46,7 @@
 #include "hex-binary.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-cache.h"
 
 const char *const *
 pop3_policy_uidl_map_encode_chunks(const struct pop3_policy_uidl_map *map)
@@ -167,24 +168,20 @@ int pop3_policy_uidl_map_load(struct pop3_policy_store *store,
 							  map_r, error_r);
 }
 
-int pop3_policy_uidl_map_load_unless_persisted(
-	struct pop3_policy_store *store, const char *user,
-	uint32_t uidvalidity, struct pop3_policy_uidl_map **map_r,
-	const char **error_r)
+/* Loads every chunk of the index's generation, with at most
+   POP3_POLICY_UIDL_MAP_PIPELINE lookups in flight; returns 0 with a frozen
+   map or -1. */
+static int
+uidl_map_load_chunks(struct pop3_policy_store *store, const char *user,
+		     const struct uidl_map_index *_index,
+		     struct pop3_policy_uidl_map **map_r, const char **error_r)
 {
-	struct uidl_map_index index;
+	struct uidl_map_index index = *_index;
 	struct pop3_policy_uidl_map *map;
 	struct pop3_policy_store_result *results;
 	const char **keys, *error;
 	unsigned int first, i, count;
 	int ret;
-
-	*map_r = NULL;
-	ret = uidl_map_index_lookup(store, user, &index, error_r);
-	if (ret <= 0)
-		return ret;
-	if (uidvalidity != 0 && index.persisted_uidvalidity == uidvalidity)
-		return 2;
 
 	map = pop3_policy_uidl_map_create();
 	map->generation = p_strdup(map->pool, index.generation);
@@ -231,7 +228,61 @@ int pop3_policy_uidl_map_load_unless_persisted(
 		pop3_policy_uidl_map_free(&map);
 		return -1;
 	}
+	pop3_policy_uidl_map_freeze(map);
 	*map_r = map;
+	return 0;
+}
+
+int pop3_policy_uidl_map_load_unless_persisted(
+	struct pop3_policy_store *store, const char *user,
+	uint32_t uidvalidity, struct pop3_policy_uidl_map **map_r,
+	const char **error_r)
+{
+	const char *note, *cache_error;
+
+	return pop3_policy_uidl_map_load_cached(store, user, uidvalidity, NULL,
+						map_r, &note, &cache_error,
+						error_r);
+}
+
+int pop3_policy_uidl_map_load_cached(struct pop3_policy_store *store,
+				     const char *user, uint32_t uidvalidity,
+				     const char *cache_path,
+				     struct pop3_policy_uidl_map **map_r,
+				     const char **cache_note_r,
+				     const char **cache_error_r,
+				     const char **error_r)
+{
+	struct uidl_map_index index;
+	const char *reason;
+	int ret;
+
+	*map_r = NULL;
+	*cache_note_r = "not used";
+	*cache_error_r = NULL;
+	ret = uidl_map_index_lookup(store, user, &index, error_r);
+	if (ret <= 0)
+		return ret;
+	if (uidvalidity != 0 && index.persisted_uidvalidity == uidvalidity)
+		return 2;
+	if (cache_path != NULL &&
+	    pop3_policy_uidl_cache_read(cache_path, index.generation,
+					index.entries, map_r, &reason) > 0) {
+		*cache_note_r = "read from the local cache";
+		return 1;
+	}
+	if (uidl_map_load_chunks(store, user, &index, map_r, error_r) < 0)
+		return -1;
+	if (cache_path == NULL)
+		return 1;
+	if (pop3_policy_uidl_cache_write(cache_path, *map_r,
+					 cache_error_r) < 0) {
+		*cache_note_r = t_strdup_printf("loaded from the store (cache "
+			"%s), cache not written", reason);
+	} else {
+		*cache_note_r = t_strdup_printf("loaded from the store (cache "
+			"%s), cache written", reason);
+	}
 	return 1;
 }
 

@@ -32,6 +32,7 @@
 #include "mail-storage-hooks.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-cache.h"
 #include "pop3-policy-uidl-guard.h"
 #include "pop3-policy-uidl-mailbox.h"
 #include "pop3-policy-plugin.h"
@@ -43,16 +44,20 @@
 	MODULE_CONTEXT_REQUIRE(obj, pop3_policy_uidl_mail_module)
 
 struct uidl_served {
-	const char *uidl;
+	uint32_t uid;
 	unsigned int order;
+	/* the mapped UIDL served (in the map), or NULL */
+	const char *uidl;
 };
 
 struct uidl_box {
 	union mailbox_module_context module_ctx;
 	pool_t pool;
-	/* uid -> struct uidl_served, for messages served a mapped UIDL or
-	   given a POP3 order */
-	HASH_TABLE(void *, struct uidl_served *) served;
+	/* every message of the session's first sync, sorted by uid: the
+	   mapped UIDL it is served and its POP3 order (0: none) */
+	ARRAY(struct uidl_served) served;
+	/* the map the served UIDLs point into */
+	struct pop3_policy_uidl_map *map;
 	unsigned int guard_percent;
 	/* pop3_policy_uidl_guard is malformed: the session fails */
 	bool bad_setting:1;
@@ -472,7 +477,9 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	struct mailbox_status status;
 	struct timeval tv_start, tv_loaded, tv_scanned;
 	uint32_t persist_uidvalidity = 0;
-	const char *error;
+	const char *error, *index_dir, *cache_path = NULL;
+	const char *cache_note, *cache_error;
+	unsigned int count, mapped = 0;
 	int ret, collisions;
 	pool_t pool;
 
@@ -487,12 +494,23 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	}
 	/* a map persisted under today's UIDVALIDITY is served by the
 	   storage itself: only the index record is read */
+	/* the decoded map is cached next to the mailbox's indexes */
+	if (mailbox_get_path_to(box, MAILBOX_LIST_PATH_TYPE_INDEX,
+				&index_dir) > 0) {
+		cache_path = t_strconcat(index_dir, "/",
+					 POP3_POLICY_UIDL_CACHE_FILE_NAME, NULL);
+	}
 	i_gettimeofday(&tv_start);
-	ret = pop3_policy_uidl_map_load_unless_persisted(puser->store,
-		user->username, persist_uidvalidity, &map, &error);
+	ret = pop3_policy_uidl_map_load_cached(puser->store, user->username,
+		persist_uidvalidity, cache_path, &map, &cache_note,
+		&cache_error, &error);
 	if (ret < 0) {
 		e_error(puser->event, "UIDL map: %s", error);
 		return uidl_fail(box, "UIDL map is unavailable");
+	}
+	if (cache_error != NULL) {
+		/* the next session loads the map from the store again */
+		e_warning(puser->event, "UIDL map cache: %s", cache_error);
 	}
 	if (map == NULL) {
 		/* nothing to serve: only the guard, the cheap way */
@@ -510,6 +528,19 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 		pop3_policy_uidl_map_free(&map);
 		return uidl_fail(box, "UIDLs could not be worked out");
 	}
+	/* msgs are in POP3 order; served is indexed by sequence, which
+	   sorts it by uid */
+	count = array_count(&msgs);
+	if (array_is_created(&ubox->served))
+		array_free(&ubox->served);
+	pop3_policy_uidl_map_free(&ubox->map);
+	i_array_init(&ubox->served, count + 1);
+	served = count == 0 ? NULL :
+		array_idx_get_space(&ubox->served, count - 1);
+	if (count > 0) {
+		served = array_front_modifiable(&ubox->served);
+		memset(served, 0, sizeof(*served) * count);
+	}
 	array_foreach(&msgs, msg) {
 		if (msg->assign.source == POP3_POLICY_UIDL_SOURCE_COLLISION) {
 			e_warning(puser->event, "UIDL map: UID %u: mapped UIDL "
@@ -517,20 +548,20 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 				  "native UIDL %s", msg->uid,
 				  msg->assign.mapped, msg->native);
 		}
-		if (msg->assign.source != POP3_POLICY_UIDL_SOURCE_MAP &&
-		    msg->pop3_order == 0)
-			continue;
-		served = p_new(ubox->pool, struct uidl_served, 1);
-		if (msg->assign.source == POP3_POLICY_UIDL_SOURCE_MAP)
-			served->uidl = p_strdup(ubox->pool, msg->assign.served);
-		served->order = msg->pop3_order;
-		hash_table_insert(ubox->served, POINTER_CAST(msg->uid), served);
+		i_assert(msg->seq >= 1 && msg->seq <= count);
+		served[msg->seq - 1].uid = msg->uid;
+		served[msg->seq - 1].order = msg->pop3_order;
+		if (msg->assign.source == POP3_POLICY_UIDL_SOURCE_MAP) {
+			/* points into the map, kept for the session */
+			served[msg->seq - 1].uidl = msg->assign.served;
+			mapped++;
+		}
 	}
 	i_gettimeofday(&tv_scanned);
-	e_debug(puser->event, "UIDL map: %u entries, %u messages, %u mapped, "
-		"%d collisions (map loaded in %d ms, messages in %d ms)",
-		map == NULL ? 0 : pop3_policy_uidl_map_count(map),
-		array_count(&msgs), hash_table_count(ubox->served), collisions,
+	e_debug(puser->event, "UIDL map: %u entries (%s), %u messages, "
+		"%u mapped, %d collisions (map loaded in %d ms, messages in "
+		"%d ms)", pop3_policy_uidl_map_count(map), cache_note,
+		count, mapped, collisions,
 		timeval_diff_msecs(&tv_loaded, &tv_start),
 		timeval_diff_msecs(&tv_scanned, &tv_loaded));
 
@@ -545,7 +576,7 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 		e_error(puser->event, "UIDL persist: %s", error);
 	}
 	pool_unref(&pool);
-	pop3_policy_uidl_map_free(&map);
+	ubox->map = map;
 	return ret;
 }
 
@@ -575,7 +606,9 @@ static void uidl_mailbox_free(struct mailbox *box)
 	struct uidl_box *ubox = UIDL_BOX_CONTEXT(box);
 
 	ubox->module_ctx.super.free(box);
-	hash_table_destroy(&ubox->served);
+	if (array_is_created(&ubox->served))
+		array_free(&ubox->served);
+	pop3_policy_uidl_map_free(&ubox->map);
 	pool_unref(&ubox->pool);
 }
 
@@ -611,12 +644,17 @@ static void uidl_mailbox_allocated(struct mailbox *box)
 	ubox->bad_setting = bad_setting;
 	ubox->persist = mail_user_plugin_getenv_bool(user,
 		"pop3_policy_uidl_persist");
-	hash_table_create_direct(&ubox->served, pool, 0);
 	ubox->module_ctx.super = *v;
 	box->vlast = &ubox->module_ctx.super;
 	v->sync_deinit = uidl_sync_deinit;
 	v->free = uidl_mailbox_free;
 	MODULE_CONTEXT_SET(box, pop3_policy_uidl_box_module, ubox);
+}
+
+static int uidl_served_cmp(const uint32_t *uid,
+			   const struct uidl_served *served)
+{
+	return *uid < served->uid ? -1 : (*uid > served->uid ? 1 : 0);
 }
 
 static int
@@ -626,12 +664,13 @@ uidl_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 	struct mail_private *mail = (struct mail_private *)_mail;
 	union mail_module_context *umail = UIDL_MAIL_CONTEXT(mail);
 	struct uidl_box *ubox = UIDL_BOX_CONTEXT(_mail->box);
-	struct uidl_served *served;
+	const struct uidl_served *served;
 
-	if (ubox->ready && (field == MAIL_FETCH_UIDL_BACKEND ||
-			    field == MAIL_FETCH_POP3_ORDER)) {
-		served = hash_table_lookup(ubox->served,
-					   POINTER_CAST(_mail->uid));
+	if (ubox->ready && array_is_created(&ubox->served) &&
+	    (field == MAIL_FETCH_UIDL_BACKEND ||
+	     field == MAIL_FETCH_POP3_ORDER)) {
+		served = array_bsearch(&ubox->served, &_mail->uid,
+				       uidl_served_cmp);
 		if (served != NULL && field == MAIL_FETCH_UIDL_BACKEND &&
 		    served->uidl != NULL) {
 			*value_r = served->uidl;

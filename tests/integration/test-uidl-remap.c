@@ -2,9 +2,11 @@
 
 /* UIDL remapping against a real Dovecot (issue 5, points 1-3, 6, 7):
    import with every key kind and refused files, export, snapshot, verify,
-   clear, collisions, native persistence and the guard. */
+   clear, collisions, native persistence, the guard, and the local map
+   cache of two backends sharing one store. */
 
 #include "test-uidl-common.h"
+#include "pp-backends.h"
 
 #include <string.h>
 #include <stdlib.h>
@@ -481,6 +483,170 @@ static void test_broken_map_fails_closed(void)
 	pp_instance_stop(inst);
 }
 
+/* Starts an instance on the shared store with user u1 and count
+   messages (the same ones on every instance), with debug logging. */
+static PpInstance *shared_store_instance(PpBackend *backend,
+					 unsigned int count)
+{
+	PpInstanceOptions opts;
+	GError *error = NULL;
+	PpInstance *inst;
+	unsigned int i;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.with_package = TRUE;
+	opts.store = pp_backend_kind(backend) == PP_BACKEND_REDIS ?
+		PP_STORE_REDIS : PP_STORE_PGSQL;
+	opts.backend = backend;
+	opts.debug = TRUE;
+	opts.extra_conf = "pop3_uidl_format = " NATIVE_FORMAT "\n";
+	inst = pp_instance_start(&opts, &error);
+	if (inst == NULL)
+		g_error("%s", error->message);
+	pp_instance_add_user(inst, "u1", "pass", NULL);
+	for (i = 0; i < count; i++) {
+		char *msg = uidl_test_message(i);
+
+		pp_instance_deliver(inst, "u1", msg);
+		g_free(msg);
+	}
+	return inst;
+}
+
+static void import_msgid_map(PpInstance *inst, const char *prefix)
+{
+	char *file, *path;
+
+	file = g_strdup_printf("msgid:<m0.uidl@example.org> %s-0\n"
+			       "msgid:<m1.uidl@example.org> %s-1\n"
+			       "msgid:<m2.uidl@example.org> %s-2\n",
+			       prefix, prefix, prefix);
+	path = uidl_write_file(inst, "shared-import.txt", file);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "import",
+				     "-u", "u1", path, NULL), ==, 0);
+	g_free(file);
+	g_free(path);
+}
+
+/* Waits for the n-th occurrence of text in the instance's log. */
+static void wait_log_count(PpInstance *inst, const char *text, guint n)
+{
+	guint i, found = 0;
+
+	for (i = 0; i < 100 && found < n; i++) {
+		char *log = pp_instance_read_log(inst), *p = log;
+
+		found = 0;
+		while ((p = strstr(p, text)) != NULL) {
+			found++;
+			p += strlen(text);
+		}
+		g_free(log);
+		if (found < n)
+			g_usleep(100 * 1000);
+	}
+	if (found < n)
+		g_error("log has %u of %u lines '%s'", found, n, text);
+}
+
+/* The local map cache of two Dovecot backends sharing one store (Redis, or
+   PostgreSQL with PP_STORE_BACKEND=pgsql): a map imported on A is served
+   by B's next session, which writes B's cache; B's later sessions read the
+   cache; a map imported again on A (a new generation) is served by B at
+   its next session, never B's old cache; a damaged or foreign cache is
+   ignored and rewritten. */
+static void test_map_cache_shared_store(void)
+{
+	const char *const map1[] = { "ONE-0", "ONE-1", "ONE-2", NULL };
+	const char *const map2[] = { "TWO-0", "TWO-1", "TWO-2", NULL };
+	PpBackend *backend;
+	PpInstance *a, *b;
+	GError *error = NULL;
+	char **uidls, *cache_path;
+
+	backend = pp_backend_start(g_strcmp0(g_getenv("PP_STORE_BACKEND"),
+					     "pgsql") == 0 ?
+				   PP_BACKEND_PGSQL : PP_BACKEND_REDIS, &error);
+	if (backend == NULL)
+		g_error("%s", error->message);
+	a = shared_store_instance(backend, 3);
+	b = shared_store_instance(backend, 3);
+	cache_path = g_build_filename(pp_instance_home(b, "u1"), "Maildir",
+				      "pop3-policy-uidl-map.cache", NULL);
+
+	import_msgid_map(a, "ONE");
+	uidls = uidl_pop3_list(b, "u1", NULL);
+	assert_uidls(uidls, map1);
+	g_strfreev(uidls);
+	wait_log_count(b, "(loaded from the store (cache missing), cache "
+		       "written)", 1);
+	g_assert_true(g_file_test(cache_path, G_FILE_TEST_IS_REGULAR));
+	uidls = uidl_pop3_list(b, "u1", NULL);
+	assert_uidls(uidls, map1);
+	g_strfreev(uidls);
+	wait_log_count(b, "(read from the local cache)", 1);
+
+	/* imported again on A: B's cache is stale at its next session */
+	import_msgid_map(a, "TWO");
+	uidls = uidl_pop3_list(b, "u1", NULL);
+	assert_uidls(uidls, map2);
+	g_strfreev(uidls);
+	wait_log_count(b, "(loaded from the store (cache stale", 1);
+	uidls = uidl_pop3_list(b, "u1", NULL);
+	assert_uidls(uidls, map2);
+	g_strfreev(uidls);
+	wait_log_count(b, "(read from the local cache)", 2);
+
+	/* from a machine of another byte order, then truncated: ignored,
+	   the store's map served, the cache written again */
+	{
+		char *data = NULL;
+		gsize size;
+
+		g_assert_true(g_file_get_contents(cache_path, &data, &size,
+						  NULL));
+		g_assert_cmpuint(size, >, 64);
+		/* the byte-order mark 0x01020304 after magic and version */
+		data[12] ^= 0x05;
+		g_assert_true(g_file_set_contents(cache_path, data, size,
+						  NULL));
+		g_free(data);
+	}
+	uidls = uidl_pop3_list(b, "u1", NULL);
+	assert_uidls(uidls, map2);
+	g_strfreev(uidls);
+	wait_log_count(b, "(loaded from the store (cache foreign", 1);
+	g_assert_true(g_file_set_contents(cache_path, "", 0, NULL));
+	uidls = uidl_pop3_list(b, "u1", NULL);
+	assert_uidls(uidls, map2);
+	g_strfreev(uidls);
+	wait_log_count(b, "(loaded from the store (cache corrupt", 1);
+	uidls = uidl_pop3_list(b, "u1", NULL);
+	assert_uidls(uidls, map2);
+	g_strfreev(uidls);
+	wait_log_count(b, "(read from the local cache)", 3);
+
+	/* cleared on A: B serves its native UIDLs, whatever its cache */
+	g_assert_cmpint(uidl_doveadm(a, NULL, NULL, "pop3-uidl", "clear",
+				     "-u", "u1", NULL), ==, 0);
+	uidls = uidl_pop3_list(b, "u1", NULL);
+	g_assert_nonnull(uidls);
+	{
+		char *native = g_strdup_printf("%08x",
+					       uidl_uidvalidity(b, "u1"));
+
+		if (!g_str_has_suffix(uidls[0], native))
+			g_error("served %s, not native *%s", uidls[0], native);
+		g_free(native);
+	}
+	g_strfreev(uidls);
+
+	g_free(cache_path);
+	pp_instance_stop(a);
+	pp_instance_stop(b);
+	pp_backend_free(backend);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -497,5 +663,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/uidl/guard-bad-setting", test_guard_bad_setting);
 	g_test_add_func("/uidl/broken-map-fails-closed",
 			test_broken_map_fails_closed);
+	g_test_add_func("/uidl/map-cache-shared-store",
+			test_map_cache_shared_store);
 	return g_test_run();
 }
