@@ -154,8 +154,8 @@ static char *login_pass(PpInstance *inst, const char *user,
 
 /* Writes n messages straight into the user's maildir (doveadm save of
    hundreds would take long): Message-ID crash-<i>@example.com. */
-static void write_maildir_messages(PpInstance *inst, const char *user,
-				   unsigned int n)
+static void write_maildir_messages_named(PpInstance *inst, const char *user,
+					 unsigned int n, gboolean sizes)
 {
 	const char *home = pp_instance_home(inst, user);
 	static const char *const subdirs[] = { "", "cur", "new", "tmp" };
@@ -172,15 +172,20 @@ static void write_maildir_messages(PpInstance *inst, const char *user,
 		g_free(dir);
 	}
 	for (i = 0; i < n; i++) {
-		char *name = g_strdup_printf("1795000000.M%uP1.pp", i);
-		char *path = g_build_filename(home, "Maildir", "new", name,
-					      NULL);
 		char *msg = g_strdup_printf(
 			"From: sender@example.com\r\n"
 			"Subject: crash %u\r\n"
 			"Message-ID: <crash-%u@example.com>\r\n"
 			"\r\n"
 			"Body %u.\r\n", i, i, i);
+		/* with sizes, as Dovecot's LDA names files (S= physical,
+		   W= virtual size: the same with CRLF line ends) */
+		char *name = sizes ?
+			g_strdup_printf("1795000000.M%uP1.pp,S=%zu,W=%zu", i,
+					strlen(msg), strlen(msg)) :
+			g_strdup_printf("1795000000.M%uP1.pp", i);
+		char *path = g_build_filename(home, "Maildir", "new", name,
+					      NULL);
 
 		write_file(path, msg, 0600);
 		g_assert_cmpint(chown(path, st.st_uid, st.st_gid), ==, 0);
@@ -188,6 +193,15 @@ static void write_maildir_messages(PpInstance *inst, const char *user,
 		g_free(path);
 		g_free(name);
 	}
+}
+
+/* Without sizes in the names: a maildir copy then gets a new file name
+   and keeps the original's GUID only in dovecot-uidlist, the case where
+   a kill during the copy's commit loses it. */
+static void write_maildir_messages(PpInstance *inst, const char *user,
+				   unsigned int n)
+{
+	write_maildir_messages_named(inst, user, n, FALSE);
 }
 
 /* The quarantine exists before the kills: a process killed while Dovecot
@@ -481,24 +495,32 @@ static guint64 file_ino(const char *path)
 	return g_stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Before a move of `moving` messages from src to dest (mailbox names
-   "INBOX" or the quarantine) of the user. */
-static void move_watch_init(struct move_watch *w, PpInstance *inst,
-			    const char *user, gboolean to_quarantine,
-			    unsigned int moving)
+/* Before a move of `moving` messages from the user's maildir folder
+   src_dir to dest_dir ("" for INBOX, else ".<name>"). */
+static void move_watch_init_dirs(struct move_watch *w, PpInstance *inst,
+				 const char *user, const char *src_dir,
+				 const char *dest_dir, unsigned int moving)
 {
 	const char *home = pp_instance_home(inst, user);
-	char *inbox = g_build_filename(home, "Maildir", NULL);
-	char *quarantine = g_build_filename(inbox, QUARANTINE_DIR, NULL);
 
 	w->journal = g_build_filename(home, "pop3-policy.move", NULL);
-	w->src = to_quarantine ? inbox : quarantine;
-	w->dest = to_quarantine ? quarantine : inbox;
+	w->src = g_build_filename(home, "Maildir", src_dir, NULL);
+	w->dest = g_build_filename(home, "Maildir", dest_dir, NULL);
 	w->journal_ino = file_ino(w->journal);
 	w->src_count = count_mails(w->src);
 	w->dest_count = count_mails(w->dest);
 	w->dest_tmp_count = count_dir(w->dest, "tmp");
 	w->moving = moving;
+}
+
+/* Before a move between INBOX and the quarantine. */
+static void move_watch_init(struct move_watch *w, PpInstance *inst,
+			    const char *user, gboolean to_quarantine,
+			    unsigned int moving)
+{
+	move_watch_init_dirs(w, inst, user,
+			     to_quarantine ? "" : QUARANTINE_DIR,
+			     to_quarantine ? QUARANTINE_DIR : "", moving);
 }
 
 static void move_watch_free(struct move_watch *w)
@@ -848,6 +870,114 @@ static void test_kill_sweep_restore(void)
 	pp_instance_stop(inst);
 }
 
+/* on_delete=move:Archive (a mailbox of the user's own), QUIT killed
+   once half the copies are committed: a repair never removes anything
+   from the user's mailbox, it names the messages left in both; the next
+   DELE of them only expunges them from INBOX (their GUIDs are in Archive
+   already: the files are named with their sizes, as Dovecot's LDA does,
+   so maildir keeps the GUID as the copy's name). */
+static void test_kill_move_target(void)
+{
+	PpInstanceOptions opts = { 0 };
+	GError *error = NULL;
+	PpInstance *inst;
+	const char *const create_argv[] = {
+		"mailbox", "create", "-u", "ivan", "Archive", NULL
+	};
+	GHashTable *in_inbox, *archived;
+	struct move_watch w;
+	PpPop3 *pop3 = NULL;
+	GThread *thread;
+	GPid mpid = 0;
+	char *inbox, *archive;
+	unsigned int i, count, both = 0, inbox_n, archive_n;
+
+	opts.with_package = TRUE;
+	opts.store = PP_STORE_SQLITE;
+	opts.plugin_settings = "  pop3_policy = on_delete=move:Archive";
+	opts.extra_conf = DOTLOCK_CONF;
+	inst = pp_instance_start(&opts, &error);
+	if (inst == NULL)
+		g_error("%s", error->message);
+	current_inst = inst;
+	pp_instance_add_user(inst, "ivan", "pass-word", NULL);
+	write_maildir_messages_named(inst, "ivan", CRASH_MESSAGES, TRUE);
+	g_usleep(1100 * 1000);
+	doveadm_ok(inst, create_argv, NULL);
+	inbox = g_build_filename(pp_instance_home(inst, "ivan"), "Maildir",
+				 NULL);
+	archive = g_build_filename(inbox, ".Archive", NULL);
+
+	count = session_stat(inst, "ivan", &pop3);
+	g_assert_cmpuint(count, ==, CRASH_MESSAGES);
+	dele_all(pop3, count);
+	mpid = new_login_mpid(inst, "ivan", mpid);
+	move_watch_init_dirs(&w, inst, "ivan", "", ".Archive", count);
+	thread = g_thread_new("quit", quit_thread, pop3);
+	g_assert_true(kill_at_stage(&w, &stages[5], mpid));
+	move_watch_free(&w);
+	g_free(g_thread_join(thread));
+	pp_pop3_close(pop3);
+	wait_gone(mpid);
+
+	/* a QUIT without DELE: the repair keeps both */
+	(void)session_stat(inst, "ivan", &pop3);
+	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	mpid = new_login_mpid(inst, "ivan", mpid);
+	pp_pop3_close(pop3);
+	wait_gone(mpid);
+	assert_log_has(inst, "Interrupted move: ");
+	assert_log_has(inst, "kept in both, Archive is the user's mailbox");
+	in_inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					 NULL);
+	archived = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					 NULL);
+	count_msgids(inbox, in_inbox);
+	count_msgids(archive, archived);
+	for (i = 0; i < CRASH_MESSAGES; i++) {
+		char *id = g_strdup_printf("crash-%u@example.com", i);
+
+		inbox_n = lookup_count(in_inbox, id);
+		archive_n = lookup_count(archived, id);
+		/* nothing lost, nothing removed from Archive */
+		g_assert_cmpuint(inbox_n, ==, 1);
+		g_assert_cmpuint(archive_n, <=, 1);
+		both += archive_n;
+		g_free(id);
+	}
+	g_assert_cmpuint(both, >, 0);
+	g_test_message("%u of %u messages left in both INBOX and Archive",
+		       both, CRASH_MESSAGES);
+	g_hash_table_remove_all(in_inbox);
+	g_hash_table_remove_all(archived);
+
+	/* DELE them all again: each ends in Archive once */
+	count = session_stat(inst, "ivan", &pop3);
+	g_assert_cmpuint(count, ==, CRASH_MESSAGES);
+	dele_all(pop3, count);
+	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	mpid = new_login_mpid(inst, "ivan", mpid);
+	pp_pop3_close(pop3);
+	wait_gone(mpid);
+	count_msgids(inbox, in_inbox);
+	count_msgids(archive, archived);
+	g_assert_cmpuint(g_hash_table_size(in_inbox), ==, 0);
+	for (i = 0; i < CRASH_MESSAGES; i++) {
+		char *id = g_strdup_printf("crash-%u@example.com", i);
+
+		g_assert_cmpuint(lookup_count(archived, id), ==, 1);
+		g_free(id);
+	}
+	g_assert_cmpuint(g_hash_table_size(archived), ==, CRASH_MESSAGES);
+	g_hash_table_unref(in_inbox);
+	g_hash_table_unref(archived);
+	g_free(archive);
+	g_free(inbox);
+	assert_only_killed(inst, "pop3");
+	current_inst = NULL;
+	pp_instance_stop(inst);
+}
+
 /* A damaged move journal (not one the package wrote whole: it writes a
    temporary file and renames it) stops every retention run of the user
    with an error naming the file and the line, and nothing is removed;
@@ -961,6 +1091,7 @@ int main(int argc, char *argv[])
 
 	g_test_add_func("/kill/quit", test_kill_quit);
 	g_test_add_func("/kill/sweep-restore", test_kill_sweep_restore);
+	g_test_add_func("/kill/move-target", test_kill_move_target);
 	g_test_add_func("/kill/damaged-journal", test_damaged_journal);
 	return g_test_run();
 }
