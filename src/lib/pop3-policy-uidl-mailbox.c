@@ -247,31 +247,44 @@ uidl_scan_order(struct pop3_policy_uidl_map *map,
 	struct pop3_policy_uidl_msg *msg, *all;
 	const struct pop3_policy_uidl_msg *sorted;
 	const unsigned int *pos;
-	unsigned int i, count;
+	unsigned int i, count, last_order = 0;
+	bool any = FALSE, in_order = TRUE;
 
 	if (map == NULL || map->kind_counts[POP3_POLICY_UIDL_KEY_UID] == 0)
 		return;
-	/* map_order was set by the scan, from the map's uid: table */
-	t_array_init(&ordered, 64);
-	t_array_init(&positions, 64);
-	array_foreach_modifiable(msgs, msg) {
-		if (msg->map_order > 0) {
-			i = array_foreach_idx(msgs, msg);
-			array_push_back(&positions, &i);
-			array_push_back(&ordered, msg);
-		}
-	}
-	if (array_count(&positions) == 0)
-		return;
-	/* the messages with a uid: entry take the places they have in
-	   sequence order, in the order of their entries; the others (new
-	   mail, messages matched by other keys) stay where they are */
-	array_sort(&ordered, uidl_msg_order_cmp);
+	/* map_order was set by the scan, from the map's uid: table. The
+	   messages with a uid: entry take the places they have in sequence
+	   order, in the order of their entries; the others (new mail,
+	   messages matched by other keys) stay where they are. Nothing
+	   moves when the entries are in sequence order already (a snapshot
+	   of a mailbox that kept its order). */
 	all = array_get_modifiable(msgs, &count);
-	sorted = array_front(&ordered);
-	pos = array_front(&positions);
-	for (i = 0; i < array_count(&positions); i++)
-		all[pos[i]] = sorted[i];
+	for (i = 0; i < count; i++) {
+		if (all[i].map_order == 0)
+			continue;
+		any = TRUE;
+		if (all[i].map_order <= last_order)
+			in_order = FALSE;
+		last_order = all[i].map_order;
+	}
+	if (!any)
+		return;
+	if (!in_order) {
+		t_array_init(&ordered, 64);
+		t_array_init(&positions, 64);
+		array_foreach_modifiable(msgs, msg) {
+			if (msg->map_order > 0) {
+				i = array_foreach_idx(msgs, msg);
+				array_push_back(&positions, &i);
+				array_push_back(&ordered, msg);
+			}
+		}
+		array_sort(&ordered, uidl_msg_order_cmp);
+		sorted = array_front(&ordered);
+		pos = array_front(&positions);
+		for (i = 0; i < array_count(&positions); i++)
+			all[pos[i]] = sorted[i];
+	}
 	/* pop3 sorts by MAIL_FETCH_POP3_ORDER and puts messages without
 	   one last, so every message gets its place */
 	for (i = 0; i < count; i++)

@@ -669,8 +669,15 @@ uidl_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 	if (ubox->ready && array_is_created(&ubox->served) &&
 	    (field == MAIL_FETCH_UIDL_BACKEND ||
 	     field == MAIL_FETCH_POP3_ORDER)) {
-		served = array_bsearch(&ubox->served, &_mail->uid,
-				       uidl_served_cmp);
+		/* served is indexed by the sequence of the first sync,
+		   which POP3 keeps for the session */
+		served = _mail->seq >= 1 &&
+			_mail->seq <= array_count(&ubox->served) ?
+			array_idx(&ubox->served, _mail->seq - 1) : NULL;
+		if (served == NULL || served->uid != _mail->uid) {
+			served = array_bsearch(&ubox->served, &_mail->uid,
+					       uidl_served_cmp);
+		}
 		if (served != NULL && field == MAIL_FETCH_UIDL_BACKEND &&
 		    served->uidl != NULL) {
 			*value_r = served->uidl;
