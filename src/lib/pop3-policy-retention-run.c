@@ -330,7 +330,12 @@ int pop3_policy_run_record_retrievals_box(struct mailbox *inbox,
 		mail_index_update_ext(t->itrans, seq, ext_id, &now, NULL);
 		changed = TRUE;
 	}
-	if (changed && (min == 0 || now < min)) {
+	if (!changed) {
+		/* every one was recorded before: nothing to write */
+		mailbox_transaction_rollback(&t);
+		return 0;
+	}
+	if (min == 0 || now < min) {
 		mail_index_update_header_ext(t->itrans, ext_id,
 			offsetof(struct retr_hdr, min_retr), &now, sizeof(now));
 	}
