@@ -80,6 +80,7 @@
 #include "ioloop.h"
 #include "auth.h"
 #include "passdb.h"
+#include "passdb-blocking.h"
 #include "safe-memset.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-apop.h"
@@ -129,6 +130,43 @@ pop3_policy_keyring_refresh(struct pop3_policy_passdb_module *module,
 	return 0;
 }
 
+static const enum pop3_policy_record_kind apop_prefetch_kinds[] = {
+	POP3_POLICY_RECORD_APOP,
+	POP3_POLICY_RECORD_POLICY,
+	POP3_POLICY_RECORD_LOGIN,
+};
+
+/* Reads the user's policy and login records (prefetched with the secret)
+   and leaves them in passdb extra fields for the login check of the same
+   APOP request (pop3-policy-auth.h), which can then decide in the auth
+   process without a worker. Always reads both, so that no prefetched
+   answer is left behind for a later request. A record that cannot be read
+   or parsed is not handed over: the login check then reads the store
+   itself and fails closed. Dovecot drops the fields if this passdb does
+   not succeed. */
+static void pop3_policy_apop_handover(struct auth_request *request,
+				      struct pop3_policy_store *store)
+{
+	const char *user = request->fields.user;
+	const char *const *fields, *store_policy, *error;
+	struct pop3_policy_login_state state;
+	int ret_policy, ret;
+
+	ret_policy = pop3_policy_auth_lookup_policy(store, user, &store_policy,
+						    &error);
+	i_zero(&state);
+	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN, user,
+				       &fields, &error);
+	if (ret > 0 &&
+	    pop3_policy_login_state_parse(fields, &state, &error) < 0)
+		ret = -1;
+	if (ret_policy < 0 || ret < 0)
+		return;
+	auth_request_set_field(request, POP3_POLICY_AUTH_STORE_POLICY_FIELD,
+			       store_policy != NULL ? store_policy : "", NULL);
+	pop3_policy_auth_set_login_state_hint(request, &state);
+}
+
 static enum passdb_result
 pop3_policy_lookup_secret(struct auth_request *request,
 			  const char **secret_r)
@@ -138,6 +176,11 @@ pop3_policy_lookup_secret(struct auth_request *request,
 	const char *const *fields, *key_id, *error;
 	int ret;
 
+	/* one pipelined round trip for the secret and the records the login
+	   check needs, which are handed over to it */
+	pop3_policy_store_prefetch(module->store, user, apop_prefetch_kinds,
+				   N_ELEMENTS(apop_prefetch_kinds));
+	pop3_policy_apop_handover(request, module->store);
 	ret = pop3_policy_store_lookup(module->store, POP3_POLICY_RECORD_APOP,
 				       user, &fields, &error);
 	if (ret < 0) {
@@ -192,68 +235,105 @@ static bool pop3_policy_request_is_apop(struct auth_request *request)
 		strcasecmp(request->fields.mech_name, "APOP") == 0;
 }
 
-static enum passdb_result
-pop3_policy_login_check(struct auth_request *request)
+/* The login check. may_use_store is FALSE in the auth process itself,
+   which must not block on the store: the check then decides only what it
+   can without it (requests not authenticated by an earlier passdb, other
+   services, APOP requests whose records the APOP passdb handed over) and
+   returns FALSE for the rest, which the caller sends to a worker. Returns
+   TRUE with the result otherwise. */
+static bool
+pop3_policy_login_check(struct auth_request *request, bool may_use_store,
+			enum passdb_result *result_r)
 {
 	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
 	const char *user = request->fields.user;
 	struct pop3_policy policy;
 	struct pop3_policy_login_state state;
-	const char *const *fields, *error;
+	const char *const *fields, *store_policy, *error;
 	unsigned int wait_secs;
+	bool handed_over, is_apop;
 	int ret;
 
+	*result_r = PASSDB_RESULT_OK;
 	if (!request->fields.skip_password_check) {
 		/* lookup-only: never authenticate by ourselves */
 		e_debug(authdb_event(request),
 			"login control: not authenticated by an earlier "
 			"passdb, ignoring");
-		return PASSDB_RESULT_USER_UNKNOWN;
+		*result_r = PASSDB_RESULT_USER_UNKNOWN;
+		return TRUE;
 	}
 	if (!pop3_policy_auth_is_pop3(request))
-		return PASSDB_RESULT_OK;
-	if (pop3_policy_auth_resolve(&module->set, module->store, user,
-				     &policy, &error) < 0) {
-		e_error(authdb_event(request), "%s", error);
-		return PASSDB_RESULT_INTERNAL_FAILURE;
+		return TRUE;
+
+	is_apop = pop3_policy_request_is_apop(request);
+	store_policy = !is_apop ? NULL :
+		auth_fields_find(request->fields.extra_fields,
+				 POP3_POLICY_AUTH_STORE_POLICY_FIELD);
+	handed_over = store_policy != NULL &&
+		pop3_policy_auth_login_state_hint(request, &state);
+	if (!handed_over && !may_use_store)
+		return FALSE;
+
+	if (!handed_over) {
+		if (pop3_policy_auth_lookup_policy(module->store, user,
+						   &store_policy, &error) < 0) {
+			e_error(authdb_event(request), "%s", error);
+			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
+			return TRUE;
+		}
 	}
-	if (policy.apop_only && !pop3_policy_request_is_apop(request)) {
+	if (pop3_policy_auth_resolve_with(&module->set, user, store_policy,
+					  &policy, &error) < 0) {
+		e_error(authdb_event(request), "%s", error);
+		*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
+		return TRUE;
+	}
+	if (policy.apop_only && !is_apop) {
 		ret = pop3_policy_store_lookup(module->store,
 					       POP3_POLICY_RECORD_APOP, user,
 					       &fields, &error);
 		if (ret < 0) {
 			e_error(authdb_event(request), "%s", error);
-			return PASSDB_RESULT_INTERNAL_FAILURE;
+			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
+			return TRUE;
 		}
 		if (ret > 0) {
 			e_info(authdb_event(request),
 			       "apop_only=yes: refusing mechanism %s for a "
 			       "user with an APOP secret",
 			       request->fields.mech_name);
-			return PASSDB_RESULT_USER_DISABLED;
+			*result_r = PASSDB_RESULT_USER_DISABLED;
+			return TRUE;
 		}
 	}
 	/* for the userdb of this request (pop3-policy-auth.h) */
 	auth_request_set_field(request, POP3_POLICY_AUTH_LOGIN_DELAY_FIELD,
 			       dec2str(policy.login_delay_secs), NULL);
 	if (policy.login_delay_secs == 0)
-		return PASSDB_RESULT_OK;
+		return TRUE;
 
-	i_zero(&state);
-	ret = pop3_policy_store_lookup(module->store, POP3_POLICY_RECORD_LOGIN,
-				       user, &fields, &error);
-	if (ret > 0 &&
-	    pop3_policy_login_state_parse(fields, &state, &error) < 0) {
-		error = t_strdup_printf("pop3-policy store: user %s: key %s: %s",
-			user, pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN,
-						    user), error);
-		ret = -1;
+	if (!handed_over) {
+		i_zero(&state);
+		ret = pop3_policy_store_lookup(module->store,
+					       POP3_POLICY_RECORD_LOGIN,
+					       user, &fields, &error);
+		if (ret > 0 &&
+		    pop3_policy_login_state_parse(fields, &state,
+						  &error) < 0) {
+			error = t_strdup_printf(
+				"pop3-policy store: user %s: key %s: %s", user,
+				pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN,
+						      user), error);
+			ret = -1;
+		}
+		if (ret < 0) {
+			e_error(authdb_event(request), "%s", error);
+			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
+			return TRUE;
+		}
+		pop3_policy_auth_set_login_state_hint(request, &state);
 	}
-	if (ret < 0) {
-		e_error(authdb_event(request), "%s", error);
-		return PASSDB_RESULT_INTERNAL_FAILURE;
-	}
-	pop3_policy_auth_set_login_state_hint(request, &state);
 	if (!pop3_policy_login_delay_allowed(&state, ioloop_time,
 					     policy.login_delay_secs,
 					     policy.login_burst, &wait_secs)) {
@@ -266,7 +346,7 @@ pop3_policy_login_check(struct auth_request *request)
 			"seconds: try again in %u seconds.",
 			policy.login_delay_secs, wait_secs), NULL);
 	}
-	return PASSDB_RESULT_OK;
+	return TRUE;
 }
 
 static void
@@ -275,9 +355,13 @@ pop3_policy_verify_plain(struct auth_request *request,
 			 verify_plain_callback_t *callback)
 {
 	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
+	enum passdb_result result;
 
 	if (module->set.mode == POP3_POLICY_AUTH_MODE_LOGIN) {
-		callback(pop3_policy_login_check(request), request);
+		if (pop3_policy_login_check(request, worker, &result))
+			callback(result, request);
+		else
+			passdb_blocking_verify_plain(request);
 		return;
 	}
 	/* Plaintext logins are verified by the site's own passdb; this one
@@ -293,12 +377,18 @@ pop3_policy_lookup_credentials(struct auth_request *request,
 	enum passdb_result result;
 
 	if (module->set.mode == POP3_POLICY_AUTH_MODE_APOP) {
-		pop3_policy_apop_lookup_credentials(request, callback);
+		if (worker)
+			pop3_policy_apop_lookup_credentials(request, callback);
+		else
+			passdb_blocking_lookup_credentials(request);
+		return;
+	}
+	if (!pop3_policy_login_check(request, worker, &result)) {
+		passdb_blocking_lookup_credentials(request);
 		return;
 	}
 	/* login mode adds fields only: no credentials, so that auth uses
 	   the ones the earlier passdb found */
-	result = pop3_policy_login_check(request);
 	callback(result, result == PASSDB_RESULT_OK ? uchar_empty_ptr : NULL,
 		 0, request);
 }
@@ -310,7 +400,11 @@ pop3_policy_passdb_preinit(pool_t pool, const char *args)
 
 	module = p_new(pool, struct pop3_policy_passdb_module, 1);
 	pop3_policy_auth_args_parse(pool, "passdb", args, &module->set);
-	module->module.blocking = TRUE;
+	/* not blocking: the lookups themselves send what needs the store to
+	   a worker (passdb_blocking_*()), where the store is used
+	   synchronously, and the login check answers the rest in the auth
+	   process at once */
+	module->module.blocking = FALSE;
 	return &module->module;
 }
 

@@ -103,13 +103,12 @@ auth_class_lookup(const char *name, void *context, const char **policy_r,
 	return 0;
 }
 
-int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
-			     struct pop3_policy_store *store,
-			     const char *user, struct pop3_policy *policy_r,
-			     const char **error_r)
+int pop3_policy_auth_resolve_with(const struct pop3_policy_auth_settings *set,
+				  const char *user, const char *store_policy,
+				  struct pop3_policy *policy_r,
+				  const char **error_r)
 {
-	const char *const *fields, *error;
-	int ret;
+	const char *error;
 
 	pop3_policy_init(policy_r);
 	if (pop3_policy_parse(policy_r, pool_datastack_create(),
@@ -120,12 +119,8 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
 			user, error);
 		return -1;
 	}
-	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
-				       user, &fields, error_r);
-	if (ret < 0)
-		return -1;
-	if (ret > 0 &&
-	    pop3_policy_parse(policy_r, pool_datastack_create(), fields[1],
+	if (store_policy != NULL &&
+	    pop3_policy_parse(policy_r, pool_datastack_create(), store_policy,
 			      POP3_POLICY_LAYER_STORE, auth_class_lookup,
 			      (void *)set, &error) < 0) {
 		*error_r = t_strdup_printf(
@@ -135,6 +130,36 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
 		return -1;
 	}
 	return 0;
+}
+
+int pop3_policy_auth_lookup_policy(struct pop3_policy_store *store,
+				   const char *user,
+				   const char **store_policy_r,
+				   const char **error_r)
+{
+	const char *const *fields;
+	int ret;
+
+	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+				       user, &fields, error_r);
+	if (ret < 0)
+		return -1;
+	*store_policy_r = ret > 0 ? fields[1] : NULL;
+	return 0;
+}
+
+int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
+			     struct pop3_policy_store *store,
+			     const char *user, struct pop3_policy *policy_r,
+			     const char **error_r)
+{
+	const char *store_policy;
+
+	if (pop3_policy_auth_lookup_policy(store, user, &store_policy,
+					   error_r) < 0)
+		return -1;
+	return pop3_policy_auth_resolve_with(set, user, store_policy,
+					     policy_r, error_r);
 }
 
 bool pop3_policy_auth_login_delay_hint(struct auth_request *request,

@@ -47,6 +47,20 @@ struct pop3_policy_store *
 pop3_policy_auth_store_open(const struct pop3_policy_auth_settings *set,
 			    const char *driver);
 
+/* Reads the user's policy record from the store: returns 0 and its policy
+   words in store_policy_r (data stack; NULL if the user has no record),
+   or -1 with error_r naming the user and the key. */
+int pop3_policy_auth_lookup_policy(struct pop3_policy_store *store,
+				   const char *user,
+				   const char **store_policy_r,
+				   const char **error_r);
+/* Resolves the user's login policy from the defaults, site and classes of
+   the args and the store record's policy words (NULL: no record).
+   Returns 0, or -1 with error_r naming the user if a policy is bad. */
+int pop3_policy_auth_resolve_with(const struct pop3_policy_auth_settings *set,
+				  const char *user, const char *store_policy,
+				  struct pop3_policy *policy_r,
+				  const char **error_r);
 /* Resolves the user's login policy: defaults, site, classes and the
    store record shared/pop3-policy/policy/<user>. Returns 0, or -1 with
    error_r (naming the user) if the store failed or a policy is bad. */
@@ -67,6 +81,12 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
    its decision ("<last login> <window start> <logins in window>"), so
    that the userdb counts this login into it without reading it again. */
 #define POP3_POLICY_AUTH_LOGIN_STATE_FIELD "pop3_policy_login_state"
+/* The APOP passdb reads the user's policy and login records with the
+   secret (one pipelined round trip) and hands them to the login check of
+   the same APOP request: the policy words of the store record ("" for
+   none) in this field, the login record in the one above. The check then
+   decides in the auth process, without a worker or a store lookup. */
+#define POP3_POLICY_AUTH_STORE_POLICY_FIELD "pop3_policy_store_policy"
 
 /* Returns TRUE and the login_delay that the mode=login passdb resolved for
    this request, FALSE if it did not leave one. */

@@ -880,6 +880,20 @@ static void test_apop_login_delay(void)
 	set_user_policy(f, "carol", "login_delay=soon");
 	assert_reply_prefix(try_pass(f, "carol", HASHED_PASS),
 			    "-ERR [SYS/TEMP] ");
+	/* the same over APOP, whose passdb reads these records with the
+	   secret and hands them to the login check: a damaged one is not
+	   handed over, and the check reading it itself fails closed */
+	g_free(secret);
+	secret = generate_secret(f, "bob");
+	assert_reply_prefix(try_apop(f, "bob", secret), "-ERR [SYS/TEMP] ");
+	g_free(secret);
+	secret = generate_secret(f, "carol");
+	assert_reply_prefix(try_apop(f, "carol", secret), "-ERR [SYS/TEMP] ");
+	/* repaired: in again, and counted */
+	set_user_policy(f, "carol", "login_delay=15m");
+	assert_reply_prefix(try_apop(f, "carol", secret), "+OK");
+	assert_reply_prefix(try_apop(f, "carol", secret),
+			    "-ERR [LOGIN-DELAY] ");
 
 	g_free(secret);
 	fixture_stop(f);
