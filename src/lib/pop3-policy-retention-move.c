@@ -20,7 +20,11 @@
       source's name and UIDVALIDITY, the destination's name, UIDVALIDITY
       and UIDNEXT before the copy, and the UID and GUID of each message
       to copy.
-   2. The copies are committed, then the originals' expunges; then the
+      The home, not mail_volatile_dir where the lock may live (often
+      tmpfs: a reboot would lose it) nor the mail root (with mbox every
+      file there is a mailbox).
+   2. The copies are committed, then the originals' expunges, and a
+      sync carries them out (maildir: unlinks the files); then the
       journal is unlinked.
    3. Every retention run of the user (a session's DELE run or owed
       removals, the end of a QUIT'd session with nothing else to do, a
@@ -29,21 +33,31 @@
       journal found means the move was interrupted: the messages of the
       journal still in the source (same UID and GUID, or the GUID if the
       UIDVALIDITY changed) are paired with the destination's messages
-      from the journal's UIDNEXT on with the same GUID (maildir keeps the
-      source's GUID as the copy's file name or uidlist GUID, so even a
-      copy whose uidlist write was killed is found once synced). Such a
-      pair is a message in both mailboxes, and the copy in the quarantine
-      goes: for a hold the copy (the message stays in INBOX, as if the
-      DELE had not happened: never removed on a guess), for a restore
-      the original (the restore is completed). INBOX is never touched
-      by a repair, and neither is a user's move: mailbox (a copy there
-      may already be the user's: those pairs are logged, and a later
-      move of the same message finds the GUID there and only expunges,
-      as before). Then the journal is unlinked. A repair killed half-way
-      is run again: it only ever removes what still has its pair.
+      from the journal's UIDNEXT on with the same GUID, or, for those
+      whose GUID is none of the journal's, the same text (MD5 of the
+      message): maildir keeps the source's GUID as the copy's file name
+      when that name carries the sizes (S=, W=, as Dovecot's LDA writes
+      them), else gives the copy a new name and keeps the GUID only in
+      dovecot-uidlist, and a commit killed before that write leaves a
+      copy whose GUID is its new name. Such a pair is a message in both
+      mailboxes, and the one in the quarantine goes: for a hold the copy
+      (the message stays in INBOX, as if the DELE had not happened:
+      never removed on a guess), for a restore the original (the restore
+      is completed). INBOX is never touched by a repair, and neither is
+      a user's move: mailbox (a copy there may already be the user's:
+      those pairs are logged, and a later move of the same message finds
+      the GUID there and only expunges, as before; a copy whose GUID the
+      kill lost is copied again then). Then the journal is unlinked. A
+      repair only ever removes a message whose twin (same GUID or same
+      text) stays in the other mailbox, so nothing is lost, and a repair
+      killed half-way is simply run again.
 
    The cost of a repair grows with the journal's messages and the
-   messages added to the destination since, never with the mailbox. */
+   messages added to the destination since, never with the mailbox; the
+   text is read only for copies whose GUID was lost. A damaged journal
+   (it is written whole or not at all, so only by outside damage) fails
+   every run of the user with an error naming the file and the line,
+   and nothing is removed until an administrator looks. */
 
 #include "lib.h"
 #include "array.h"
