@@ -136,35 +136,71 @@ static const enum pop3_policy_record_kind apop_prefetch_kinds[] = {
 	POP3_POLICY_RECORD_LOGIN,
 };
 
-/* Reads the user's policy and login records (prefetched with the secret)
-   and leaves them in passdb extra fields for the login check of the same
-   APOP request (pop3-policy-auth.h), which can then decide in the auth
-   process without a worker. Always reads both, so that no prefetched
-   answer is left behind for a later request. A record that cannot be read
-   or parsed is not handed over: the login check then reads the store
-   itself and fails closed. Dovecot drops the fields if this passdb does
-   not succeed. */
-static void pop3_policy_apop_handover(struct auth_request *request,
-				      struct pop3_policy_store *store)
-{
-	const char *user = request->fields.user;
-	const char *const *fields, *store_policy, *error;
-	struct pop3_policy_login_state state;
-	int ret_policy, ret;
+static const enum pop3_policy_record_kind login_prefetch_kinds[] = {
+	POP3_POLICY_RECORD_POLICY,
+	POP3_POLICY_RECORD_LOGIN,
+};
 
-	ret_policy = pop3_policy_auth_lookup_policy(store, user, &store_policy,
-						    &error);
-	i_zero(&state);
+/* The records the login check reads. */
+struct pop3_policy_login_records {
+	/* policy words of the store record, NULL if the user has none */
+	const char *store_policy;
+	/* the login record, zeroed if the user has none */
+	struct pop3_policy_login_state state;
+	/* NULL, or why the record could not be read or parsed (naming the
+	   user and the key) */
+	const char *policy_error, *login_error;
+};
+
+/* Reads the user's policy and login records, which the caller prefetched
+   in one pipelined round trip. Both are always read, so that no
+   prefetched answer is left behind for a later request of this worker. */
+static void
+pop3_policy_read_login_records(struct pop3_policy_store *store,
+			       const char *user,
+			       struct pop3_policy_login_records *records_r)
+{
+	const char *const *fields, *error;
+	int ret;
+
+	i_zero(records_r);
+	if (pop3_policy_auth_lookup_policy(store, user,
+					   &records_r->store_policy,
+					   &error) < 0)
+		records_r->policy_error = error;
 	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN, user,
 				       &fields, &error);
 	if (ret > 0 &&
-	    pop3_policy_login_state_parse(fields, &state, &error) < 0)
+	    pop3_policy_login_state_parse(fields, &records_r->state,
+					  &error) < 0) {
+		error = t_strdup_printf(
+			"pop3-policy store: user %s: key %s: %s", user,
+			pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user),
+			error);
 		ret = -1;
-	if (ret_policy < 0 || ret < 0)
+	}
+	if (ret < 0)
+		records_r->login_error = error;
+}
+
+/* Leaves the user's policy and login records (prefetched with the secret)
+   in passdb extra fields for the login check of the same APOP request
+   (pop3-policy-auth.h), which can then decide in the auth process without
+   a worker. A record that cannot be read or parsed is not handed over:
+   the login check then reads the store itself and fails closed. Dovecot
+   drops the fields if this passdb does not succeed. */
+static void pop3_policy_apop_handover(struct auth_request *request,
+				      struct pop3_policy_store *store)
+{
+	struct pop3_policy_login_records records;
+
+	pop3_policy_read_login_records(store, request->fields.user, &records);
+	if (records.policy_error != NULL || records.login_error != NULL)
 		return;
 	auth_request_set_field(request, POP3_POLICY_AUTH_STORE_POLICY_FIELD,
-			       store_policy != NULL ? store_policy : "", NULL);
-	pop3_policy_auth_set_login_state_hint(request, &state);
+			       records.store_policy != NULL ?
+			       records.store_policy : "", NULL);
+	pop3_policy_auth_set_login_state_hint(request, &records.state);
 }
 
 static enum passdb_result
@@ -248,6 +284,7 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
 	const char *user = request->fields.user;
 	struct pop3_policy policy;
+	struct pop3_policy_login_records records;
 	struct pop3_policy_login_state state;
 	const char *const *fields, *store_policy, *error;
 	unsigned int wait_secs;
@@ -275,13 +312,21 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 	if (!handed_over && !may_use_store)
 		return FALSE;
 
+	i_zero(&records);
 	if (!handed_over) {
-		if (pop3_policy_auth_lookup_policy(module->store, user,
-						   &store_policy, &error) < 0) {
-			e_error(authdb_event(request), "%s", error);
+		/* one pipelined round trip; the login record is used only
+		   with a login_delay, and only then does its failure count */
+		pop3_policy_store_prefetch(module->store, user,
+					   login_prefetch_kinds,
+					   N_ELEMENTS(login_prefetch_kinds));
+		pop3_policy_read_login_records(module->store, user, &records);
+		if (records.policy_error != NULL) {
+			e_error(authdb_event(request), "%s",
+				records.policy_error);
 			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
 			return TRUE;
 		}
+		store_policy = records.store_policy;
 	}
 	if (pop3_policy_auth_resolve_with(&module->set, user, store_policy,
 					  &policy, &error) < 0) {
@@ -314,24 +359,13 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 		return TRUE;
 
 	if (!handed_over) {
-		i_zero(&state);
-		ret = pop3_policy_store_lookup(module->store,
-					       POP3_POLICY_RECORD_LOGIN,
-					       user, &fields, &error);
-		if (ret > 0 &&
-		    pop3_policy_login_state_parse(fields, &state,
-						  &error) < 0) {
-			error = t_strdup_printf(
-				"pop3-policy store: user %s: key %s: %s", user,
-				pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN,
-						      user), error);
-			ret = -1;
-		}
-		if (ret < 0) {
-			e_error(authdb_event(request), "%s", error);
+		if (records.login_error != NULL) {
+			e_error(authdb_event(request), "%s",
+				records.login_error);
 			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
 			return TRUE;
 		}
+		state = records.state;
 		pop3_policy_auth_set_login_state_hint(request, &state);
 	}
 	if (!pop3_policy_login_delay_allowed(&state, ioloop_time,
