@@ -356,7 +356,8 @@ uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 	struct mailbox_transaction_context *trans;
 	struct mail *mail;
 	const char *guid, *error = NULL;
-	unsigned int i;
+	const uint32_t *prev_uid_list;
+	unsigned int i, prev_idx = 0, prev_count;
 	uint32_t seq, uid;
 	uint64_t hash;
 	bool same_uidvalidity;
@@ -377,6 +378,8 @@ uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 	array_sort(&prev_uids, uint32_cmp);
 	array_sort(&prev_guids, uint64_cmp);
 
+	prev_uid_list = array_get(&prev_uids, &prev_count);
+
 	best = t_new(struct uidl_guard_best, 1);
 	builder = pop3_policy_uidl_guard_builder_init(status.uidvalidity);
 	trans = mailbox_transaction_begin(box, 0, __func__);
@@ -385,7 +388,13 @@ uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 		mail_index_lookup_uid(box->view, seq, &uid);
 		uidl_guard_best_add(best, uid);
 		if (same_uidvalidity) {
-			if (array_bsearch(&prev_uids, &uid, uint32_cmp) == NULL)
+			/* UIDs ascend with the sequence: the previous
+			   samples (sorted) are walked along */
+			while (prev_idx < prev_count &&
+			       prev_uid_list[prev_idx] < uid)
+				prev_idx++;
+			if (prev_idx == prev_count ||
+			    prev_uid_list[prev_idx] != uid)
 				continue;
 		} else if (array_count(&prev_guids) > 0) {
 			mail_set_seq(mail, seq);
@@ -514,8 +523,16 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	}
 	if (map == NULL) {
 		/* nothing to serve: only the guard, the cheap way */
-		return ubox->guard_percent == 0 ? 0 :
-			uidl_guard_only(box, puser, ubox);
+		if (ubox->guard_percent == 0)
+			return 0;
+		i_gettimeofday(&tv_loaded);
+		ret = uidl_guard_only(box, puser, ubox);
+		i_gettimeofday(&tv_scanned);
+		e_debug(puser->event, "UIDL guard: no map (map index read "
+			"in %d ms, guard in %d ms)",
+			timeval_diff_msecs(&tv_loaded, &tv_start),
+			timeval_diff_msecs(&tv_scanned, &tv_loaded));
+		return ret;
 	}
 
 	pool = pool_alloconly_create("pop3-policy uidl scan", 4096);
