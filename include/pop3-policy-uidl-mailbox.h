@@ -50,7 +50,8 @@ ARRAY_DEFINE_TYPE(pop3_policy_uidl_msg, struct pop3_policy_uidl_msg);
 /* Scans the opened mailbox: messages in POP3 order (sequence order, except
    that the messages with a uid: map entry are put in the order of their
    entries, within the places they take), with keys, native, mapped and
-   served UIDLs. map may be NULL (nothing mapped). Strings are allocated
+   served UIDLs. map may be NULL (nothing mapped); it is frozen
+   (pop3_policy_uidl_map_freeze()) if it is not yet. Strings are allocated
    from pool, except mapped UIDLs, which live in map. Returns the number of
    collisions (>= 0), or -1 with an error. */
 int pop3_policy_uidl_mailbox_scan(struct mailbox *box,

@@ -324,7 +324,8 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 		pop3_policy_uidl_map_freeze(map);
 		map_uids = pop3_policy_uidl_map_uids(map, status.uidvalidity,
 						     &map_uid_count);
-		entries = array_front(&map->entries);
+		/* (array_get(): an empty map has no front) */
+		entries = array_get(&map->entries, &count);
 	}
 
 	trans = mailbox_transaction_begin(box, 0, __func__);

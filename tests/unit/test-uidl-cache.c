@@ -282,6 +282,19 @@ static void test_uidl_cache_file(void)
 	i_unlink(path);
 	test_assert(read_cache(path, "gen-1", 20000, &reason) == 0);
 	test_assert(strcmp(reason, "missing") == 0);
+	/* the empty map (a snapshot of an empty mailbox) */
+	read = pop3_policy_uidl_map_create();
+	read->generation = "gen-0";
+	pop3_policy_uidl_map_freeze(read);
+	test_assert(pop3_policy_uidl_cache_write(path, read, &error) == 0);
+	pop3_policy_uidl_map_free(&read);
+	test_assert(pop3_policy_uidl_cache_read(path, "gen-0", 0, &read,
+						&reason) == 1);
+	test_assert(read != NULL && pop3_policy_uidl_map_count(read) == 0 &&
+		    pop3_policy_uidl_map_lookup(read, "uid:7:2") == NULL);
+	pop3_policy_uidl_map_free(&read);
+	i_unlink(path);
+
 	/* a directory that cannot take it */
 	test_assert(pop3_policy_uidl_cache_write(
 		t_strdup_printf("%s/no-such-dir/cache", tmpdir), map,
