@@ -72,9 +72,22 @@
    count: recording in the passdb would let wrong APOP digests, which are
    checked after the passdb, lock the user out.
 
-   Lookups run in auth-worker processes (blocking), where synchronous dict
-   lookups are fine. No secret is ever logged: errors name the user, the
-   key and the key id only. */
+   Store work runs in auth-worker processes, where synchronous dict
+   lookups are fine; the module is not "blocking" only so that it can
+   answer without a worker what needs no store: mode=login passes other
+   services and unauthenticated requests at once, and decides APOP logins
+   from records handed over by the APOP passdb. For an APOP login that
+   passdb reads the secret, the policy and the login record in one
+   pipelined round trip and leaves the latter two in passdb extra fields
+   (pop3-policy-auth.h), so that the whole chain costs one worker and one
+   store round trip (plus the login record's write, see
+   userdb-pop3-policy.c). Other logins read the policy and login records
+   in one pipelined round trip in a worker. A record that cannot be read
+   is never handed over: whoever needs it reads the store and fails
+   closed.
+
+   No secret is ever logged: errors name the user, the key and the key id
+   only. */
 
 #include "auth-common.h"
 #include "ioloop.h"
