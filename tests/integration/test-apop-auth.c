@@ -44,6 +44,8 @@ typedef struct {
 	gboolean debug;
 	/* also run IMAP (pp_instance_imap_port()) */
 	gboolean imap;
+	/* the store's server (PP_STORE_BACKEND=pgsql|redis), else NULL */
+	PpBackend *backend;
 } FixtureOptions;
 
 static void write_file(const char *path, const char *contents, int mode)
@@ -202,6 +204,7 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 	opts.userdb_settings = "  result_success = continue-ok";
 	opts.faketime = fopts->faketime;
 	opts.with_imap = fopts->imap;
+	opts.backend = fopts->backend;
 	opts.debug = fopts->debug || g_getenv("PP_APOP_DEBUG") != NULL;
 	f->inst = pp_instance_start(&opts, &error);
 	if (f->inst == NULL)
@@ -1033,26 +1036,14 @@ static void sqlite_store_exec(Fixture *f, const char *sql)
 	g_free(db);
 }
 
-/* The login record is written after the login was answered: a write that
-   fails (here a trigger refusing writes to the login table while reads
-   work) lets the correct login through, logs an error naming the user and
-   the key, and the login does not count. A store that cannot be read still
-   fails closed (the damaged-record cases of /apop/login-delay). */
-static void test_apop_login_write_fails(void)
+/* Makes the store refuse writes of login records (and, on Redis, every
+   write) while reads keep working, or lets writes through again. */
+static void store_refuse_login_writes(Fixture *f, PpBackend *backend,
+				      gboolean refuse)
 {
-	FixtureOptions fopts = { 0 };
-	Fixture *f;
-
-	if (pp_backends_effective_store(PP_STORE_SQLITE) != PP_STORE_SQLITE) {
-		/* the write is refused with an SQLite trigger */
-		g_test_skip("needs the SQLite store (PP_STORE_BACKEND)");
-		return;
-	}
-	fopts.site_policy = "login_delay=15m";
-	f = fixture_start(&fopts);
-	/* switched by data, not by a schema change (the dict server's
-	   SQLite statements fail once after one) */
-	sqlite_store_exec(f,
+	static const char *const trigger_sql =
+		/* switched by data, not by a schema change (the dict
+		   server's SQLite statements fail once after one) */
 		"CREATE TABLE pp_test_refuse (x INTEGER);"
 		"INSERT INTO pp_test_refuse VALUES (1);"
 		"CREATE TRIGGER pp_test_refuse_insert BEFORE INSERT ON "
@@ -1060,7 +1051,66 @@ static void test_apop_login_write_fails(void)
 		"BEGIN SELECT RAISE(ABORT, 'refused by test'); END;"
 		"CREATE TRIGGER pp_test_refuse_update BEFORE UPDATE ON "
 		"pop3_policy_login WHEN EXISTS (SELECT 1 FROM pp_test_refuse) "
-		"BEGIN SELECT RAISE(ABORT, 'refused by test'); END;");
+		"BEGIN SELECT RAISE(ABORT, 'refused by test'); END;";
+	static const char *const pgsql_sql =
+		"CREATE FUNCTION pp_test_refuse() RETURNS trigger AS $$ "
+		"BEGIN RAISE EXCEPTION 'refused by test'; END; "
+		"$$ LANGUAGE plpgsql;"
+		"CREATE TRIGGER pp_test_refuse BEFORE INSERT OR UPDATE ON "
+		"pop3_policy_login FOR EACH ROW EXECUTE FUNCTION "
+		"pp_test_refuse();";
+	/* a server that must copy every write to a replica it does not
+	   have refuses writes (NOREPLICAS) and still answers reads */
+	const char *const redis_argv[] = {
+		"CONFIG", "SET", "min-replicas-to-write", refuse ? "1" : "0",
+		NULL
+	};
+
+	switch (pp_backends_effective_store(PP_STORE_SQLITE)) {
+	case PP_STORE_PGSQL:
+		g_free(pp_backend_psql(backend, refuse ? pgsql_sql :
+			"DROP TRIGGER pp_test_refuse ON pop3_policy_login;"));
+		break;
+	case PP_STORE_REDIS:
+		g_free(pp_backend_redis_cli(backend, redis_argv));
+		break;
+	default:
+		sqlite_store_exec(f, refuse ? trigger_sql :
+				  "DELETE FROM pp_test_refuse;");
+		break;
+	}
+}
+
+/* The login record is written after the login was answered: a write that
+   fails while reads work (a trigger refusing writes to the login table; on
+   Redis, a server refusing all writes) lets the correct login through,
+   logs an error naming the user and the key, and the login does not count.
+   A store that cannot be read still fails closed (the damaged-record cases
+   of /apop/login-delay). */
+static void test_apop_login_write_fails(void)
+{
+	FixtureOptions fopts = { 0 };
+	PpBackend *backend = NULL;
+	GError *error = NULL;
+	Fixture *f;
+	char *reply;
+	unsigned int i;
+
+	switch (pp_backends_effective_store(PP_STORE_SQLITE)) {
+	case PP_STORE_PGSQL:
+		backend = pp_backend_start(PP_BACKEND_PGSQL, &error);
+		break;
+	case PP_STORE_REDIS:
+		backend = pp_backend_start(PP_BACKEND_REDIS, &error);
+		break;
+	default:
+		break;
+	}
+	g_assert_no_error(error);
+	fopts.site_policy = "login_delay=15m";
+	fopts.backend = backend;
+	f = fixture_start(&fopts);
+	store_refuse_login_writes(f, backend, TRUE);
 
 	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
 	g_assert_true(pp_instance_wait_log(f->inst,
@@ -1072,12 +1122,23 @@ static void test_apop_login_write_fails(void)
 	/* not counted: the next login gets in too */
 	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
 
-	/* writes work again: counted, and the window holds */
-	sqlite_store_exec(f, "DELETE FROM pp_test_refuse;");
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	/* writes work again: counted, and the window holds. Dovecot's
+	   pgsql driver may drop its connection after the refused commits
+	   and answer "Not connected" until it has reconnected: that is
+	   -ERR [SYS/TEMP] (fail closed) and does not count either */
+	store_refuse_login_writes(f, backend, FALSE);
+	for (i = 0; i < 40; i++) {
+		reply = try_pass(f, "erin", HASHED_PASS);
+		if (!g_str_has_prefix(reply, "-ERR [SYS/TEMP] "))
+			break;
+		g_free(reply);
+		g_usleep(250 * 1000);
+	}
+	assert_reply_prefix(reply, "+OK");
 	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
 			    "-ERR [LOGIN-DELAY] ");
 	fixture_stop(f);
+	pp_backend_free(backend);
 }
 
 /* apop_only=yes: a user with a secret may only use APOP. */
