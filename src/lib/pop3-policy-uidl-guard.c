@@ -197,6 +197,10 @@ bool pop3_policy_uidl_guard_sketch_equals(
 	    array_count(&s1->samples) != array_count(&s2->samples))
 		return FALSE;
 	a = array_get(&s1->samples, &count);
+	if (count == 0) {
+		/* two empty mailboxes (array_front() would panic) */
+		return TRUE;
+	}
 	b = array_front(&s2->samples);
 	for (i = 0; i < count; i++) {
 		if (a[i].uid != b[i].uid || a[i].guid_hash != b[i].guid_hash ||

@@ -334,6 +334,10 @@ static void test_uidl_guard(void)
 	/* 0 disables */
 	guard_run(100, 0, 0, 0, FALSE, 0, &res);
 	test_assert(!res.tripped);
+	/* an empty mailbox in two sessions in a row (compared empty
+	   sketches once panicked in array_front()) */
+	guard_run(0, UINT_MAX, 0, 0, FALSE, 50, &res);
+	test_assert(res.present == 0 && !res.tripped);
 
 	test_assert(pop3_policy_uidl_guard_parse_percent(NULL, &percent,
 							 &error) == 0 &&
