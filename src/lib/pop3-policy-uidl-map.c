@@ -35,7 +35,13 @@
    sees the old map or the new one, never a mix; a failure before the
    index write leaves orphan chunks but the old map in force. A reader
    checks the entry count, so a missing chunk is an error, not a smaller
-   map. */
+   map.
+
+   A POP3 session reads the chunks only when its local cache of the
+   decoded map (pop3-policy-uidl-cache.c) does not hold the generation and
+   entry count the index names: every new map has a new generation, so a
+   map saved through any backend sharing the store is read from the store
+   at the next session everywhere. */
 
 #include "lib.h"
 #include "str.h"

@@ -5,7 +5,10 @@
    Only the INBOX that the pop3 process opens (MAILBOX_FLAG_POP3_SESSION,
    service "pop3") is touched. After its first successful sync (pop3 syncs
    it before reading the message list), the session:
-   1. loads the user's map once (index plus chunks, pipelined);
+   1. loads the user's map once: the index record from the store, then
+      the chunks (pipelined) unless the local cache next to the INBOX's
+      indexes holds the generation the index names
+      (pop3-policy-uidl-cache.c);
    2. works out every message's UIDL (pop3-policy-uidl-mailbox.c): mapped
       where the map matches and the UIDL stays unique, native otherwise;
       each collision is logged;
