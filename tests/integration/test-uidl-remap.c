@@ -443,6 +443,27 @@ static void test_guard_setting(void)
 	pp_instance_stop(inst);
 }
 
+static void test_guard_empty_mailbox(void)
+{
+	/* an empty INBOX in sessions after each other: two empty guard
+	   sketches are compared (this once panicked the pop3 process at
+	   every login after the second) */
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL,
+						0);
+	char **uidls, *err_line = NULL;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		uidls = uidl_pop3_list(inst, "u1", &err_line);
+		if (uidls == NULL)
+			g_error("session %u refused: %s", i + 1, err_line);
+		g_assert_cmpuint(g_strv_length(uidls), ==, 0);
+		g_strfreev(uidls);
+	}
+	g_assert_false(pp_instance_wait_log(inst, "Panic:", 0));
+	pp_instance_stop(inst);
+}
+
 static void test_guard_bad_setting(void)
 {
 	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT,
@@ -660,6 +681,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/uidl/guard", test_guard);
 	g_test_add_func("/uidl/guard-format-change", test_guard_format_change);
 	g_test_add_func("/uidl/guard-disabled", test_guard_setting);
+	g_test_add_func("/uidl/guard-empty-mailbox",
+			test_guard_empty_mailbox);
 	g_test_add_func("/uidl/guard-bad-setting", test_guard_bad_setting);
 	g_test_add_func("/uidl/broken-map-fails-closed",
 			test_broken_map_fails_closed);
