@@ -47,6 +47,8 @@ enum bench_inst {
 	/* the package with a UIDL map on the big mailbox (issue 5) */
 	INST_UIDL_MAP,
 	INST_UIDL_PERSIST,
+	/* control: vanilla with one of Dovecot's own mail plugins */
+	INST_VANILLA_PLUGIN,
 	INST_COUNT
 };
 
@@ -60,6 +62,8 @@ struct bench_instance_spec {
 	const char *passdb_conf;
 	/* give the big mailbox a UIDL map (uidl_map_setup()) */
 	bool uidl_map;
+	/* more configuration (PpInstanceOptions.extra_conf) */
+	const char *extra_conf;
 };
 
 static const struct bench_instance_spec instance_specs[INST_COUNT] = {
@@ -79,6 +83,14 @@ static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 	/* the same map, written into dovecot-uidlist by the first session */
 	[INST_UIDL_PERSIST] = { "uidl-persist", TRUE, PP_STORE_SQLITE,
 				"pop3_policy_uidl_persist = yes", NULL, TRUE },
+	/* Dovecot's notify plugin does nothing by itself: what loading any
+	   mail plugin costs a pop3 process (Dovecot scans the module
+	   directory and dlopen()s it) */
+	[INST_VANILLA_PLUGIN] = { "vanilla+notify", FALSE, PP_STORE_NONE,
+				  NULL, NULL, FALSE,
+				  "protocol pop3 {\n"
+				  "  mail_plugins = $mail_plugins notify\n"
+				  "}" },
 };
 
 enum bench_metric {
@@ -151,6 +163,14 @@ static const struct bench_row rows[] = {
 	  METRIC_RATE, 0, NULL, FALSE },
 	{ "nostore-sessions-8", "no store: POP3 sessions/s, 8 cl.",
 	  INST_VANILLA, INST_PACKAGE_NOSTORE, BENCH_SESSION_FULL, 8, FALSE,
+	  METRIC_RATE, 0, NULL, TRUE },
+	/* Control: the cost of being a mail plugin at all, and the package
+	   against a Dovecot that already loads one */
+	{ "plugin-sessions-8", "control: +notify plugin, 8 cl.",
+	  INST_VANILLA, INST_VANILLA_PLUGIN, BENCH_SESSION_FULL, 8, FALSE,
+	  METRIC_RATE, 0, NULL, TRUE },
+	{ "vs-plugin-sessions-8", "package/vanilla+notify, 8 cl.",
+	  INST_VANILLA_PLUGIN, INST_PACKAGE, BENCH_SESSION_FULL, 8, FALSE,
 	  METRIC_RATE, 0, NULL, TRUE },
 };
 
@@ -466,6 +486,7 @@ instance_prepare(enum bench_inst idx, const struct bench_row *row)
 		opts.store = spec->store;
 		opts.plugin_settings = spec->plugin_settings;
 		opts.passdb_conf = spec->passdb_conf;
+		opts.extra_conf = spec->extra_conf;
 		progress("starting instance %s", spec->name);
 		bi->inst = pp_instance_start(&opts, &error);
 		if (bi->inst == NULL)
