@@ -101,11 +101,13 @@ int pop3_policy_store_lookup_keys(struct pop3_policy_store *store,
 				  struct pop3_policy_store_result **results_r,
 				  const char **error_r);
 
-/* Looks up the user's records of the given kinds in one pipelined round
-   trip (dict_lookup_async, one dict_wait) and keeps the answers: the next
-   pop3_policy_store_lookup() of each of those records is answered from
-   them, once; a later lookup reads the store again, and a write or removal
-   of the key drops its answer. A failed lookup is kept as a failure and
+/* Looks up the user's records of the given kinds in two round trips (the
+   first alone, so that a store that just went away fails it at once, then
+   the others pipelined with dict_lookup_async) and keeps the answers: the
+   next pop3_policy_store_lookup() of each of those records is answered
+   from them, once; a later lookup reads the store again, and a write or
+   removal of the key drops its answer. After a failed first lookup the
+   others are not sent. A failed lookup is kept as a failure and
    reported, naming user and key, by that next lookup (callers still fail
    closed there). For a session that reads several records at its start. */
 void pop3_policy_store_prefetch(struct pop3_policy_store *store,

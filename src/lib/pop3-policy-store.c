@@ -48,8 +48,8 @@
 
    A session that needs several records at its start (the pop3 mail
    plugin: policy, UIDL map index, UIDL guard sketch) asks for them with
-   pop3_policy_store_prefetch(): one pipelined round trip instead of one
-   per record. Each answer is kept for the record's next lookup only, so
+   pop3_policy_store_prefetch(): two round trips (the first record, then
+   the others pipelined) instead of one per record. Each answer is kept for the record's next lookup only, so
    a record read again later in the session is read from the store again,
    and a write or removal of the key drops it.
 
@@ -380,6 +380,18 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 		array_push_back(&store->prefetched, &item);
 		dict_lookup_async(store->dict, &op_set, key,
 				  store_prefetch_callback, item);
+		if (i == 0) {
+			/* The first lookup alone, then the rest together:
+			   Dovecot 2.3's SQL pool retries a query that was in
+			   flight when the database went away and, if the
+			   connection is reconnecting by then, holds it for up
+			   to 60 s, so a pipelined second query stalls the
+			   client for its 30 s timeout. The first one finds a
+			   dead database and fails at once. */
+			dict_wait(store->dict);
+			if (item->ret < 0 || !item->done)
+				break;
+		}
 	}
 	dict_wait(store->dict);
 	/* an unanswered lookup keeps ret 0 with done unset: make it an
