@@ -64,8 +64,11 @@ static double session_instructions(const struct cg_instance *spec)
 	if (bench_maildir_create(maildir, opt_messages, 600, st.st_uid,
 				 st.st_gid, &error) < 0)
 		g_error("%s", error->message);
-	/* auth re-reads a changed passwd-file at most once a second */
-	g_usleep(1100 * 1000);
+	/* Maildir rescans a cur/ or new/ changed within the last
+	   MAILDIR_SYNC_SECS (1 s) at every sync: a 100,000-file readdir that
+	   would land in some sessions and not in others. Wait well past it
+	   (auth also re-reads a changed passwd-file at most once a second). */
+	g_usleep(3 * G_USEC_PER_SEC);
 
 	conf = pp_instance_conf_path(inst);
 	outdir = g_build_filename(pp_instance_dir(inst), "callgrind", NULL);
