@@ -32,6 +32,7 @@
 #include <pwd.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
@@ -937,12 +938,50 @@ PpInstance *pp_instance_start(const PpInstanceOptions *opts, GError **error)
 	return NULL;
 }
 
+/* libfaketime (0.9.10) makes a shared memory object and a semaphore in
+   /dev/shm for every process it is preloaded into, named after its pid,
+   and removes them only when that process exits normally: Dovecot's
+   processes that are killed or _exit() leave thousands behind. Removes
+   those whose process is gone (whoever started it: a dead process's are
+   garbage either way). */
+static void pp_faketime_shm_cleanup(void)
+{
+	static const char *const prefixes[] = {
+		"faketime_shm_", "sem.faketime_sem_"
+	};
+	GDir *dir = g_dir_open("/dev/shm", 0, NULL);
+	const char *name;
+	unsigned int i;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		for (i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+			const char *p = name + strlen(prefixes[i]);
+			char *end, *path;
+			long pid;
+
+			if (!g_str_has_prefix(name, prefixes[i]))
+				continue;
+			pid = strtol(p, &end, 10);
+			if (*p == '\0' || *end != '\0' || pid <= 0 ||
+			    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			path = g_build_filename("/dev/shm", name, NULL);
+			(void)unlink(path);
+			g_free(path);
+		}
+	}
+	if (dir != NULL)
+		g_dir_close(dir);
+}
+
 void pp_instance_stop(PpInstance *inst)
 {
 	if (inst == NULL)
 		return;
 	pp_instance_kill_master(inst);
 	pp_instance_reap_namespace(inst);
+	if (inst->opts.faketime)
+		pp_faketime_shm_cleanup();
 	if (g_getenv("PP_KEEP_INSTANCES") != NULL)
 		g_printerr("# pp-harness: keeping %s\n", inst->dir);
 	else
