@@ -77,12 +77,12 @@
    answer without a worker what needs no store: mode=login passes other
    services and unauthenticated requests at once, and decides APOP logins
    from records handed over by the APOP passdb. For an APOP login that
-   passdb reads the secret, the policy and the login record in one
-   pipelined round trip and leaves the latter two in passdb extra fields
+   passdb reads the secret, the policy and the login record together
+   (pop3_policy_store_prefetch) and leaves the latter two in passdb extra fields
    (pop3-policy-auth.h), so that the whole chain costs one worker and one
    store round trip (plus the login record's write, see
-   userdb-pop3-policy.c). Other logins read the policy and login records
-   in one pipelined round trip in a worker. A record that cannot be read
+   userdb-pop3-policy.c). Other logins read the policy record in a
+   worker, and the login record only when a login_delay applies. A record that cannot be read
    is never handed over: whoever needs it reads the store and fails
    closed.
 
@@ -149,11 +149,6 @@ static const enum pop3_policy_record_kind apop_prefetch_kinds[] = {
 	POP3_POLICY_RECORD_LOGIN,
 };
 
-static const enum pop3_policy_record_kind login_prefetch_kinds[] = {
-	POP3_POLICY_RECORD_POLICY,
-	POP3_POLICY_RECORD_LOGIN,
-};
-
 /* The records the login check reads. */
 struct pop3_policy_login_records {
 	/* policy words of the store record, NULL if the user has none */
@@ -165,34 +160,48 @@ struct pop3_policy_login_records {
 	const char *policy_error, *login_error;
 };
 
-/* Reads the user's policy and login records, which the caller prefetched
-   in one pipelined round trip. Both are always read, so that no
-   prefetched answer is left behind for a later request of this worker. */
+/* Reads the user's login record (zeroed state if there is none). Returns
+   0, or -1 with error_r naming the user and the key. */
+static int
+pop3_policy_read_login_state(struct pop3_policy_store *store,
+			     const char *user,
+			     struct pop3_policy_login_state *state_r,
+			     const char **error_r)
+{
+	const char *const *fields, *error;
+	int ret;
+
+	i_zero(state_r);
+	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN, user,
+				       &fields, error_r);
+	if (ret > 0 &&
+	    pop3_policy_login_state_parse(fields, state_r, &error) < 0) {
+		*error_r = t_strdup_printf(
+			"pop3-policy store: user %s: key %s: %s", user,
+			pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user),
+			error);
+		ret = -1;
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+/* Reads the user's policy and login records, which the APOP passdb
+   prefetched with the secret. Both are always read, so that no prefetched
+   answer is left behind for a later request of this worker. */
 static void
 pop3_policy_read_login_records(struct pop3_policy_store *store,
 			       const char *user,
 			       struct pop3_policy_login_records *records_r)
 {
-	const char *const *fields, *error;
-	int ret;
+	const char *error;
 
 	i_zero(records_r);
 	if (pop3_policy_auth_lookup_policy(store, user,
 					   &records_r->store_policy,
 					   &error) < 0)
 		records_r->policy_error = error;
-	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN, user,
-				       &fields, &error);
-	if (ret > 0 &&
-	    pop3_policy_login_state_parse(fields, &records_r->state,
-					  &error) < 0) {
-		error = t_strdup_printf(
-			"pop3-policy store: user %s: key %s: %s", user,
-			pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user),
-			error);
-		ret = -1;
-	}
-	if (ret < 0)
+	if (pop3_policy_read_login_state(store, user, &records_r->state,
+					 &error) < 0)
 		records_r->login_error = error;
 }
 
@@ -225,8 +234,8 @@ pop3_policy_lookup_secret(struct auth_request *request,
 	const char *const *fields, *key_id, *error;
 	int ret;
 
-	/* one pipelined round trip for the secret and the records the login
-	   check needs, which are handed over to it */
+	/* the secret and the records the login check needs, prefetched
+	   together; the records are handed over to the check */
 	pop3_policy_store_prefetch(module->store, user, apop_prefetch_kinds,
 				   N_ELEMENTS(apop_prefetch_kinds));
 	pop3_policy_apop_handover(request, module->store);
@@ -297,7 +306,6 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
 	const char *user = request->fields.user;
 	struct pop3_policy policy;
-	struct pop3_policy_login_records records;
 	struct pop3_policy_login_state state;
 	const char *const *fields, *store_policy, *error;
 	unsigned int wait_secs;
@@ -325,21 +333,12 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 	if (!handed_over && !may_use_store)
 		return FALSE;
 
-	i_zero(&records);
-	if (!handed_over) {
-		/* one pipelined round trip; the login record is used only
-		   with a login_delay, and only then does its failure count */
-		pop3_policy_store_prefetch(module->store, user,
-					   login_prefetch_kinds,
-					   N_ELEMENTS(login_prefetch_kinds));
-		pop3_policy_read_login_records(module->store, user, &records);
-		if (records.policy_error != NULL) {
-			e_error(authdb_event(request), "%s",
-				records.policy_error);
-			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
-			return TRUE;
-		}
-		store_policy = records.store_policy;
+	if (!handed_over &&
+	    pop3_policy_auth_lookup_policy(module->store, user, &store_policy,
+					   &error) < 0) {
+		e_error(authdb_event(request), "%s", error);
+		*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
+		return TRUE;
 	}
 	if (pop3_policy_auth_resolve_with(&module->set, user, store_policy,
 					  &policy, &error) < 0) {
@@ -372,13 +371,14 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 		return TRUE;
 
 	if (!handed_over) {
-		if (records.login_error != NULL) {
-			e_error(authdb_event(request), "%s",
-				records.login_error);
+		/* read only when a login_delay applies (most users have
+		   none), and only then does its failure count */
+		if (pop3_policy_read_login_state(module->store, user, &state,
+						 &error) < 0) {
+			e_error(authdb_event(request), "%s", error);
 			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
 			return TRUE;
 		}
-		state = records.state;
 		pop3_policy_auth_set_login_state_hint(request, &state);
 	}
 	if (!pop3_policy_login_delay_allowed(&state, ioloop_time,
