@@ -73,11 +73,7 @@ int pop3_policy_run_dele(struct mail_user *user,
 /* Records now as the first-retrieval time of the given INBOX UIDs that
    have none yet, in the open INBOX (the session's own, at QUIT: no second
    opening of INBOX). Returns 0 on success, -1 on error. */
-int pop3_policy_run_record_retrievals_box(struct mailbox *inbox,
-					  const ARRAY_TYPE(seq_range) *uids,
-					  const char **error_r);
-/* Same, opening the user's INBOX for it. */
-int pop3_policy_run_record_retrievals(struct mail_user *user,
+int pop3_policy_run_record_retrievals(struct mailbox *inbox,
 				      const ARRAY_TYPE(seq_range) *uids,
 				      const char **error_r);
 

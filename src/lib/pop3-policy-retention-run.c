@@ -300,9 +300,9 @@ int pop3_policy_run_dele(struct mail_user *user,
 	return ret;
 }
 
-int pop3_policy_run_record_retrievals_box(struct mailbox *inbox,
-					  const ARRAY_TYPE(seq_range) *uids,
-					  const char **error_r)
+int pop3_policy_run_record_retrievals(struct mailbox *inbox,
+				      const ARRAY_TYPE(seq_range) *uids,
+				      const char **error_r)
 {
 	struct mailbox_transaction_context *t;
 	struct seq_range_iter iter;
@@ -346,24 +346,6 @@ int pop3_policy_run_record_retrievals_box(struct mailbox *inbox,
 	return 0;
 }
 
-int pop3_policy_run_record_retrievals(struct mail_user *user,
-				      const ARRAY_TYPE(seq_range) *uids,
-				      const char **error_r)
-{
-	struct mailbox *inbox;
-	int ret;
-
-	if (array_count(uids) == 0)
-		return 0;
-	if ((ret = run_open_box(user, "INBOX", FALSE, &inbox, error_r)) <= 0) {
-		if (ret == 0)
-			*error_r = "INBOX does not exist";
-		return -1;
-	}
-	ret = pop3_policy_run_record_retrievals_box(inbox, uids, error_r);
-	mailbox_free(&inbox);
-	return ret;
-}
 
 /* Collects the INBOX messages saved at least max_age ago. */
 static int

@@ -109,15 +109,15 @@ retention_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 		   index write, no removal), so that the work after the reply
 		   need not open INBOX again for them. Also without expire in
 		   the policy: one that gains it later counts from the true
-		   first retrieval. */
-		if (array_count(&ruser->retr_uids) > 0) {
-			if (pop3_policy_run_record_retrievals_box(box,
-					&ruser->retr_uids, &error) < 0) {
-				/* losing it only delays the removal */
-				e_error(ruser->event, "Retrieval times not "
-					"recorded: %s", error);
-			}
-			ruser->retr_recorded = TRUE;
+		   first retrieval. Recorded in a dry run too, so that it can
+		   tell what expire would remove. pop3 frees each RETR/TOP
+		   stream before the next command, so retr_uids is complete
+		   here. */
+		if (pop3_policy_run_record_retrievals(box, &ruser->retr_uids,
+						      &error) < 0) {
+			/* losing it only delays the removal */
+			e_error(ruser->event, "Retrieval times not "
+				"recorded: %s", error);
 		}
 	}
 	return rbox->module_ctx.super.sync_init(box, flags);

@@ -66,16 +66,6 @@ static void retention_run(struct mail_user *user,
 		if (pop3_policy_run_repair(user, &set, &error) < 0)
 			e_error(ruser->event, "%s", error);
 	}
-	/* recorded in a dry run too, so that it can tell what expire
-	   would remove; normally already done at QUIT in the session's
-	   INBOX (retention-storage.c) */
-	if (!ruser->retr_recorded &&
-	    pop3_policy_run_record_retrievals(user, &ruser->retr_uids,
-					      &error) < 0) {
-		/* losing it only delays the removal */
-		e_error(ruser->event, "Retrieval times not recorded: %s",
-			error);
-	}
 	/* a running sweep does the same work: don't wait for it. Messages
 	   retrieved in this session may be due at once (expire=0). */
 	set.lock_secs = 0;

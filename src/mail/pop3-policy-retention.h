@@ -28,8 +28,6 @@ struct pop3_policy_retention_user {
 	bool quit_seen:1;
 	/* at QUIT, the policy might owe removals (else none is run) */
 	bool owed_possible:1;
-	/* retr_uids' first-retrieval times were written at QUIT */
-	bool retr_recorded:1;
 };
 
 extern MODULE_CONTEXT_DEFINE(pop3_policy_retention_user_module,
