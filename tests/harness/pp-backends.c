@@ -718,6 +718,7 @@ char *pp_backends_instance_store(PpStoreKind kind, PpBackend *backend,
 		g_string_append_printf(conf,
 			"dict {\n  pop3policy = pgsql:%s\n}\n"
 			"service dict {\n"
+			"  client_limit = 100\n"
 			"  unix_listener dict {\n"
 			"    mode = 0666\n"
 			"  }\n"

@@ -347,8 +347,10 @@ static void pp_instance_make_sqlite_store(PpInstance *inst,
 
 	g_string_append_printf(conf, "dict {\n  pop3policy = sqlite:%s\n}\n",
 			       map_path);
+	/* client_limit as README and conf.d/90-pop3-policy.conf advise */
 	g_string_append(conf,
 		"service dict {\n"
+		"  client_limit = 100\n"
 		"  unix_listener dict {\n"
 		"    mode = 0666\n"
 		"  }\n"
