@@ -123,6 +123,22 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 int pop3_policy_store_set(struct pop3_policy_store *store,
 			  enum pop3_policy_record_kind kind, const char *user,
 			  const char *const *fields, const char **error_r);
+/* Called when a commit of pop3_policy_store_set_async() is answered: ret 0,
+   or -1 with an error naming user and key (never the value). */
+typedef void pop3_policy_store_commit_callback_t(int ret, const char *error,
+						 void *context);
+/* Same as pop3_policy_store_set(), without waiting for the commit: for a
+   process that must not block on the store (auth). The callback is called
+   once, from the ioloop when the store answers, or at once when the record
+   is refused before the commit or the driver has no asynchronous commits
+   (file:). pop3_policy_store_deinit() waits for commits still in flight. */
+void pop3_policy_store_set_async(struct pop3_policy_store *store,
+				 enum pop3_policy_record_kind kind,
+				 const char *user, const char *const *fields,
+				 pop3_policy_store_commit_callback_t *callback,
+				 void *context);
+/* Waits until every commit of pop3_policy_store_set_async() is answered. */
+void pop3_policy_store_wait(struct pop3_policy_store *store);
 /* Same as pop3_policy_store_set(), for an explicit key (UIDL chunks). */
 int pop3_policy_store_set_key(struct pop3_policy_store *store,
 			      enum pop3_policy_record_kind kind,

@@ -13,8 +13,12 @@
    only for users whose policy has a login_delay (the mode=login passdb
    hands the resolved login_delay over, see pop3-policy-auth.h; without
    it the policy is resolved here). Other services and users without a
-   login_delay are answered in the auth process at once; the rest go to a
-   worker, where the store is used synchronously.
+   login_delay are answered in the auth process at once. So are the users
+   whose login_delay and login record the passdb check handed over (the
+   usual case): the new record is written from the auth process with an
+   asynchronous commit, which costs no round trip to a worker. The rest
+   (no login check in the chain) go to a worker, which reads the store
+   synchronously.
 
    The login is counted into the login record that the passdb check read
    for its decision (handed over the same way; without it the record is
@@ -51,12 +55,18 @@ struct pop3_policy_userdb_module {
 	struct pop3_policy_store *store;
 };
 
+/* pop3_policy_userdb_next_state() in the auth process: the store must
+   be read, which only a worker does */
+#define USERDB_NEEDS_STORE -2
+
 /* Returns 1 and the login record to write for this login, 0 if nothing
    is recorded (no login_delay), -1 with error_r on a store failure or a
-   malformed record. */
+   malformed record. With may_use_store FALSE, returns USERDB_NEEDS_STORE
+   instead of reading what the passdb check did not hand over. */
 static int
 pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 			      struct auth_request *request,
+			      bool may_use_store,
 			      const char *const **fields_r,
 			      const char **error_r)
 {
@@ -65,9 +75,12 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 	struct pop3_policy_login_state state, new_state;
 	const char *const *fields, *error;
 	unsigned int delay_secs;
+	bool state_handed_over;
 	int ret;
 
 	if (!pop3_policy_auth_login_delay_hint(request, &delay_secs)) {
+		if (!may_use_store)
+			return USERDB_NEEDS_STORE;
 		if (pop3_policy_auth_resolve(&module->set, module->store,
 					     user, &policy, error_r) < 0)
 			return -1;
@@ -77,8 +90,11 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 		return 0;
 
 	i_zero(&state);
-	if (pop3_policy_auth_login_state_hint(request, &state))
+	state_handed_over = pop3_policy_auth_login_state_hint(request, &state);
+	if (state_handed_over)
 		ret = 0;
+	else if (!may_use_store)
+		return USERDB_NEEDS_STORE;
 	else {
 		ret = pop3_policy_store_lookup(module->store,
 					       POP3_POLICY_RECORD_LOGIN,
@@ -100,6 +116,19 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 	return 1;
 }
 
+static void pop3_policy_userdb_recorded(int ret, const char *error,
+					void *context)
+{
+	struct event *event = context;
+
+	if (ret < 0) {
+		e_error(event, "userdb pop3_policy: recording the login for "
+			"LOGIN-DELAY failed after the login was let through "
+			"(it does not count): %s", error);
+	}
+	event_unref(&event);
+}
+
 static void
 pop3_policy_userdb_lookup(struct auth_request *request,
 			  userdb_callback_t *callback)
@@ -107,6 +136,7 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 	struct pop3_policy_userdb_module *module =
 		(struct pop3_policy_userdb_module *)request->userdb->userdb;
 	const char *const *fields, *user, *error;
+	struct event *event;
 	unsigned int delay_secs;
 	int ret;
 
@@ -118,13 +148,14 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 		callback(USERDB_RESULT_OK, request);
 		return;
 	}
-	if (!worker) {
-		/* the store is read and written synchronously: in a
-		   worker, as for a blocking userdb */
+	ret = pop3_policy_userdb_next_state(module, request, worker,
+					    &fields, &error);
+	if (ret == USERDB_NEEDS_STORE) {
+		/* the store is read synchronously: in a worker, as for a
+		   blocking userdb */
 		userdb_blocking_lookup(request);
 		return;
 	}
-	ret = pop3_policy_userdb_next_state(module, request, &fields, &error);
 	if (ret < 0) {
 		e_error(authdb_event(request),
 			"recording the login for LOGIN-DELAY failed: %s",
@@ -136,20 +167,21 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 		callback(USERDB_RESULT_OK, request);
 		return;
 	}
-	/* Reply first (the worker flushes it at once), then write: see the
+	/* Reply first, then write without waiting for the commit: see the
 	   comment at the top for why a failed write does not fail the
-	   login. The request is kept for the log. */
+	   login. The request is finished by the time the commit is
+	   answered (and its event's log prefix needs it), so the log line
+	   gets an event of its own, with the request's prefix. */
 	user = t_strdup(request->fields.user);
-	auth_request_ref(request);
+	event = event_create(auth_event);
+	event_add_str(event, "user", user);
+	event_set_append_log_prefix(event, t_strdup_printf(
+		"userdb(%s,%s): ", user, request->fields.remote_ip.family == 0 ?
+		"" : net_ip2addr(&request->fields.remote_ip)));
 	callback(USERDB_RESULT_OK, request);
-	if (pop3_policy_store_set(module->store, POP3_POLICY_RECORD_LOGIN,
-				  user, fields, &error) < 0) {
-		e_error(authdb_event(request),
-			"userdb pop3_policy: recording the login for "
-			"LOGIN-DELAY failed after the login was let through "
-			"(it does not count): %s", error);
-	}
-	auth_request_unref(&request);
+	pop3_policy_store_set_async(module->store, POP3_POLICY_RECORD_LOGIN,
+				    user, fields, pop3_policy_userdb_recorded,
+				    event);
 }
 
 static struct userdb_module *

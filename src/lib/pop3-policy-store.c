@@ -538,26 +538,39 @@ store_commit_callback(const struct dict_commit_result *result,
 	commit->done = TRUE;
 }
 
-int pop3_policy_store_apply(struct pop3_policy_store *store,
-			    const char *user,
-			    const struct pop3_policy_store_change *changes,
-			    unsigned int count, const char **error_r)
+/* The error of a failed commit of count changes, the first of them to key
+   (a write or a removal), naming user and key. */
+static const char *
+store_commit_error(const char *user, const char *key, unsigned int count,
+		   bool is_write, const char *error)
+{
+	return t_strdup_printf("%s%s failed: %s",
+		store_error_prefix(user, key),
+		count > 1 ? t_strdup_printf("transaction of %u changes",
+					    count) :
+		is_write ? "write" : "removal",
+		pop3_policy_store_driver_error(error));
+}
+
+/* Checks and encodes the changes and returns their transaction, ready to
+   commit; NULL with error_r if any change is refused (nothing written). */
+static struct dict_transaction_context *
+store_changes_begin(struct pop3_policy_store *store, const char *user,
+		    const struct pop3_policy_store_change *changes,
+		    unsigned int count, const char **error_r)
 {
 	struct dict_op_settings op_set;
 	struct dict_transaction_context *trans;
-	struct store_commit_result commit;
-	const char **values, *error;
+	const char **values;
 	unsigned int i;
 
-	if (count == 0)
-		return 0;
 	values = t_new(const char *, count);
 	for (i = 0; i < count; i++) {
 		if (store_check_key(user, changes[i].key, error_r) < 0)
-			return -1;
+			return NULL;
 		if (changes[i].fields != NULL &&
 		    store_encode(&changes[i], user, &values[i], error_r) < 0)
-			return -1;
+			return NULL;
 	}
 
 	for (i = 0; i < count; i++)
@@ -570,6 +583,23 @@ int pop3_policy_store_apply(struct pop3_policy_store *store,
 		else
 			dict_unset(trans, changes[i].key);
 	}
+	return trans;
+}
+
+int pop3_policy_store_apply(struct pop3_policy_store *store,
+			    const char *user,
+			    const struct pop3_policy_store_change *changes,
+			    unsigned int count, const char **error_r)
+{
+	struct dict_transaction_context *trans;
+	struct store_commit_result commit;
+	const char *error;
+
+	if (count == 0)
+		return 0;
+	trans = store_changes_begin(store, user, changes, count, error_r);
+	if (trans == NULL)
+		return -1;
 	/* Committed asynchronously and waited for, never with the
 	   synchronous dict_transaction_commit(): Dovecot 2.3.19's redis
 	   driver calls the commit callback twice in synchronous mode and
@@ -581,15 +611,78 @@ int pop3_policy_store_apply(struct pop3_policy_store *store,
 		"the commit was not answered";
 	i_free(commit.error);
 	if (!commit.done || commit.ret < 0) {
-		*error_r = t_strdup_printf("%s%s failed: %s",
-			store_error_prefix(user, changes[0].key),
-			count > 1 ? t_strdup_printf(
-				"transaction of %u changes", count) :
-			values[0] != NULL ? "write" : "removal",
-			pop3_policy_store_driver_error(error));
+		*error_r = store_commit_error(user, changes[0].key, count,
+					      changes[0].fields != NULL,
+					      error);
 		return -1;
 	}
 	return 0;
+}
+
+struct store_async_commit {
+	char *user, *key;
+	pop3_policy_store_commit_callback_t *callback;
+	void *context;
+};
+
+static void
+store_async_commit_callback(const struct dict_commit_result *result,
+			    struct store_async_commit *ac)
+{
+	T_BEGIN {
+		if (result->ret < 0) {
+			ac->callback(-1, store_commit_error(ac->user, ac->key,
+				1, TRUE, result->error != NULL ?
+				result->error : "unknown error"), ac->context);
+		} else {
+			ac->callback(0, NULL, ac->context);
+		}
+	} T_END;
+	i_free(ac->user);
+	i_free(ac->key);
+	i_free(ac);
+}
+
+void pop3_policy_store_wait(struct pop3_policy_store *store)
+{
+	dict_wait(store->dict);
+}
+
+void pop3_policy_store_set_async(struct pop3_policy_store *store,
+				 enum pop3_policy_record_kind kind,
+				 const char *user, const char *const *fields,
+				 pop3_policy_store_commit_callback_t *callback,
+				 void *context)
+{
+	struct pop3_policy_store_change change = {
+		.kind = kind,
+		.fields = fields,
+	};
+	struct dict_transaction_context *trans;
+	struct store_async_commit *ac;
+	const char *error;
+
+	i_assert(fields != NULL);
+	if (user == NULL || user[0] == '\0') {
+		callback(-1, t_strdup_printf(
+			"pop3-policy store: %s record: empty user name",
+			pop3_policy_record_kind_name(kind)), context);
+		return;
+	}
+	change.key = pop3_policy_store_key(kind, user);
+	trans = store_changes_begin(store, user, &change, 1, &error);
+	if (trans == NULL) {
+		callback(-1, error, context);
+		return;
+	}
+	ac = i_new(struct store_async_commit, 1);
+	ac->user = i_strdup(user);
+	ac->key = i_strdup(change.key);
+	ac->callback = callback;
+	ac->context = context;
+	/* asynchronous, for the reason given in pop3_policy_store_apply();
+	   drivers without asynchronous commits call back at once */
+	dict_transaction_commit_async(&trans, store_async_commit_callback, ac);
 }
 
 int pop3_policy_store_set_key(struct pop3_policy_store *store,

@@ -254,6 +254,70 @@ static void test_store_prefetch(void)
 	test_end();
 }
 
+struct async_set_result {
+	unsigned int calls;
+	int ret;
+	char *error;
+};
+
+static void async_set_callback(int ret, const char *error, void *context)
+{
+	struct async_set_result *result = context;
+
+	result->calls++;
+	result->ret = ret;
+	i_free(result->error);
+	result->error = i_strdup(error);
+}
+
+/* pop3_policy_store_set_async(): the record is written and the callback
+   called once with 0; a record refused before the commit is called back
+   at once with an error naming user and key, and nothing is written. */
+static void test_store_set_async(void)
+{
+	const char *fields[] = { "1795391833", "7", "3", NULL };
+	const char *big_fields[] = { "1", NULL, NULL };
+	const char *const *found, *error, *user = "dept/bob";
+	const char *key = pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user);
+	struct async_set_result result;
+	struct pop3_policy_store *store;
+
+	test_begin("store asynchronous write");
+	store = store_open(store_uri, store_base_dir);
+	i_zero(&result);
+	pop3_policy_store_set_async(store, POP3_POLICY_RECORD_LOGIN, user,
+				    fields, async_set_callback, &result);
+	pop3_policy_store_wait(store);
+	test_assert(result.calls == 1 && result.ret == 0 &&
+		    result.error == NULL);
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN,
+		user, &found, &error) == 1 && fields_equal(found, fields));
+
+	/* refused before the commit: called back at once */
+	i_zero(&result);
+	pop3_policy_store_set_async(store, POP3_POLICY_RECORD_LOGIN, "",
+				    fields, async_set_callback, &result);
+	test_assert(result.calls == 1 && result.ret == -1 &&
+		    result.error != NULL &&
+		    strstr(result.error, "empty user name") != NULL);
+	i_free(result.error);
+	i_zero(&result);
+	big_fields[1] = make_value(POP3_POLICY_STORE_MAX_VALUE_SIZE);
+	pop3_policy_store_set_async(store, POP3_POLICY_RECORD_LOGIN, user,
+				    big_fields, async_set_callback, &result);
+	test_assert(result.calls == 1 && result.ret == -1);
+	check_error(result.error, user, key, 0);
+	i_free(result.error);
+	pop3_policy_store_wait(store);
+	/* the earlier record is still the one stored */
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN,
+		user, &found, &error) == 1 && fields_equal(found, fields));
+	test_assert(pop3_policy_store_unset(store, POP3_POLICY_RECORD_LOGIN,
+					    user, &error) == 1);
+	pop3_policy_store_deinit(&store);
+	test_end();
+}
+
 static void test_store_users_apart(void)
 {
 	const char *fields_a[] = { "1", "record of dept/bob", "3", NULL };
@@ -537,6 +601,7 @@ static void expect_failures(const char *uri, const char *base_dir)
 {
 	const char *fields[] = { "1", SECRET, SECRET, SECRET, NULL };
 	struct pop3_policy_store_result *results;
+	struct async_set_result async_result;
 	struct pop3_policy_store *store;
 	const char *const *found, *error, *key, *user = "dept/bob";
 	unsigned int kind;
@@ -578,6 +643,15 @@ static void expect_failures(const char *uri, const char *base_dir)
 				user, &found, &error) == -1, kind);
 			check_error(error, user, key, kind);
 			printf("lookup error: %s\n", error);
+			i_zero(&async_result);
+			pop3_policy_store_set_async(store, kind, user, fields,
+				async_set_callback, &async_result);
+			pop3_policy_store_wait(store);
+			test_assert_idx(async_result.calls == 1 &&
+					async_result.ret == -1, kind);
+			check_error(async_result.error, user, key, kind);
+			printf("async set error: %s\n", async_result.error);
+			i_free(async_result.error);
 			error = NULL;
 			test_assert_idx(pop3_policy_store_unset(store, kind,
 				user, &error) == -1, kind);
@@ -644,6 +718,7 @@ int main(int argc, char *argv[])
 		test_store_driver_error_hides_data,
 		test_store_round_trip,
 		test_store_prefetch,
+		test_store_set_async,
 		test_store_users_apart,
 		test_store_chunks,
 		test_store_bad_records,
