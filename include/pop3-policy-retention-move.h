@@ -31,17 +31,6 @@ struct pop3_policy_moved_msg {
 };
 ARRAY_DEFINE_TYPE(pop3_policy_moved_msg, struct pop3_policy_moved_msg);
 
-/* Returns "mailbox <name>: <last internal error>". */
-const char *pop3_policy_retention_move_box_error(struct mailbox *box);
-
-/* Opens and syncs the user's mailbox vname, creating it if create is
-   TRUE. Returns 1 and the mailbox, 0 if it does not exist (create FALSE),
-   -1 on error. */
-int pop3_policy_retention_move_open_box(struct mail_user *user,
-					const char *vname, bool create,
-					struct mailbox **box_r,
-					const char **error_r);
-
 /* Copies the src messages with the given UIDs to dest, each copy carrying
    the POP3 UIDL served for its original, commits the copies, then
    expunges the originals. For POP3_POLICY_MOVE_TARGET a message whose GUID

@@ -74,6 +74,7 @@
 #include "mail-storage-private.h"
 #include "mail-namespace.h"
 #include "mail-user.h"
+#include "pop3-policy-mailbox.h"
 #include "pop3-policy-retention-move.h"
 
 #include <stdio.h>
@@ -105,48 +106,6 @@ static const char *const move_kind_names[] = {
 	[POP3_POLICY_MOVE_TARGET] = "move",
 	[POP3_POLICY_MOVE_RESTORE] = "restore",
 };
-
-const char *pop3_policy_retention_move_box_error(struct mailbox *box)
-{
-	return t_strdup_printf("mailbox %s: %s", mailbox_get_vname(box),
-			       mailbox_get_last_internal_error(box, NULL));
-}
-
-int pop3_policy_retention_move_open_box(struct mail_user *user,
-					const char *vname, bool create,
-					struct mailbox **box_r,
-					const char **error_r)
-{
-	struct mail_namespace *ns;
-	struct mailbox *box;
-	enum mail_error mail_error;
-
-	ns = mail_namespace_find(user->namespaces, vname);
-	box = mailbox_alloc(ns->list, vname, 0);
-	if (mailbox_open(box) < 0) {
-		(void)mailbox_get_last_error(box, &mail_error);
-		if (mail_error == MAIL_ERROR_NOTFOUND && !create) {
-			mailbox_free(&box);
-			*box_r = NULL;
-			return 0;
-		}
-		if (mail_error != MAIL_ERROR_NOTFOUND ||
-		    (mailbox_create(box, NULL, FALSE) < 0 &&
-		     mailbox_get_last_mail_error(box) != MAIL_ERROR_EXISTS) ||
-		    mailbox_open(box) < 0) {
-			*error_r = pop3_policy_retention_move_box_error(box);
-			mailbox_free(&box);
-			return -1;
-		}
-	}
-	if (mailbox_sync(box, 0) < 0) {
-		*error_r = pop3_policy_retention_move_box_error(box);
-		mailbox_free(&box);
-		return -1;
-	}
-	*box_r = box;
-	return 1;
-}
 
 static int move_journal_path(struct mail_user *user, const char **path_r,
 			     const char **error_r)
@@ -410,7 +369,7 @@ move_box_guids(struct mailbox *box, pool_t pool,
 		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
 			if (mail->expunged)
 				continue;
-			*error_r = pop3_policy_retention_move_box_error(box);
+			*error_r = pop3_policy_mailbox_error(box);
 			ret = -1;
 			break;
 		}
@@ -462,7 +421,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
 			if (mail->expunged)
 				continue;
-			*error_r = pop3_policy_retention_move_box_error(src);
+			*error_r = pop3_policy_mailbox_error(src);
 			ret = -1;
 			break;
 		}
@@ -497,7 +456,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 			mailbox_save_copy_flags(save, mail);
 			mailbox_save_set_pop3_uidl(save, uidl);
 			if (mailbox_copy(&save, mail) < 0) {
-				*error_r = pop3_policy_retention_move_box_error(
+				*error_r = pop3_policy_mailbox_error(
 					dest);
 				ret = -1;
 				break;
@@ -508,7 +467,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		else if (mailbox_transaction_commit(&dt) < 0) {
 			/* the journal stays: part of the copies may be
 			   there */
-			*error_r = pop3_policy_retention_move_box_error(dest);
+			*error_r = pop3_policy_mailbox_error(dest);
 			ret = -1;
 		}
 	}
@@ -525,7 +484,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 	}
 	mail_free(&mail);
 	if (mailbox_transaction_commit(&st) < 0) {
-		*error_r = pop3_policy_retention_move_box_error(src);
+		*error_r = pop3_policy_mailbox_error(src);
 		array_clear(moved);
 		return -1;
 	}
@@ -534,7 +493,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 	   next sync of the mailbox by anyone finishes them */
 	if (mailbox_sync(src, 0) < 0) {
 		/* the move itself is done */
-		i_error("%s", pop3_policy_retention_move_box_error(src));
+		i_error("%s", pop3_policy_mailbox_error(src));
 	}
 	if (journal != NULL && unlink(journal) < 0 && errno != ENOENT) {
 		/* the next run's repair finds nothing in both and tries
@@ -610,7 +569,7 @@ move_repair_left(struct mailbox *src, const struct move_journal *j,
 		hash_table_destroy(&wanted);
 	}
 	if (ret < 0)
-		*error_r = pop3_policy_retention_move_box_error(src);
+		*error_r = pop3_policy_mailbox_error(src);
 	mail_free(&mail);
 	(void)mailbox_transaction_commit(&t);
 	return ret;
@@ -673,7 +632,7 @@ move_repair_pairs_by_content(struct mailbox *src, struct mailbox *dest,
 		if (!mail_set_uid(smail, POINTER_CAST_TO(value, uint32_t)))
 			continue;
 		if (move_content_key(smail, &key) < 0) {
-			*error_r = pop3_policy_retention_move_box_error(src);
+			*error_r = pop3_policy_mailbox_error(src);
 			ret = -1;
 		} else {
 			key = p_strdup(pool, key);
@@ -694,7 +653,7 @@ move_repair_pairs_by_content(struct mailbox *src, struct mailbox *dest,
 		if (move_content_key(dmail, &key) < 0) {
 			if (dmail->expunged)
 				continue;
-			*error_r = pop3_policy_retention_move_box_error(dest);
+			*error_r = pop3_policy_mailbox_error(dest);
 			ret = -1;
 		} else if ((value = hash_table_lookup(keys, key)) != NULL) {
 			seq_range_array_add(src_uids,
@@ -753,7 +712,7 @@ move_repair_pairs(struct mailbox *src, struct mailbox *dest,
 		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
 			if (mail->expunged)
 				continue;
-			*error_r = pop3_policy_retention_move_box_error(dest);
+			*error_r = pop3_policy_mailbox_error(dest);
 			ret = -1;
 			break;
 		}
@@ -797,7 +756,7 @@ move_repair_expunge(struct mailbox *box, const ARRAY_TYPE(seq_range) *uids,
 	mail_free(&mail);
 	if (mailbox_transaction_commit(&t) < 0 ||
 	    mailbox_sync(box, 0) < 0) {
-		*error_r = pop3_policy_retention_move_box_error(box);
+		*error_r = pop3_policy_mailbox_error(box);
 		return -1;
 	}
 	return 0;
@@ -830,10 +789,10 @@ move_repair(struct mail_user *user, struct event *event,
 	unsigned int count;
 	int ret;
 
-	ret = pop3_policy_retention_move_open_box(user, j->src_name, FALSE,
+	ret = pop3_policy_mailbox_open(user, j->src_name, FALSE,
 						  &src, error_r);
 	if (ret > 0) {
-		ret = pop3_policy_retention_move_open_box(user, j->dest_name,
+		ret = pop3_policy_mailbox_open(user, j->dest_name,
 							  FALSE, &dest,
 							  error_r);
 	}

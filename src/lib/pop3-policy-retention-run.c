@@ -27,11 +27,10 @@
 #include "mail-namespace.h"
 #include "mail-user.h"
 #include "pop3-policy-policy.h"
+#include "pop3-policy-mailbox.h"
 #include "pop3-policy-retention-move.h"
 #include "pop3-policy-retention-run.h"
 
-#define run_box_error pop3_policy_retention_move_box_error
-#define run_open_box pop3_policy_retention_move_open_box
 
 struct retr_hdr {
 	uint32_t min_retr;
@@ -82,7 +81,7 @@ static int run_set_oldest_held(struct mailbox *inbox, uint32_t value,
 				     offsetof(struct retr_hdr, oldest_held),
 				     &value, sizeof(value));
 	if (mailbox_transaction_commit(&t) < 0) {
-		*error_r = run_box_error(inbox);
+		*error_r = pop3_policy_mailbox_error(inbox);
 		return -1;
 	}
 	return 0;
@@ -137,7 +136,7 @@ run_expunge(struct mailbox *box, const ARRAY_TYPE(seq_range) *uids,
 	}
 	mail_free(&mail);
 	if (mailbox_transaction_commit(&t) < 0) {
-		*error_r = run_box_error(box);
+		*error_r = pop3_policy_mailbox_error(box);
 		array_clear(removed);
 		return -1;
 	}
@@ -201,7 +200,7 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 	if (action == POP3_POLICY_ACTION_EXPUNGE || dry_run) {
 		ret = run_expunge(inbox, uids, pool, dry_run, &removed,
 				  error_r);
-	} else if ((ret = run_open_box(user, dest_name, TRUE, &dest,
+	} else if ((ret = pop3_policy_mailbox_open(user, dest_name, TRUE, &dest,
 				       error_r)) > 0) {
 		ret = pop3_policy_retention_move(user,
 			action == POP3_POLICY_ACTION_HOLD ?
@@ -217,7 +216,7 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 	}
 	pool_unref(&pool);
 	if (ret == 0 && mailbox_sync(inbox, 0) < 0) {
-		*error_r = run_box_error(inbox);
+		*error_r = pop3_policy_mailbox_error(inbox);
 		return -1;
 	}
 	return ret;
@@ -289,7 +288,7 @@ int pop3_policy_run_dele(struct mail_user *user,
 			*error_r = "retention lock is held by another process";
 		return -1;
 	}
-	if (run_open_box(user, "INBOX", FALSE, &inbox, error_r) <= 0) {
+	if (pop3_policy_mailbox_open(user, "INBOX", FALSE, &inbox, error_r) <= 0) {
 		file_lock_free(&lock);
 		return -1;
 	}
@@ -340,7 +339,7 @@ int pop3_policy_run_record_retrievals(struct mailbox *inbox,
 			offsetof(struct retr_hdr, min_retr), &now, sizeof(now));
 	}
 	if (mailbox_transaction_commit(&t) < 0) {
-		*error_r = run_box_error(inbox);
+		*error_r = pop3_policy_mailbox_error(inbox);
 		return -1;
 	}
 	return 0;
@@ -367,7 +366,7 @@ run_collect_max_age(struct mailbox *inbox, unsigned int max_age,
 		if (mail_get_save_date(mail, &save_date) < 0) {
 			if (mail->expunged)
 				continue;
-			*error_r = run_box_error(inbox);
+			*error_r = pop3_policy_mailbox_error(inbox);
 			ret = -1;
 			break;
 		}
@@ -422,7 +421,7 @@ run_collect_expire(struct mailbox *inbox, unsigned int expire,
 				     offsetof(struct retr_hdr, min_retr),
 				     &new_min, sizeof(new_min));
 	if (mailbox_transaction_commit(&t) < 0) {
-		*error_r = run_box_error(inbox);
+		*error_r = pop3_policy_mailbox_error(inbox);
 		return -1;
 	}
 	return 0;
@@ -441,7 +440,7 @@ static int run_oldest_save_date(struct mailbox *box, uint32_t *date_r,
 
 	*date_r = 0;
 	if (mailbox_sync(box, 0) < 0) {
-		*error_r = run_box_error(box);
+		*error_r = pop3_policy_mailbox_error(box);
 		return -1;
 	}
 	if (mail_index_get_header(box->view)->messages_count == 0)
@@ -450,7 +449,7 @@ static int run_oldest_save_date(struct mailbox *box, uint32_t *date_r,
 	mail = mail_alloc(t, MAIL_FETCH_SAVE_DATE, NULL);
 	mail_set_seq(mail, 1);
 	if (mail_get_save_date(mail, &save_date) < 0) {
-		*error_r = run_box_error(box);
+		*error_r = pop3_policy_mailbox_error(box);
 		ret = -1;
 	} else {
 		/* never 0 while something is held */
@@ -478,7 +477,7 @@ run_purge_quarantine(struct mail_user *user,
 
 	if (policy->legal_hold)
 		return 0;
-	if ((ret = run_open_box(user, set->quarantine, FALSE, &box,
+	if ((ret = pop3_policy_mailbox_open(user, set->quarantine, FALSE, &box,
 				error_r)) <= 0)
 		return ret;
 	t_array_init(&uids, 32);
@@ -525,7 +524,7 @@ int pop3_policy_run_owed(struct mail_user *user,
 
 	if ((ret = run_lock(user, set, &lock, error_r)) <= 0)
 		return ret;
-	ret = run_open_box(user, "INBOX", FALSE, &inbox, error_r);
+	ret = pop3_policy_mailbox_open(user, "INBOX", FALSE, &inbox, error_r);
 	if (ret <= 0) {
 		/* no INBOX: the quarantine may still owe purges */
 		if (ret == 0) {
@@ -626,7 +625,7 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 			*error_r = "retention lock is held by another process";
 		return -1;
 	}
-	if ((ret = run_open_box(user, quarantine, FALSE, &qbox,
+	if ((ret = pop3_policy_mailbox_open(user, quarantine, FALSE, &qbox,
 				error_r)) <= 0) {
 		file_lock_free(&lock);
 		if (ret < 0)
@@ -660,7 +659,7 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 			}
 		}
 	}
-	if (run_open_box(user, "INBOX", FALSE, &inbox, error_r) <= 0) {
+	if (pop3_policy_mailbox_open(user, "INBOX", FALSE, &inbox, error_r) <= 0) {
 		mailbox_free(&qbox);
 		file_lock_free(&lock);
 		return -1;
