@@ -123,6 +123,21 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 int pop3_policy_store_set(struct pop3_policy_store *store,
 			  enum pop3_policy_record_kind kind, const char *user,
 			  const char *const *fields, const char **error_r);
+/* Called when a lookup of pop3_policy_store_lookup_async() is answered,
+   with what pop3_policy_store_lookup() would return (fields and error are
+   valid during the call only). */
+typedef void
+pop3_policy_store_lookup_callback_t(int ret, const char *const *fields,
+				    const char *error, void *context);
+/* Same as pop3_policy_store_lookup(), without waiting: for a process that
+   must not block on the store (auth). The callback is called once, from
+   the ioloop when the store answers, or at once for a bad user name or on
+   drivers without asynchronous lookups (file:). */
+void pop3_policy_store_lookup_async(struct pop3_policy_store *store,
+				    enum pop3_policy_record_kind kind,
+				    const char *user,
+				    pop3_policy_store_lookup_callback_t *callback,
+				    void *context);
 /* Called when a commit of pop3_policy_store_set_async() is answered: ret 0,
    or -1 with an error naming user and key (never the value). */
 typedef void pop3_policy_store_commit_callback_t(int ret, const char *error,

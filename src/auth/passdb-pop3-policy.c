@@ -72,19 +72,17 @@
    count: recording in the passdb would let wrong APOP digests, which are
    checked after the passdb, lock the user out.
 
-   Store work runs in auth-worker processes, where synchronous dict
-   lookups are fine; the module is not "blocking" only so that it can
-   answer without a worker what needs no store: mode=login passes other
-   services and unauthenticated requests at once, and decides APOP logins
-   from records handed over by the APOP passdb. For an APOP login that
+   APOP secrets are read in auth-worker processes, where synchronous dict
+   lookups are fine (decrypting a secret is CPU work, too). The APOP
    passdb reads the secret, the policy and the login record together
-   (pop3_policy_store_prefetch) and leaves the latter two in passdb extra fields
-   (pop3-policy-auth.h), so that the whole chain costs one worker and one
-   store round trip (plus the login record's write, see
-   userdb-pop3-policy.c). Other logins read the policy record in a
-   worker, and the login record only when a login_delay applies. A record that cannot be read
-   is never handed over: whoever needs it reads the store and fails
-   closed.
+   (pop3_policy_store_prefetch) and leaves the latter two in passdb extra
+   fields (pop3-policy-auth.h), so that the login check of that request
+   decides without the store. The login check of every other POP3 login
+   runs in the auth process with asynchronous lookups: the policy record,
+   then the APOP record only for apop_only=yes, and the login record only
+   when a login_delay applies (pop3_policy_login_check_async()), so that
+   it costs no worker round trip. A record that cannot be read is never
+   handed over: whoever needs it reads the store and fails closed.
 
    No secret is ever logged: errors name the user, the key and the key id
    only. */
@@ -293,25 +291,51 @@ static bool pop3_policy_request_is_apop(struct auth_request *request)
 		strcasecmp(request->fields.mech_name, "APOP") == 0;
 }
 
-/* The login check. may_use_store is FALSE in the auth process itself,
-   which must not block on the store: the check then decides only what it
-   can without it (requests not authenticated by an earlier passdb, other
-   services, APOP requests whose records the APOP passdb handed over) and
-   returns FALSE for the rest, which the caller sends to a worker. Returns
-   TRUE with the result otherwise. */
-static bool
-pop3_policy_login_check(struct auth_request *request, bool may_use_store,
-			enum passdb_result *result_r)
+/* The decision of the login check, from the user's login policy, whether
+   the user has an APOP secret (read only for apop_only=yes and a mechanism
+   other than APOP) and the login record (read only with a login_delay). */
+static enum passdb_result
+pop3_policy_login_decide(struct auth_request *request, bool is_apop,
+			 unsigned int login_delay_secs,
+			 unsigned int login_burst, bool apop_only,
+			 bool has_apop_secret,
+			 const struct pop3_policy_login_state *state)
 {
-	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
-	const char *user = request->fields.user;
-	struct pop3_policy policy;
-	struct pop3_policy_login_state state;
-	const char *const *fields, *store_policy, *error;
 	unsigned int wait_secs;
-	bool handed_over, is_apop;
-	int ret;
 
+	if (apop_only && !is_apop && has_apop_secret) {
+		e_info(authdb_event(request),
+		       "apop_only=yes: refusing mechanism %s for a user with "
+		       "an APOP secret", request->fields.mech_name);
+		return PASSDB_RESULT_USER_DISABLED;
+	}
+	/* for the userdb of this request (pop3-policy-auth.h) */
+	auth_request_set_field(request, POP3_POLICY_AUTH_LOGIN_DELAY_FIELD,
+			       dec2str(login_delay_secs), NULL);
+	if (login_delay_secs == 0)
+		return PASSDB_RESULT_OK;
+	if (!pop3_policy_login_delay_allowed(state, ioloop_time,
+					     login_delay_secs, login_burst,
+					     &wait_secs)) {
+		e_info(authdb_event(request),
+		       "login_delay=%u: refused, next login allowed in %u "
+		       "seconds", login_delay_secs, wait_secs);
+		auth_request_set_field(request, "nologin", "", NULL);
+		auth_request_set_field(request, "reason", t_strdup_printf(
+			"[LOGIN-DELAY] Logins are limited to one per %u "
+			"seconds: try again in %u seconds.",
+			login_delay_secs, wait_secs), NULL);
+	}
+	return PASSDB_RESULT_OK;
+}
+
+/* The part of the login check that needs no store. Returns TRUE with the
+   result if that decides (requests not authenticated by an earlier
+   passdb, other services), FALSE if the user's records are needed. */
+static bool
+pop3_policy_login_precheck(struct auth_request *request,
+			   enum passdb_result *result_r)
+{
 	*result_r = PASSDB_RESULT_OK;
 	if (!request->fields.skip_password_check) {
 		/* lookup-only: never authenticate by ourselves */
@@ -321,13 +345,34 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 		*result_r = PASSDB_RESULT_USER_UNKNOWN;
 		return TRUE;
 	}
-	if (!pop3_policy_auth_is_pop3(request))
+	return !pop3_policy_auth_is_pop3(request);
+}
+
+/* The login check in a worker, or from the records the APOP passdb handed
+   over (then also in the auth process). Returns FALSE if the records were
+   not handed over and may_use_store is FALSE: the caller then reads them
+   asynchronously (pop3_policy_login_check_async()). Returns TRUE with the
+   result otherwise. */
+static bool
+pop3_policy_login_check(struct auth_request *request, bool may_use_store,
+			enum passdb_result *result_r)
+{
+	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
+	const char *user = request->fields.user;
+	struct pop3_policy policy;
+	struct pop3_policy_login_state state;
+	const char *const *fields, *store_policy, *error;
+	bool handed_over, is_apop, has_apop_secret = FALSE;
+	int ret;
+
+	if (pop3_policy_login_precheck(request, result_r))
 		return TRUE;
 
 	is_apop = pop3_policy_request_is_apop(request);
 	store_policy = !is_apop ? NULL :
 		auth_fields_find(request->fields.extra_fields,
 				 POP3_POLICY_AUTH_STORE_POLICY_FIELD);
+	i_zero(&state);
 	handed_over = store_policy != NULL &&
 		pop3_policy_auth_login_state_hint(request, &state);
 	if (!handed_over && !may_use_store)
@@ -348,29 +393,16 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 	}
 	if (policy.apop_only && !is_apop) {
 		ret = pop3_policy_store_lookup(module->store,
-					       POP3_POLICY_RECORD_APOP, user,
-					       &fields, &error);
+					       POP3_POLICY_RECORD_APOP,
+					       user, &fields, &error);
 		if (ret < 0) {
 			e_error(authdb_event(request), "%s", error);
 			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
 			return TRUE;
 		}
-		if (ret > 0) {
-			e_info(authdb_event(request),
-			       "apop_only=yes: refusing mechanism %s for a "
-			       "user with an APOP secret",
-			       request->fields.mech_name);
-			*result_r = PASSDB_RESULT_USER_DISABLED;
-			return TRUE;
-		}
+		has_apop_secret = ret > 0;
 	}
-	/* for the userdb of this request (pop3-policy-auth.h) */
-	auth_request_set_field(request, POP3_POLICY_AUTH_LOGIN_DELAY_FIELD,
-			       dec2str(policy.login_delay_secs), NULL);
-	if (policy.login_delay_secs == 0)
-		return TRUE;
-
-	if (!handed_over) {
+	if (policy.login_delay_secs > 0 && !handed_over) {
 		/* read only when a login_delay applies (most users have
 		   none), and only then does its failure count */
 		if (pop3_policy_read_login_state(module->store, user, &state,
@@ -381,19 +413,167 @@ pop3_policy_login_check(struct auth_request *request, bool may_use_store,
 		}
 		pop3_policy_auth_set_login_state_hint(request, &state);
 	}
-	if (!pop3_policy_login_delay_allowed(&state, ioloop_time,
+	*result_r = pop3_policy_login_decide(request, is_apop,
 					     policy.login_delay_secs,
-					     policy.login_burst, &wait_secs)) {
-		e_info(authdb_event(request),
-		       "login_delay=%u: refused, next login allowed in %u "
-		       "seconds", policy.login_delay_secs, wait_secs);
-		auth_request_set_field(request, "nologin", "", NULL);
-		auth_request_set_field(request, "reason", t_strdup_printf(
-			"[LOGIN-DELAY] Logins are limited to one per %u "
-			"seconds: try again in %u seconds.",
-			policy.login_delay_secs, wait_secs), NULL);
-	}
+					     policy.login_burst,
+					     policy.apop_only,
+					     has_apop_secret, &state);
 	return TRUE;
+}
+
+/* The login check in the auth process: the same reads as
+   pop3_policy_login_check(), in the same order, with asynchronous store
+   lookups (the policy record; then the APOP record for apop_only=yes and
+   another mechanism; then the login record for a login_delay), so that a
+   POP3 login costs no round trip to a worker. */
+struct pop3_policy_login_check_async {
+	struct auth_request *request;
+	verify_plain_callback_t *verify_callback;
+	lookup_credentials_callback_t *credentials_callback;
+
+	bool is_apop;
+	unsigned int login_delay_secs, login_burst;
+	bool apop_only, has_apop_secret;
+	struct pop3_policy_login_state state;
+};
+
+static void
+pop3_policy_login_async_finish(struct pop3_policy_login_check_async *ctx,
+			       enum passdb_result result)
+{
+	struct auth_request *request = ctx->request;
+
+	if (ctx->verify_callback != NULL)
+		ctx->verify_callback(result, request);
+	else {
+		/* login mode adds fields only: no credentials, so that
+		   auth uses the ones the earlier passdb found */
+		ctx->credentials_callback(result,
+			result == PASSDB_RESULT_OK ? uchar_empty_ptr : NULL,
+			0, request);
+	}
+	auth_request_unref(&request);
+}
+
+static void
+pop3_policy_login_async_fail(struct pop3_policy_login_check_async *ctx,
+			     const char *error)
+{
+	e_error(authdb_event(ctx->request), "%s", error);
+	pop3_policy_login_async_finish(ctx, PASSDB_RESULT_INTERNAL_FAILURE);
+}
+
+static void
+pop3_policy_login_async_decide(struct pop3_policy_login_check_async *ctx)
+{
+	pop3_policy_login_async_finish(ctx,
+		pop3_policy_login_decide(ctx->request, ctx->is_apop,
+					 ctx->login_delay_secs,
+					 ctx->login_burst, ctx->apop_only,
+					 ctx->has_apop_secret, &ctx->state));
+}
+
+static void
+pop3_policy_login_async_login_read(int ret, const char *const *fields,
+				   const char *error, void *context)
+{
+	struct pop3_policy_login_check_async *ctx = context;
+	const char *user = ctx->request->fields.user;
+
+	if (ret > 0 &&
+	    pop3_policy_login_state_parse(fields, &ctx->state, &error) < 0) {
+		error = t_strdup_printf(
+			"pop3-policy store: user %s: key %s: %s", user,
+			pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user),
+			error);
+		ret = -1;
+	}
+	if (ret < 0) {
+		pop3_policy_login_async_fail(ctx, error);
+		return;
+	}
+	pop3_policy_auth_set_login_state_hint(ctx->request, &ctx->state);
+	pop3_policy_login_async_decide(ctx);
+}
+
+static void
+pop3_policy_login_async_login(struct pop3_policy_login_check_async *ctx)
+{
+	struct pop3_policy_passdb_module *module =
+		pop3_policy_module(ctx->request);
+
+	if (ctx->login_delay_secs == 0) {
+		pop3_policy_login_async_decide(ctx);
+		return;
+	}
+	pop3_policy_store_lookup_async(module->store, POP3_POLICY_RECORD_LOGIN,
+				       ctx->request->fields.user,
+				       pop3_policy_login_async_login_read, ctx);
+}
+
+static void
+pop3_policy_login_async_apop_read(int ret,
+				  const char *const *fields ATTR_UNUSED,
+				  const char *error, void *context)
+{
+	struct pop3_policy_login_check_async *ctx = context;
+
+	if (ret < 0) {
+		pop3_policy_login_async_fail(ctx, error);
+		return;
+	}
+	ctx->has_apop_secret = ret > 0;
+	pop3_policy_login_async_login(ctx);
+}
+
+static void
+pop3_policy_login_async_policy_read(int ret, const char *const *fields,
+				    const char *error, void *context)
+{
+	struct pop3_policy_login_check_async *ctx = context;
+	struct pop3_policy_passdb_module *module =
+		pop3_policy_module(ctx->request);
+	struct pop3_policy policy;
+
+	if (ret < 0 ||
+	    pop3_policy_auth_resolve_with(&module->set,
+					  ctx->request->fields.user,
+					  ret > 0 ? fields[1] : NULL,
+					  &policy, &error) < 0) {
+		pop3_policy_login_async_fail(ctx, error);
+		return;
+	}
+	ctx->login_delay_secs = policy.login_delay_secs;
+	ctx->login_burst = policy.login_burst;
+	ctx->apop_only = policy.apop_only;
+	if (ctx->apop_only && !ctx->is_apop) {
+		pop3_policy_store_lookup_async(module->store,
+			POP3_POLICY_RECORD_APOP, ctx->request->fields.user,
+			pop3_policy_login_async_apop_read, ctx);
+		return;
+	}
+	pop3_policy_login_async_login(ctx);
+}
+
+static void
+pop3_policy_login_check_async(struct auth_request *request,
+			      verify_plain_callback_t *verify_callback,
+			      lookup_credentials_callback_t *credentials_callback)
+{
+	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
+	struct pop3_policy_login_check_async *ctx;
+
+	ctx = p_new(request->pool, struct pop3_policy_login_check_async, 1);
+	ctx->request = request;
+	ctx->verify_callback = verify_callback;
+	ctx->credentials_callback = credentials_callback;
+	ctx->is_apop = pop3_policy_request_is_apop(request);
+	auth_request_ref(request);
+	pop3_policy_store_lookup_async(module->store,
+				       POP3_POLICY_RECORD_POLICY,
+				       request->fields.user,
+				       pop3_policy_login_async_policy_read,
+				       ctx);
 }
 
 static void
@@ -408,7 +588,7 @@ pop3_policy_verify_plain(struct auth_request *request,
 		if (pop3_policy_login_check(request, worker, &result))
 			callback(result, request);
 		else
-			passdb_blocking_verify_plain(request);
+			pop3_policy_login_check_async(request, callback, NULL);
 		return;
 	}
 	/* Plaintext logins are verified by the site's own passdb; this one
@@ -431,7 +611,7 @@ pop3_policy_lookup_credentials(struct auth_request *request,
 		return;
 	}
 	if (!pop3_policy_login_check(request, worker, &result)) {
-		passdb_blocking_lookup_credentials(request);
+		pop3_policy_login_check_async(request, NULL, callback);
 		return;
 	}
 	/* login mode adds fields only: no credentials, so that auth uses

@@ -326,6 +326,73 @@ int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 	return 1;
 }
 
+struct store_async_lookup {
+	enum pop3_policy_record_kind kind;
+	char *user, *key;
+	pop3_policy_store_lookup_callback_t *callback;
+	void *context;
+};
+
+static void
+store_async_lookup_callback(const struct dict_lookup_result *result,
+			    struct store_async_lookup *al)
+{
+	const char *const *fields = NULL, *error = NULL;
+	int ret = result->ret;
+
+	T_BEGIN {
+		if (ret < 0) {
+			error = t_strconcat(
+				store_error_prefix(al->user, al->key),
+				"lookup failed: ",
+				pop3_policy_store_driver_error(
+					result->error != NULL ? result->error :
+					"unknown error"), NULL);
+		} else if (ret > 0 &&
+			   store_decode(al->kind, al->user, al->key,
+					result->value, &fields, &error) < 0) {
+			ret = -1;
+		}
+		al->callback(ret, fields, error, al->context);
+	} T_END;
+	i_free(al->user);
+	i_free(al->key);
+	i_free(al);
+}
+
+void pop3_policy_store_lookup_async(struct pop3_policy_store *store,
+				    enum pop3_policy_record_kind kind,
+				    const char *user,
+				    pop3_policy_store_lookup_callback_t *callback,
+				    void *context)
+{
+	struct dict_op_settings op_set;
+	struct store_async_lookup *al;
+	const char *key, *error;
+
+	if (user == NULL || user[0] == '\0') {
+		callback(-1, NULL, t_strdup_printf(
+			"pop3-policy store: %s record: empty user name",
+			pop3_policy_record_kind_name(kind)), context);
+		return;
+	}
+	key = pop3_policy_store_key(kind, user);
+	if (store_check_key(user, key, &error) < 0) {
+		callback(-1, NULL, error, context);
+		return;
+	}
+	al = i_new(struct store_async_lookup, 1);
+	al->kind = kind;
+	al->user = i_strdup(user);
+	al->key = i_strdup(key);
+	al->callback = callback;
+	al->context = context;
+	store_op_settings(user, &op_set);
+	/* drivers without asynchronous lookups call back at once */
+	dict_lookup_async(store->dict, &op_set, key,
+			  store_async_lookup_callback, al);
+}
+
 int pop3_policy_store_lookup(struct pop3_policy_store *store,
 			     enum pop3_policy_record_kind kind,
 			     const char *user, const char *const **fields_r,
