@@ -318,6 +318,91 @@ static void test_store_set_async(void)
 	test_end();
 }
 
+struct async_lookup_result {
+	unsigned int calls;
+	int ret;
+	const char **fields;
+	char *error;
+};
+
+static void async_lookup_callback(int ret, const char *const *fields,
+				  const char *error, void *context)
+{
+	struct async_lookup_result *result = context;
+
+	result->calls++;
+	result->ret = ret;
+	result->fields = fields == NULL ? NULL :
+		p_strarray_dup(default_pool, fields);
+	i_free(result->error);
+	result->error = i_strdup(error);
+}
+
+static void async_lookup_result_free(struct async_lookup_result *result)
+{
+	i_free(result->fields);
+	i_free(result->error);
+	i_zero(result);
+}
+
+/* pop3_policy_store_lookup_async(): the same answers as the synchronous
+   lookup, once each: found, none, a malformed record, a bad user name. */
+static void test_store_lookup_async(void)
+{
+	const char *fields[] = { "1795391833", "7", "3", NULL };
+	const char *const *found, *error, *user = "dept/bob";
+	struct async_lookup_result result;
+	struct pop3_policy_store *store;
+
+	test_begin("store asynchronous lookup");
+	store = store_open(store_uri, store_base_dir);
+	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_LOGIN,
+					  user, fields, &error) == 0);
+	i_zero(&result);
+	pop3_policy_store_lookup_async(store, POP3_POLICY_RECORD_LOGIN, user,
+				       async_lookup_callback, &result);
+	pop3_policy_store_wait(store);
+	test_assert(result.calls == 1 && result.ret == 1 &&
+		    result.fields != NULL &&
+		    fields_equal(result.fields, fields));
+	async_lookup_result_free(&result);
+
+	pop3_policy_store_lookup_async(store, POP3_POLICY_RECORD_POLICY, user,
+				       async_lookup_callback, &result);
+	pop3_policy_store_wait(store);
+	test_assert(result.calls == 1 && result.ret == 0 &&
+		    result.error == NULL);
+	async_lookup_result_free(&result);
+
+	/* a record that is not the package's: an error naming user and
+	   key, never "no record" */
+	raw_dict_set(user, pop3_policy_store_key(POP3_POLICY_RECORD_POLICY,
+						 user), "9\tpolicy\tx");
+	pop3_policy_store_lookup_async(store, POP3_POLICY_RECORD_POLICY, user,
+				       async_lookup_callback, &result);
+	pop3_policy_store_wait(store);
+	test_assert(result.calls == 1 && result.ret == -1);
+	check_error(result.error, user, pop3_policy_store_key(
+		POP3_POLICY_RECORD_POLICY, user), 0);
+	async_lookup_result_free(&result);
+
+	pop3_policy_store_lookup_async(store, POP3_POLICY_RECORD_LOGIN, "",
+				       async_lookup_callback, &result);
+	test_assert(result.calls == 1 && result.ret == -1 &&
+		    result.error != NULL &&
+		    strstr(result.error, "empty user name") != NULL);
+	async_lookup_result_free(&result);
+
+	test_assert(pop3_policy_store_unset(store, POP3_POLICY_RECORD_POLICY,
+					    user, &error) == 1);
+	test_assert(pop3_policy_store_unset(store, POP3_POLICY_RECORD_LOGIN,
+					    user, &error) == 1);
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN,
+		user, &found, &error) == 0);
+	pop3_policy_store_deinit(&store);
+	test_end();
+}
+
 static void test_store_users_apart(void)
 {
 	const char *fields_a[] = { "1", "record of dept/bob", "3", NULL };
@@ -602,10 +687,12 @@ static void expect_failures(const char *uri, const char *base_dir)
 	const char *fields[] = { "1", SECRET, SECRET, SECRET, NULL };
 	struct pop3_policy_store_result *results;
 	struct async_set_result async_result;
+	struct async_lookup_result async_lookup;
 	struct pop3_policy_store *store;
 	const char *const *found, *error, *key, *user = "dept/bob";
 	unsigned int kind;
 
+	i_zero(&async_lookup);
 	store = store_open(uri, base_dir);
 	for (kind = 0; kind < POP3_POLICY_RECORD_KIND_COUNT; kind++) T_BEGIN {
 		if (kind == POP3_POLICY_RECORD_UIDL_MAP_CHUNK) {
@@ -643,6 +730,14 @@ static void expect_failures(const char *uri, const char *base_dir)
 				user, &found, &error) == -1, kind);
 			check_error(error, user, key, kind);
 			printf("lookup error: %s\n", error);
+			pop3_policy_store_lookup_async(store, kind, user,
+				async_lookup_callback, &async_lookup);
+			pop3_policy_store_wait(store);
+			test_assert_idx(async_lookup.calls == 1 &&
+					async_lookup.ret == -1, kind);
+			check_error(async_lookup.error, user, key, kind);
+			printf("async lookup error: %s\n", async_lookup.error);
+			async_lookup_result_free(&async_lookup);
 			i_zero(&async_result);
 			pop3_policy_store_set_async(store, kind, user, fields,
 				async_set_callback, &async_result);
@@ -719,6 +814,7 @@ int main(int argc, char *argv[])
 		test_store_round_trip,
 		test_store_prefetch,
 		test_store_set_async,
+		test_store_lookup_async,
 		test_store_users_apart,
 		test_store_chunks,
 		test_store_bad_records,
