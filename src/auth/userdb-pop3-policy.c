@@ -23,12 +23,13 @@
    The login is counted into the login record that the passdb check read
    for its decision (handed over the same way; without it the record is
    read here). Reading fails closed: a store failure or a malformed
-   record fails the login with an internal failure. The write of the new
-   record is done after the reply has gone out, so a login does not wait
-   for the store's commit (on SQLite, a journal write per login). If that
-   write fails, the login has already been let through: it is logged as
-   an error naming the user and the key, and the login does not count.
-   This is deliberate: LOGIN-DELAY throttles how often a client polls, it
+   record fails the login with an internal failure. The new record is
+   committed before the userdb answers, so that the client's next login,
+   which may follow the +OK at once, is checked against it (answering
+   first let a quick second login read the old record). If that write
+   fails, the login is still let through: it is logged as an error naming
+   the user and the key, and the login does not count. This is
+   deliberate: LOGIN-DELAY throttles how often a client polls, it
    does not protect anything secret, and the login was correct; an
    administrator expects a client that authenticated to get in and a
    bookkeeping failure to show up in the log, not as "-ERR [SYS/TEMP]"
@@ -116,17 +117,24 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 	return 1;
 }
 
+struct pop3_policy_userdb_record {
+	struct auth_request *request;
+	userdb_callback_t *callback;
+};
+
 static void pop3_policy_userdb_recorded(int ret, const char *error,
 					void *context)
 {
-	struct event *event = context;
+	struct pop3_policy_userdb_record *record = context;
+	struct auth_request *request = record->request;
 
 	if (ret < 0) {
-		e_error(event, "userdb pop3_policy: recording the login for "
-			"LOGIN-DELAY failed after the login was let through "
-			"(it does not count): %s", error);
+		e_error(authdb_event(request), "userdb pop3_policy: "
+			"recording the login for LOGIN-DELAY failed, letting "
+			"the login through (it does not count): %s", error);
 	}
-	event_unref(&event);
+	record->callback(USERDB_RESULT_OK, request);
+	auth_request_unref(&request);
 }
 
 static void
@@ -135,8 +143,8 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 {
 	struct pop3_policy_userdb_module *module =
 		(struct pop3_policy_userdb_module *)request->userdb->userdb;
-	const char *const *fields, *user, *error;
-	struct event *event;
+	struct pop3_policy_userdb_record *record;
+	const char *const *fields, *error;
 	unsigned int delay_secs;
 	int ret;
 
@@ -167,21 +175,15 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 		callback(USERDB_RESULT_OK, request);
 		return;
 	}
-	/* Reply first, then write without waiting for the commit: see the
-	   comment at the top for why a failed write does not fail the
-	   login. The request is finished by the time the commit is
-	   answered (and its event's log prefix needs it), so the log line
-	   gets an event of its own, with the request's prefix. */
-	user = t_strdup(request->fields.user);
-	event = event_create(auth_event);
-	event_add_str(event, "user", user);
-	event_set_append_log_prefix(event, t_strdup_printf(
-		"userdb(%s,%s): ", user, request->fields.remote_ip.family == 0 ?
-		"" : net_ip2addr(&request->fields.remote_ip)));
-	callback(USERDB_RESULT_OK, request);
+	/* Commit, then answer: see the comment at the top. The commit is
+	   asynchronous, so that the auth process never blocks on it. */
+	record = p_new(request->pool, struct pop3_policy_userdb_record, 1);
+	record->request = request;
+	record->callback = callback;
+	auth_request_ref(request);
 	pop3_policy_store_set_async(module->store, POP3_POLICY_RECORD_LOGIN,
-				    user, fields, pop3_policy_userdb_recorded,
-				    event);
+				    request->fields.user, fields,
+				    pop3_policy_userdb_recorded, record);
 }
 
 static struct userdb_module *

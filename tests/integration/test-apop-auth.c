@@ -1081,7 +1081,7 @@ static void store_refuse_login_writes(Fixture *f, PpBackend *backend,
 	}
 }
 
-/* The login record is written after the login was answered: a write that
+/* The login record is written before the login is answered: a write that
    fails while reads work (a trigger refusing writes to the login table; on
    Redis, a server refusing all writes) lets the correct login through,
    logs an error naming the user and the key, and the login does not count.
@@ -1114,8 +1114,8 @@ static void test_apop_login_write_fails(void)
 
 	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
 	g_assert_true(pp_instance_wait_log(f->inst,
-		"recording the login for LOGIN-DELAY failed after the login "
-		"was let through (it does not count): pop3-policy store: "
+		"recording the login for LOGIN-DELAY failed, letting the "
+		"login through (it does not count): pop3-policy store: "
 		"user erin: key shared/pop3-policy/login/erin: write failed",
 		10000));
 	g_assert_false(log_has(f, HASHED_PASS));
