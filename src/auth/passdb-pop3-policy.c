@@ -348,84 +348,51 @@ pop3_policy_login_precheck(struct auth_request *request,
 	return !pop3_policy_auth_is_pop3(request);
 }
 
-/* The login check in a worker, or from the records the APOP passdb handed
-   over (then also in the auth process). Returns FALSE if the records were
-   not handed over and may_use_store is FALSE: the caller then reads them
-   asynchronously (pop3_policy_login_check_async()). Returns TRUE with the
-   result otherwise. */
+/* The login check when it needs no store: requests not authenticated by
+   an earlier passdb, other services, and APOP logins whose policy and
+   login records the APOP passdb handed over. Returns TRUE with the result,
+   or FALSE if the user's records must be read
+   (pop3_policy_login_check_async()). */
 static bool
-pop3_policy_login_check(struct auth_request *request, bool may_use_store,
+pop3_policy_login_check(struct auth_request *request,
 			enum passdb_result *result_r)
 {
 	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
-	const char *user = request->fields.user;
 	struct pop3_policy policy;
 	struct pop3_policy_login_state state;
-	const char *const *fields, *store_policy, *error;
-	bool handed_over, is_apop, has_apop_secret = FALSE;
-	int ret;
+	const char *store_policy, *error;
 
 	if (pop3_policy_login_precheck(request, result_r))
 		return TRUE;
-
-	is_apop = pop3_policy_request_is_apop(request);
-	store_policy = !is_apop ? NULL :
-		auth_fields_find(request->fields.extra_fields,
-				 POP3_POLICY_AUTH_STORE_POLICY_FIELD);
-	i_zero(&state);
-	handed_over = store_policy != NULL &&
-		pop3_policy_auth_login_state_hint(request, &state);
-	if (!handed_over && !may_use_store)
+	if (!pop3_policy_request_is_apop(request))
+		return FALSE;
+	store_policy = auth_fields_find(request->fields.extra_fields,
+					POP3_POLICY_AUTH_STORE_POLICY_FIELD);
+	if (store_policy == NULL ||
+	    !pop3_policy_auth_login_state_hint(request, &state))
 		return FALSE;
 
-	if (!handed_over &&
-	    pop3_policy_auth_lookup_policy(module->store, user, &store_policy,
-					   &error) < 0) {
+	if (pop3_policy_auth_resolve_with(&module->set, request->fields.user,
+					  store_policy, &policy,
+					  &error) < 0) {
 		e_error(authdb_event(request), "%s", error);
 		*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
 		return TRUE;
 	}
-	if (pop3_policy_auth_resolve_with(&module->set, user, store_policy,
-					  &policy, &error) < 0) {
-		e_error(authdb_event(request), "%s", error);
-		*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
-		return TRUE;
-	}
-	if (policy.apop_only && !is_apop) {
-		ret = pop3_policy_store_lookup(module->store,
-					       POP3_POLICY_RECORD_APOP,
-					       user, &fields, &error);
-		if (ret < 0) {
-			e_error(authdb_event(request), "%s", error);
-			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
-			return TRUE;
-		}
-		has_apop_secret = ret > 0;
-	}
-	if (policy.login_delay_secs > 0 && !handed_over) {
-		/* read only when a login_delay applies (most users have
-		   none), and only then does its failure count */
-		if (pop3_policy_read_login_state(module->store, user, &state,
-						 &error) < 0) {
-			e_error(authdb_event(request), "%s", error);
-			*result_r = PASSDB_RESULT_INTERNAL_FAILURE;
-			return TRUE;
-		}
-		pop3_policy_auth_set_login_state_hint(request, &state);
-	}
-	*result_r = pop3_policy_login_decide(request, is_apop,
+	/* apop_only does not concern an APOP login */
+	*result_r = pop3_policy_login_decide(request, TRUE,
 					     policy.login_delay_secs,
 					     policy.login_burst,
-					     policy.apop_only,
-					     has_apop_secret, &state);
+					     policy.apop_only, FALSE, &state);
 	return TRUE;
 }
 
-/* The login check in the auth process: the same reads as
-   pop3_policy_login_check(), in the same order, with asynchronous store
-   lookups (the policy record; then the APOP record for apop_only=yes and
-   another mechanism; then the login record for a login_delay), so that a
-   POP3 login costs no round trip to a worker. */
+/* The login check that reads the store, in the auth process with
+   asynchronous lookups, in this order: the policy record; the APOP record
+   only for apop_only=yes and a mechanism other than APOP; the login record
+   only when a login_delay applies (most users have none, and only then
+   does its failure count). Any failure fails the login closed. A POP3
+   login thus costs no round trip to a worker. */
 struct pop3_policy_login_check_async {
 	struct auth_request *request;
 	verify_plain_callback_t *verify_callback;
@@ -585,7 +552,7 @@ pop3_policy_verify_plain(struct auth_request *request,
 	enum passdb_result result;
 
 	if (module->set.mode == POP3_POLICY_AUTH_MODE_LOGIN) {
-		if (pop3_policy_login_check(request, worker, &result))
+		if (pop3_policy_login_check(request, &result))
 			callback(result, request);
 		else
 			pop3_policy_login_check_async(request, callback, NULL);
@@ -610,7 +577,7 @@ pop3_policy_lookup_credentials(struct auth_request *request,
 			passdb_blocking_lookup_credentials(request);
 		return;
 	}
-	if (!pop3_policy_login_check(request, worker, &result)) {
+	if (!pop3_policy_login_check(request, &result)) {
 		pop3_policy_login_check_async(request, NULL, callback);
 		return;
 	}
@@ -627,10 +594,10 @@ pop3_policy_passdb_preinit(pool_t pool, const char *args)
 
 	module = p_new(pool, struct pop3_policy_passdb_module, 1);
 	pop3_policy_auth_args_parse(pool, "passdb", args, &module->set);
-	/* not blocking: the lookups themselves send what needs the store to
-	   a worker (passdb_blocking_*()), where the store is used
-	   synchronously, and the login check answers the rest in the auth
-	   process at once */
+	/* not blocking: APOP lookups send themselves to a worker
+	   (passdb_blocking_lookup_credentials()), where the store is used
+	   synchronously; the login check runs in the auth process, with
+	   asynchronous store lookups */
 	module->module.blocking = FALSE;
 	return &module->module;
 }
