@@ -72,10 +72,10 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
 /* The passdb in mode=login leaves the user's resolved login_delay (in
    seconds) in this passdb extra field of a POP3 request it let through,
    so that the pop3_policy userdb of the same request need not resolve
-   the policy again (auth exports passdb extra fields to the worker that
-   runs the userdb lookup). A request without it (no mode=login passdb in
-   the chain, doveadm user) is resolved from the store as before. pop3-login
-   ignores the field. */
+   the policy again. A request without it (no mode=login passdb in the
+   chain, doveadm user) is resolved from the store in a worker (auth
+   exports passdb extra fields to the worker that runs the userdb lookup).
+   pop3-login ignores the field. */
 #define POP3_POLICY_AUTH_LOGIN_DELAY_FIELD "pop3_policy_login_delay"
 /* With a login_delay, the passdb also leaves the login record it read for
    its decision ("<last login> <window start> <logins in window>"), so
