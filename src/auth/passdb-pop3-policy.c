@@ -158,31 +158,6 @@ struct pop3_policy_login_records {
 	const char *policy_error, *login_error;
 };
 
-/* Reads the user's login record (zeroed state if there is none). Returns
-   0, or -1 with error_r naming the user and the key. */
-static int
-pop3_policy_read_login_state(struct pop3_policy_store *store,
-			     const char *user,
-			     struct pop3_policy_login_state *state_r,
-			     const char **error_r)
-{
-	const char *const *fields, *error;
-	int ret;
-
-	i_zero(state_r);
-	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN, user,
-				       &fields, error_r);
-	if (ret > 0 &&
-	    pop3_policy_login_state_parse(fields, state_r, &error) < 0) {
-		*error_r = t_strdup_printf(
-			"pop3-policy store: user %s: key %s: %s", user,
-			pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user),
-			error);
-		ret = -1;
-	}
-	return ret < 0 ? -1 : 0;
-}
-
 /* Reads the user's policy and login records, which the APOP passdb
    prefetched with the secret. Both are always read, so that no prefetched
    answer is left behind for a later request of this worker. */
@@ -198,8 +173,8 @@ pop3_policy_read_login_records(struct pop3_policy_store *store,
 					   &records_r->store_policy,
 					   &error) < 0)
 		records_r->policy_error = error;
-	if (pop3_policy_read_login_state(store, user, &records_r->state,
-					 &error) < 0)
+	if (pop3_policy_auth_read_login_state(store, user, &records_r->state,
+					      &error) < 0)
 		records_r->login_error = error;
 }
 
@@ -445,16 +420,11 @@ pop3_policy_login_async_login_read(int ret, const char *const *fields,
 				   const char *error, void *context)
 {
 	struct pop3_policy_login_check_async *ctx = context;
-	const char *user = ctx->request->fields.user;
 
-	if (ret > 0 &&
-	    pop3_policy_login_state_parse(fields, &ctx->state, &error) < 0) {
-		error = t_strdup_printf(
-			"pop3-policy store: user %s: key %s: %s", user,
-			pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user),
-			error);
+	if (ret >= 0 &&
+	    pop3_policy_auth_login_state(ctx->request->fields.user, ret,
+					 fields, &ctx->state, &error) < 0)
 		ret = -1;
-	}
 	if (ret < 0) {
 		pop3_policy_login_async_fail(ctx, error);
 		return;
@@ -505,7 +475,8 @@ pop3_policy_login_async_policy_read(int ret, const char *const *fields,
 	if (ret < 0 ||
 	    pop3_policy_auth_resolve_with(&module->set,
 					  ctx->request->fields.user,
-					  ret > 0 ? fields[1] : NULL,
+					  pop3_policy_auth_store_policy(ret,
+									fields),
 					  &policy, &error) < 0) {
 		pop3_policy_login_async_fail(ctx, error);
 		return;

@@ -132,6 +132,11 @@ int pop3_policy_auth_resolve_with(const struct pop3_policy_auth_settings *set,
 	return 0;
 }
 
+const char *pop3_policy_auth_store_policy(int ret, const char *const *fields)
+{
+	return ret > 0 ? fields[1] : NULL;
+}
+
 int pop3_policy_auth_lookup_policy(struct pop3_policy_store *store,
 				   const char *user,
 				   const char **store_policy_r,
@@ -144,8 +149,44 @@ int pop3_policy_auth_lookup_policy(struct pop3_policy_store *store,
 				       user, &fields, error_r);
 	if (ret < 0)
 		return -1;
-	*store_policy_r = ret > 0 ? fields[1] : NULL;
+	*store_policy_r = pop3_policy_auth_store_policy(ret, fields);
 	return 0;
+}
+
+int pop3_policy_auth_login_state(const char *user, int ret,
+				 const char *const *fields,
+				 struct pop3_policy_login_state *state_r,
+				 const char **error_r)
+{
+	const char *error;
+
+	i_zero(state_r);
+	if (ret <= 0)
+		return 0;
+	if (pop3_policy_login_state_parse(fields, state_r, &error) < 0) {
+		*error_r = t_strdup_printf(
+			"pop3-policy store: user %s: key %s: %s", user,
+			pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user),
+			error);
+		return -1;
+	}
+	return 0;
+}
+
+int pop3_policy_auth_read_login_state(struct pop3_policy_store *store,
+				      const char *user,
+				      struct pop3_policy_login_state *state_r,
+				      const char **error_r)
+{
+	const char *const *fields;
+	int ret;
+
+	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN, user,
+				       &fields, error_r);
+	if (ret < 0)
+		return -1;
+	return pop3_policy_auth_login_state(user, ret, fields, state_r,
+					    error_r);
 }
 
 int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,

@@ -47,6 +47,22 @@ struct pop3_policy_store *
 pop3_policy_auth_store_open(const struct pop3_policy_auth_settings *set,
 			    const char *driver);
 
+/* The policy words of a policy record as pop3_policy_store_lookup()
+   answered it (ret, fields): NULL if the user has none. */
+const char *pop3_policy_auth_store_policy(int ret, const char *const *fields);
+/* The login state of a login record as pop3_policy_store_lookup()
+   answered it (ret >= 0, fields): zeroed if the user has none. Returns 0,
+   or -1 with error_r naming the user and the key if it is malformed. */
+int pop3_policy_auth_login_state(const char *user, int ret,
+				 const char *const *fields,
+				 struct pop3_policy_login_state *state_r,
+				 const char **error_r);
+/* Reads the user's login record (zeroed state if there is none). Returns
+   0, or -1 with error_r naming the user and the key. */
+int pop3_policy_auth_read_login_state(struct pop3_policy_store *store,
+				      const char *user,
+				      struct pop3_policy_login_state *state_r,
+				      const char **error_r);
 /* Reads the user's policy record from the store: returns 0 and its policy
    words in store_policy_r (data stack; NULL if the user has no record),
    or -1 with error_r naming the user and the key. */

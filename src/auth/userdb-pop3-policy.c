@@ -74,10 +74,7 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 	const char *user = request->fields.user;
 	struct pop3_policy policy;
 	struct pop3_policy_login_state state, new_state;
-	const char *const *fields, *error;
 	unsigned int delay_secs;
-	bool state_handed_over;
-	int ret;
 
 	if (!pop3_policy_auth_login_delay_hint(request, &delay_secs)) {
 		if (!may_use_store)
@@ -91,25 +88,12 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 		return 0;
 
 	i_zero(&state);
-	state_handed_over = pop3_policy_auth_login_state_hint(request, &state);
-	if (state_handed_over)
-		ret = 0;
-	else if (!may_use_store)
-		return USERDB_NEEDS_STORE;
-	else {
-		ret = pop3_policy_store_lookup(module->store,
-					       POP3_POLICY_RECORD_LOGIN,
-					       user, &fields, error_r);
-	}
-	if (ret < 0)
-		return -1;
-	if (ret > 0 &&
-	    pop3_policy_login_state_parse(fields, &state, &error) < 0) {
-		*error_r = t_strdup_printf(
-			"pop3-policy store: user %s: key %s: %s", user,
-			pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user),
-			error);
-		return -1;
+	if (!pop3_policy_auth_login_state_hint(request, &state)) {
+		if (!may_use_store)
+			return USERDB_NEEDS_STORE;
+		if (pop3_policy_auth_read_login_state(module->store, user,
+						      &state, error_r) < 0)
+			return -1;
 	}
 	pop3_policy_login_delay_record(&state, ioloop_time, delay_secs,
 				       &new_state);
