@@ -49,9 +49,12 @@
    A session that needs several records at its start (the pop3 mail
    plugin: policy, UIDL map index, UIDL guard sketch) asks for them with
    pop3_policy_store_prefetch(): two round trips (the first record, then
-   the others pipelined) instead of one per record. Each answer is kept for the record's next lookup only, so
-   a record read again later in the session is read from the store again,
-   and a write or removal of the key drops it.
+   the others pipelined) instead of one per record. Each answer is kept
+   for the record's next lookup only, so a record read again later in the
+   session is read from the store again, and a write or removal of the key
+   drops it. The auth process, which must not block, uses
+   pop3_policy_store_lookup_async() and pop3_policy_store_set_async()
+   instead; they do not use prefetched answers.
 
    Failure rule: a store that cannot be reached, a malformed record and a
    record of an unknown version are all errors (-1) that name the user and
@@ -229,6 +232,27 @@ static const char *store_error_prefix(const char *user, const char *key)
 			       str_sanitize(key, 512));
 }
 
+/* The error of a failed lookup of the user's key. */
+static const char *
+store_lookup_error(const char *user, const char *key, const char *error)
+{
+	return t_strconcat(store_error_prefix(user, key), "lookup failed: ",
+			   pop3_policy_store_driver_error(error), NULL);
+}
+
+/* Refuses an empty user name for a record of the kind (its key would be
+   no user's). */
+static int store_check_user(enum pop3_policy_record_kind kind,
+			    const char *user, const char **error_r)
+{
+	if (user != NULL && user[0] != '\0')
+		return 0;
+	*error_r = t_strdup_printf(
+		"pop3-policy store: %s record: empty user name",
+		pop3_policy_record_kind_name(kind));
+	return -1;
+}
+
 /* Checks what lib-dict would otherwise assert on, so that a bad user name
    or a foreign key is an error and never a crash. */
 static int
@@ -314,9 +338,7 @@ int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 				  &error);
 	}
 	if (ret < 0) {
-		*error_r = t_strconcat(store_error_prefix(user, key),
-				       "lookup failed: ",
-			pop3_policy_store_driver_error(error), NULL);
+		*error_r = store_lookup_error(user, key, error);
 		return -1;
 	}
 	if (ret == 0)
@@ -342,12 +364,9 @@ store_async_lookup_callback(const struct dict_lookup_result *result,
 
 	T_BEGIN {
 		if (ret < 0) {
-			error = t_strconcat(
-				store_error_prefix(al->user, al->key),
-				"lookup failed: ",
-				pop3_policy_store_driver_error(
-					result->error != NULL ? result->error :
-					"unknown error"), NULL);
+			error = store_lookup_error(al->user, al->key,
+				result->error != NULL ? result->error :
+				"unknown error");
 		} else if (ret > 0 &&
 			   store_decode(al->kind, al->user, al->key,
 					result->value, &fields, &error) < 0) {
@@ -370,10 +389,8 @@ void pop3_policy_store_lookup_async(struct pop3_policy_store *store,
 	struct store_async_lookup *al;
 	const char *key, *error;
 
-	if (user == NULL || user[0] == '\0') {
-		callback(-1, NULL, t_strdup_printf(
-			"pop3-policy store: %s record: empty user name",
-			pop3_policy_record_kind_name(kind)), context);
+	if (store_check_user(kind, user, &error) < 0) {
+		callback(-1, NULL, error, context);
 		return;
 	}
 	key = pop3_policy_store_key(kind, user);
@@ -398,12 +415,8 @@ int pop3_policy_store_lookup(struct pop3_policy_store *store,
 			     const char *user, const char *const **fields_r,
 			     const char **error_r)
 {
-	if (user == NULL || user[0] == '\0') {
-		*error_r = t_strdup_printf(
-			"pop3-policy store: %s record: empty user name",
-			pop3_policy_record_kind_name(kind));
+	if (store_check_user(kind, user, error_r) < 0)
 		return -1;
-	}
 	return pop3_policy_store_lookup_key(store, kind, user,
 		pop3_policy_store_key(kind, user), fields_r, error_r);
 }
@@ -538,11 +551,8 @@ int pop3_policy_store_lookup_keys(struct pop3_policy_store *store,
 				"lookup was not answered", NULL);
 			ret = -1;
 		} else if (items[i].ret < 0) {
-			*error_r = t_strconcat(
-				store_error_prefix(user, keys[i]),
-				"lookup failed: ",
-				pop3_policy_store_driver_error(
-					items[i].error), NULL);
+			*error_r = store_lookup_error(user, keys[i],
+						      items[i].error);
 			ret = -1;
 		} else if (items[i].ret > 0) {
 			if (store_decode(kind, user, keys[i], items[i].value,
@@ -730,10 +740,8 @@ void pop3_policy_store_set_async(struct pop3_policy_store *store,
 	const char *error;
 
 	i_assert(fields != NULL);
-	if (user == NULL || user[0] == '\0') {
-		callback(-1, t_strdup_printf(
-			"pop3-policy store: %s record: empty user name",
-			pop3_policy_record_kind_name(kind)), context);
+	if (store_check_user(kind, user, &error) < 0) {
+		callback(-1, error, context);
 		return;
 	}
 	change.key = pop3_policy_store_key(kind, user);
@@ -771,12 +779,8 @@ int pop3_policy_store_set(struct pop3_policy_store *store,
 			  enum pop3_policy_record_kind kind, const char *user,
 			  const char *const *fields, const char **error_r)
 {
-	if (user == NULL || user[0] == '\0') {
-		*error_r = t_strdup_printf(
-			"pop3-policy store: %s record: empty user name",
-			pop3_policy_record_kind_name(kind));
+	if (store_check_user(kind, user, error_r) < 0)
 		return -1;
-	}
 	return pop3_policy_store_set_key(store, kind, user,
 		pop3_policy_store_key(kind, user), fields, error_r);
 }
@@ -816,12 +820,8 @@ int pop3_policy_store_unset(struct pop3_policy_store *store,
 			    enum pop3_policy_record_kind kind,
 			    const char *user, const char **error_r)
 {
-	if (user == NULL || user[0] == '\0') {
-		*error_r = t_strdup_printf(
-			"pop3-policy store: %s record: empty user name",
-			pop3_policy_record_kind_name(kind));
+	if (store_check_user(kind, user, error_r) < 0)
 		return -1;
-	}
 	return pop3_policy_store_unset_key(store, user,
 		pop3_policy_store_key(kind, user), error_r);
 }
