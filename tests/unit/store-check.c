@@ -254,20 +254,42 @@ static void test_store_prefetch(void)
 	test_end();
 }
 
-struct async_set_result {
+/* What the callback of an asynchronous lookup or write reported. */
+struct async_result {
 	unsigned int calls;
 	int ret;
+	const char **fields;
 	char *error;
 };
 
-static void async_set_callback(int ret, const char *error, void *context)
+static void async_result_set(struct async_result *result, int ret,
+			     const char *const *fields, const char *error)
 {
-	struct async_set_result *result = context;
-
 	result->calls++;
 	result->ret = ret;
+	i_free(result->fields);
+	result->fields = fields == NULL ? NULL :
+		p_strarray_dup(default_pool, fields);
 	i_free(result->error);
 	result->error = i_strdup(error);
+}
+
+static void async_lookup_callback(int ret, const char *const *fields,
+				  const char *error, void *context)
+{
+	async_result_set(context, ret, fields, error);
+}
+
+static void async_set_callback(int ret, const char *error, void *context)
+{
+	async_result_set(context, ret, NULL, error);
+}
+
+static void async_result_free(struct async_result *result)
+{
+	i_free(result->fields);
+	i_free(result->error);
+	i_zero(result);
 }
 
 /* pop3_policy_store_set_async(): the record is written and the callback
@@ -279,7 +301,7 @@ static void test_store_set_async(void)
 	const char *big_fields[] = { "1", NULL, NULL };
 	const char *const *found, *error, *user = "dept/bob";
 	const char *key = pop3_policy_store_key(POP3_POLICY_RECORD_LOGIN, user);
-	struct async_set_result result;
+	struct async_result result;
 	struct pop3_policy_store *store;
 
 	test_begin("store asynchronous write");
@@ -294,20 +316,19 @@ static void test_store_set_async(void)
 		user, &found, &error) == 1 && fields_equal(found, fields));
 
 	/* refused before the commit: called back at once */
-	i_zero(&result);
+	async_result_free(&result);
 	pop3_policy_store_set_async(store, POP3_POLICY_RECORD_LOGIN, "",
 				    fields, async_set_callback, &result);
 	test_assert(result.calls == 1 && result.ret == -1 &&
 		    result.error != NULL &&
 		    strstr(result.error, "empty user name") != NULL);
-	i_free(result.error);
-	i_zero(&result);
+	async_result_free(&result);
 	big_fields[1] = make_value(POP3_POLICY_STORE_MAX_VALUE_SIZE);
 	pop3_policy_store_set_async(store, POP3_POLICY_RECORD_LOGIN, user,
 				    big_fields, async_set_callback, &result);
 	test_assert(result.calls == 1 && result.ret == -1);
 	check_error(result.error, user, key, 0);
-	i_free(result.error);
+	async_result_free(&result);
 	pop3_policy_store_wait(store);
 	/* the earlier record is still the one stored */
 	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_LOGIN,
@@ -318,40 +339,13 @@ static void test_store_set_async(void)
 	test_end();
 }
 
-struct async_lookup_result {
-	unsigned int calls;
-	int ret;
-	const char **fields;
-	char *error;
-};
-
-static void async_lookup_callback(int ret, const char *const *fields,
-				  const char *error, void *context)
-{
-	struct async_lookup_result *result = context;
-
-	result->calls++;
-	result->ret = ret;
-	result->fields = fields == NULL ? NULL :
-		p_strarray_dup(default_pool, fields);
-	i_free(result->error);
-	result->error = i_strdup(error);
-}
-
-static void async_lookup_result_free(struct async_lookup_result *result)
-{
-	i_free(result->fields);
-	i_free(result->error);
-	i_zero(result);
-}
-
 /* pop3_policy_store_lookup_async(): the same answers as the synchronous
    lookup, once each: found, none, a malformed record, a bad user name. */
 static void test_store_lookup_async(void)
 {
 	const char *fields[] = { "1795391833", "7", "3", NULL };
 	const char *const *found, *error, *user = "dept/bob";
-	struct async_lookup_result result;
+	struct async_result result;
 	struct pop3_policy_store *store;
 
 	test_begin("store asynchronous lookup");
@@ -365,14 +359,14 @@ static void test_store_lookup_async(void)
 	test_assert(result.calls == 1 && result.ret == 1 &&
 		    result.fields != NULL &&
 		    fields_equal(result.fields, fields));
-	async_lookup_result_free(&result);
+	async_result_free(&result);
 
 	pop3_policy_store_lookup_async(store, POP3_POLICY_RECORD_POLICY, user,
 				       async_lookup_callback, &result);
 	pop3_policy_store_wait(store);
 	test_assert(result.calls == 1 && result.ret == 0 &&
 		    result.error == NULL);
-	async_lookup_result_free(&result);
+	async_result_free(&result);
 
 	/* a record that is not the package's: an error naming user and
 	   key, never "no record" */
@@ -384,14 +378,14 @@ static void test_store_lookup_async(void)
 	test_assert(result.calls == 1 && result.ret == -1);
 	check_error(result.error, user, pop3_policy_store_key(
 		POP3_POLICY_RECORD_POLICY, user), 0);
-	async_lookup_result_free(&result);
+	async_result_free(&result);
 
 	pop3_policy_store_lookup_async(store, POP3_POLICY_RECORD_LOGIN, "",
 				       async_lookup_callback, &result);
 	test_assert(result.calls == 1 && result.ret == -1 &&
 		    result.error != NULL &&
 		    strstr(result.error, "empty user name") != NULL);
-	async_lookup_result_free(&result);
+	async_result_free(&result);
 
 	test_assert(pop3_policy_store_unset(store, POP3_POLICY_RECORD_POLICY,
 					    user, &error) == 1);
@@ -680,34 +674,43 @@ static void test_store_refused_input(void)
 	test_end();
 }
 
+/* One operation of expect_failures(): it failed (failed), with an error
+   naming user and key, which is printed for the caller. */
+static void expect_failed(bool failed, const char *error, const char *what,
+			  const char *user, const char *key, unsigned int idx)
+{
+	test_assert_idx(failed, idx);
+	check_error(error, user, key, idx);
+	printf("%s error: %s\n", what, error);
+}
+
 /* Every operation on the store must fail with an error naming user and
    key; prints each error for the caller. */
 static void expect_failures(const char *uri, const char *base_dir)
 {
 	const char *fields[] = { "1", SECRET, SECRET, SECRET, NULL };
 	struct pop3_policy_store_result *results;
-	struct async_set_result async_result;
-	struct async_lookup_result async_lookup;
+	struct async_result async;
 	struct pop3_policy_store *store;
 	const char *const *found, *error, *key, *user = "dept/bob";
 	unsigned int kind;
+	int ret;
 
-	i_zero(&async_lookup);
+	i_zero(&async);
 	store = store_open(uri, base_dir);
 	for (kind = 0; kind < POP3_POLICY_RECORD_KIND_COUNT; kind++) T_BEGIN {
 		if (kind == POP3_POLICY_RECORD_UIDL_MAP_CHUNK) {
 			key = pop3_policy_store_uidl_chunk_key("1", 0);
 			error = NULL;
-			test_assert_idx(pop3_policy_store_set_key(store, kind,
-				user, key, fields, &error) == -1, kind);
-			check_error(error, user, key, kind);
-			printf("set error: %s\n", error);
+			ret = pop3_policy_store_set_key(store, kind, user, key,
+							fields, &error);
+			expect_failed(ret == -1, error, "set", user, key,
+				      kind);
 			error = NULL;
-			test_assert_idx(pop3_policy_store_lookup_keys(store,
-				kind, user, &key, 1, &results, &error) == -1,
-				kind);
-			check_error(error, user, key, kind);
-			printf("lookup error: %s\n", error);
+			ret = pop3_policy_store_lookup_keys(store, kind, user,
+				&key, 1, &results, &error);
+			expect_failed(ret == -1, error, "lookup", user, key,
+				      kind);
 		} else {
 			key = pop3_policy_store_key(kind, user);
 			/* a prefetched failure is reported by the lookup */
@@ -716,42 +719,39 @@ static void expect_failures(const char *uri, const char *base_dir)
 			error = NULL;
 			pop3_policy_store_prefetch(store, user,
 						   &prefetch_kind, 1);
-			test_assert_idx(pop3_policy_store_lookup(store, kind,
-				user, &found, &error) == -1, kind);
-			check_error(error, user, key, kind);
-			printf("prefetched lookup error: %s\n", error);
+			ret = pop3_policy_store_lookup(store, kind, user,
+						       &found, &error);
+			expect_failed(ret == -1, error, "prefetched lookup",
+				      user, key, kind);
 			error = NULL;
-			test_assert_idx(pop3_policy_store_set(store, kind,
-				user, fields, &error) == -1, kind);
-			check_error(error, user, key, kind);
-			printf("set error: %s\n", error);
+			ret = pop3_policy_store_set(store, kind, user, fields,
+						    &error);
+			expect_failed(ret == -1, error, "set", user, key,
+				      kind);
 			error = NULL;
-			test_assert_idx(pop3_policy_store_lookup(store, kind,
-				user, &found, &error) == -1, kind);
-			check_error(error, user, key, kind);
-			printf("lookup error: %s\n", error);
+			ret = pop3_policy_store_lookup(store, kind, user,
+						       &found, &error);
+			expect_failed(ret == -1, error, "lookup", user, key,
+				      kind);
 			pop3_policy_store_lookup_async(store, kind, user,
-				async_lookup_callback, &async_lookup);
+				async_lookup_callback, &async);
 			pop3_policy_store_wait(store);
-			test_assert_idx(async_lookup.calls == 1 &&
-					async_lookup.ret == -1, kind);
-			check_error(async_lookup.error, user, key, kind);
-			printf("async lookup error: %s\n", async_lookup.error);
-			async_lookup_result_free(&async_lookup);
-			i_zero(&async_result);
+			expect_failed(async.calls == 1 && async.ret == -1,
+				      async.error, "async lookup", user, key,
+				      kind);
+			async_result_free(&async);
 			pop3_policy_store_set_async(store, kind, user, fields,
-				async_set_callback, &async_result);
+				async_set_callback, &async);
 			pop3_policy_store_wait(store);
-			test_assert_idx(async_result.calls == 1 &&
-					async_result.ret == -1, kind);
-			check_error(async_result.error, user, key, kind);
-			printf("async set error: %s\n", async_result.error);
-			i_free(async_result.error);
+			expect_failed(async.calls == 1 && async.ret == -1,
+				      async.error, "async set", user, key,
+				      kind);
+			async_result_free(&async);
 			error = NULL;
-			test_assert_idx(pop3_policy_store_unset(store, kind,
-				user, &error) == -1, kind);
-			check_error(error, user, key, kind);
-			printf("unset error: %s\n", error);
+			ret = pop3_policy_store_unset(store, kind, user,
+						      &error);
+			expect_failed(ret == -1, error, "unset", user, key,
+				      kind);
 		}
 	} T_END;
 	pop3_policy_store_deinit(&store);
