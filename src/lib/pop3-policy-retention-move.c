@@ -789,12 +789,11 @@ move_repair(struct mail_user *user, struct event *event,
 	unsigned int count;
 	int ret;
 
-	ret = pop3_policy_mailbox_open(user, j->src_name, FALSE,
-						  &src, error_r);
+	ret = pop3_policy_mailbox_open(user, j->src_name, FALSE, &src,
+				       error_r);
 	if (ret > 0) {
-		ret = pop3_policy_mailbox_open(user, j->dest_name,
-							  FALSE, &dest,
-							  error_r);
+		ret = pop3_policy_mailbox_open(user, j->dest_name, FALSE,
+					       &dest, error_r);
 	}
 	if (ret <= 0) {
 		if (ret == 0) {

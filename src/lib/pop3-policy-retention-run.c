@@ -31,12 +31,10 @@
 #include "pop3-policy-retention-move.h"
 #include "pop3-policy-retention-run.h"
 
-
 struct retr_hdr {
 	uint32_t min_retr;
 	uint32_t oldest_held;
 };
-
 
 static const char *const reason_names[POP3_POLICY_REASON_COUNT] = {
 	[POP3_POLICY_REASON_DELE] = "dele",
@@ -200,8 +198,8 @@ run_remove(struct mail_user *user, const struct pop3_policy_run_settings *set,
 	if (action == POP3_POLICY_ACTION_EXPUNGE || dry_run) {
 		ret = run_expunge(inbox, uids, pool, dry_run, &removed,
 				  error_r);
-	} else if ((ret = pop3_policy_mailbox_open(user, dest_name, TRUE, &dest,
-				       error_r)) > 0) {
+	} else if ((ret = pop3_policy_mailbox_open(user, dest_name, TRUE,
+						   &dest, error_r)) > 0) {
 		ret = pop3_policy_retention_move(user,
 			action == POP3_POLICY_ACTION_HOLD ?
 			POP3_POLICY_MOVE_HOLD : POP3_POLICY_MOVE_TARGET,
@@ -288,7 +286,8 @@ int pop3_policy_run_dele(struct mail_user *user,
 			*error_r = "retention lock is held by another process";
 		return -1;
 	}
-	if (pop3_policy_mailbox_open(user, "INBOX", FALSE, &inbox, error_r) <= 0) {
+	if (pop3_policy_mailbox_open(user, "INBOX", FALSE, &inbox,
+				     error_r) <= 0) {
 		file_lock_free(&lock);
 		return -1;
 	}
@@ -344,7 +343,6 @@ int pop3_policy_run_record_retrievals(struct mailbox *inbox,
 	}
 	return 0;
 }
-
 
 /* Collects the INBOX messages saved at least max_age ago. */
 static int
@@ -477,8 +475,8 @@ run_purge_quarantine(struct mail_user *user,
 
 	if (policy->legal_hold)
 		return 0;
-	if ((ret = pop3_policy_mailbox_open(user, set->quarantine, FALSE, &box,
-				error_r)) <= 0)
+	if ((ret = pop3_policy_mailbox_open(user, set->quarantine, FALSE,
+					    &box, error_r)) <= 0)
 		return ret;
 	t_array_init(&uids, 32);
 	ret = run_collect_max_age(box, policy->hold_secs, &uids, error_r);
@@ -626,7 +624,7 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 		return -1;
 	}
 	if ((ret = pop3_policy_mailbox_open(user, quarantine, FALSE, &qbox,
-				error_r)) <= 0) {
+					    error_r)) <= 0) {
 		file_lock_free(&lock);
 		if (ret < 0)
 			return -1;
@@ -659,7 +657,8 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 			}
 		}
 	}
-	if (pop3_policy_mailbox_open(user, "INBOX", FALSE, &inbox, error_r) <= 0) {
+	if (pop3_policy_mailbox_open(user, "INBOX", FALSE, &inbox,
+				     error_r) <= 0) {
 		mailbox_free(&qbox);
 		file_lock_free(&lock);
 		return -1;
