@@ -114,8 +114,8 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 struct pop3_policy_userdb_lookup {
 	struct auth_request *request;
 	userdb_callback_t *callback;
-	/* per pop3_policy_handover_kinds[]: the record as read (NULL: none)
-	   and whether it was read */
+	/* by record kind (those of pop3_policy_handover_kinds[]): the
+	   record as read (NULL: none) and whether it was read */
 	const char *records[POP3_POLICY_RECORD_KIND_COUNT];
 	bool read[POP3_POLICY_RECORD_KIND_COUNT];
 	unsigned int pending;
@@ -130,7 +130,8 @@ static void
 pop3_policy_userdb_lookup_finish(struct pop3_policy_userdb_lookup *lookup)
 {
 	struct auth_request *request = lookup->request;
-	struct pop3_policy_handover_record handover[POP3_POLICY_RECORD_KIND_COUNT];
+	struct pop3_policy_handover_record
+		handover[POP3_POLICY_RECORD_KIND_COUNT];
 	const char *const *fields;
 	enum pop3_policy_record_kind kind;
 	unsigned int i, count = 0;

@@ -93,20 +93,24 @@ pop3_policy_handover_fields(const char *user,
 
 	t_array_init(&fields, count * 2 + 5);
 	for (i = 0; i < count; i++) {
-		i_assert(handover_kind_is_known(records[i].kind));
+		enum pop3_policy_record_kind kind = records[i].kind;
+
+		i_assert(handover_kind_is_known(kind));
 		value = records[i].record == NULL ? NULL :
 			handover_encode(records[i].record);
 		if (value != NULL) {
-			if (used + strlen(value) > POP3_POLICY_HANDOVER_MAX_BYTES)
+			/* left out (not listed): the session reads it */
+			if (used + strlen(value) >
+			    POP3_POLICY_HANDOVER_MAX_BYTES)
 				continue;
 			used += strlen(value);
-			name = pop3_policy_handover_record_field(records[i].kind);
+			name = pop3_policy_handover_record_field(kind);
 			array_push_back(&fields, &name);
 			array_push_back(&fields, &value);
 		}
 		if (str_len(kinds) > 0)
 			str_append_c(kinds, ' ');
-		str_append(kinds, pop3_policy_record_kind_name(records[i].kind));
+		str_append(kinds, pop3_policy_record_kind_name(kind));
 	}
 	if (str_len(kinds) == 0) {
 		array_append_zero(&fields);
