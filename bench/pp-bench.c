@@ -49,6 +49,9 @@ enum bench_inst {
 	INST_UIDL_PERSIST,
 	/* control: vanilla with one of Dovecot's own mail plugins */
 	INST_VANILLA_PLUGIN,
+	/* the package without its auth chain: the session reads its
+	   records from the store itself */
+	INST_PACKAGE_NO_CHAIN,
 	INST_COUNT
 };
 
@@ -64,14 +67,41 @@ struct bench_instance_spec {
 	bool uidl_map;
 	/* more configuration (PpInstanceOptions.extra_conf) */
 	const char *extra_conf;
+	/* the package's auth chain as conf.d/auth-pop3-policy.conf.ext
+	   ships it, less the APOP passdb: the site's passdb (passwd-file
+	   with PLAIN passwords, so that APOP works as in vanilla), the
+	   login check (passdb pop3_policy mode=login), the site's userdb
+	   and userdb pop3_policy, which hands the session its records */
+	bool auth_chain;
 };
+
+#define BENCH_CHAIN_PASSDB \
+	"passdb {\n" \
+	"  driver = passwd-file\n" \
+	"  args = scheme=PLAIN username_format=%u %{passwd_file}\n" \
+	"  result_success = continue-ok\n" \
+	"}\n" \
+	"passdb {\n" \
+	"  driver = pop3_policy\n" \
+	"  args = dict=%{store_uri} mode=login\n" \
+	"  skip = unauthenticated\n" \
+	"  result_failure = return-fail\n" \
+	"  result_internalfail = return-fail\n" \
+	"}\n"
+#define BENCH_CHAIN_USERDB \
+	"userdb {\n" \
+	"  driver = pop3_policy\n" \
+	"  args = dict=%{store_uri}\n" \
+	"  skip = notfound\n" \
+	"}\n"
 
 static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 	[INST_VANILLA] = { "vanilla", FALSE, PP_STORE_NONE, NULL, NULL,
 			   FALSE },
-	/* the package loaded with its default store and no policy */
+	/* the package loaded with its default store, its auth chain and no
+	   policy */
 	[INST_PACKAGE] = { "package", TRUE, PP_STORE_SQLITE, NULL, NULL,
-			   FALSE },
+			   FALSE, NULL, TRUE },
 	[INST_VANILLA2] = { "vanilla2", FALSE, PP_STORE_NONE, NULL, NULL,
 			    FALSE },
 	[INST_PACKAGE_NOSTORE] = { "pkg-nostore", TRUE, PP_STORE_NONE,
@@ -91,6 +121,8 @@ static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 				  "protocol pop3 {\n"
 				  "  mail_plugins = $mail_plugins notify\n"
 				  "}" },
+	[INST_PACKAGE_NO_CHAIN] = { "pkg-no-chain", TRUE, PP_STORE_SQLITE,
+				    NULL, NULL, FALSE },
 };
 
 enum bench_metric {
@@ -171,6 +203,11 @@ static const struct bench_row rows[] = {
 	  METRIC_RATE, 0, NULL, TRUE },
 	{ "vs-plugin-sessions-8", "package/vanilla+notify, 8 cl.",
 	  INST_VANILLA_PLUGIN, INST_PACKAGE, BENCH_SESSION_FULL, 8, FALSE,
+	  METRIC_RATE, 0, NULL, TRUE },
+	/* What the handover saves: the package without its auth chain, so
+	   that each session connects to the dict server for its records */
+	{ "no-chain-sessions-8", "no auth chain: sessions/s, 8 cl.",
+	  INST_VANILLA, INST_PACKAGE_NO_CHAIN, BENCH_SESSION_FULL, 8, FALSE,
 	  METRIC_RATE, 0, NULL, TRUE },
 };
 
@@ -487,6 +524,13 @@ instance_prepare(enum bench_inst idx, const struct bench_row *row)
 		opts.plugin_settings = spec->plugin_settings;
 		opts.passdb_conf = spec->passdb_conf;
 		opts.extra_conf = spec->extra_conf;
+		if (spec->auth_chain) {
+			g_assert(spec->passdb_conf == NULL &&
+				 spec->extra_conf == NULL);
+			opts.passdb_conf = BENCH_CHAIN_PASSDB;
+			opts.extra_conf = BENCH_CHAIN_USERDB;
+			opts.userdb_settings = "  result_success = continue-ok";
+		}
 		progress("starting instance %s", spec->name);
 		bi->inst = pp_instance_start(&opts, &error);
 		if (bi->inst == NULL)

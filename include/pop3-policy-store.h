@@ -115,6 +115,15 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 				const enum pop3_policy_record_kind *kinds,
 				unsigned int count);
 
+/* Keeps an answer for the user's record of the kind that was read
+   elsewhere (handed over by the pop3_policy userdb, see
+   pop3-policy-handover.h) as if pop3_policy_store_prefetch() had read it:
+   record is the record's value as stored, NULL if there is none. The
+   record is decoded, and a malformed one reported, by the next lookup. */
+void pop3_policy_store_prefetched_add(struct pop3_policy_store *store,
+				      enum pop3_policy_record_kind kind,
+				      const char *user, const char *record);
+
 /* Writes the user's record of the kind with the given payload fields
    (NULL-terminated) and waits for the commit. Returns 0 on success, -1 with
    error_r (naming user and key) on failure, also when the fields are fewer

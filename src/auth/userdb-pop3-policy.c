@@ -7,18 +7,25 @@
    LOGIN-DELAY. Auth looks users up in the userdb only after a login
    succeeded (the master's REQUEST from pop3-login), so this is the one
    place that sees exactly the logins that count: a wrong APOP digest
-   (checked after the passdb) or a refused login never reaches it. It adds
-   no fields; put it after the site's userdb, which needs
-   result_success = continue-ok. Only the pop3 service is recorded, and
-   only for users whose policy has a login_delay (the mode=login passdb
-   hands the resolved login_delay over, see pop3-policy-auth.h; without
-   it the policy is resolved here). Other services and users without a
-   login_delay are answered in the auth process at once. So are the users
-   whose login_delay and login record the passdb check handed over (the
-   usual case): the new record is written from the auth process with an
-   asynchronous commit, which costs no round trip to a worker. The rest
+   (checked after the passdb) or a refused login never reaches it. Put it
+   after the site's userdb, which needs result_success = continue-ok.
+   Only the pop3 service is recorded, and only for users whose policy has
+   a login_delay (the mode=login passdb hands the resolved login_delay
+   over, see pop3-policy-auth.h; without it the policy is resolved here).
+   Other services are answered in the auth process at once. So are the
+   users whose login_delay and login record the passdb check handed over
+   (the usual case): the new record is written from the auth process with
+   an asynchronous commit, which costs no round trip to a worker. The rest
    (no login check in the chain) go to a worker, which reads the store
    synchronously.
+
+   For the pop3 service it also reads the records the session will read
+   at its start and hands them over as userdb fields
+   (pop3-policy-handover.h), with asynchronous lookups on the auth
+   process's own connection to the store: a session that is handed them
+   all and writes nothing never connects to the dict server. A lookup
+   that fails leaves its record out, so the session reads it and fails
+   closed as it always did.
 
    The login is counted into the login record that the passdb check read
    for its decision (handed over the same way; without it the record is
@@ -47,6 +54,7 @@
 #include "userdb-blocking.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-login-delay.h"
+#include "pop3-policy-handover.h"
 #include "pop3-policy-auth.h"
 
 struct pop3_policy_userdb_module {
@@ -101,24 +109,92 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 	return 1;
 }
 
-struct pop3_policy_userdb_record {
+/* One POP3 userdb lookup in the auth process: the records handed over to
+   the session and the login record's commit, answered when all are done. */
+struct pop3_policy_userdb_lookup {
 	struct auth_request *request;
 	userdb_callback_t *callback;
+	/* by record kind (those of pop3_policy_handover_kinds[]): the
+	   record as read (NULL: none) and whether it was read */
+	const char *records[POP3_POLICY_RECORD_KIND_COUNT];
+	bool read[POP3_POLICY_RECORD_KIND_COUNT];
+	unsigned int pending;
 };
+
+struct pop3_policy_userdb_handover_read {
+	struct pop3_policy_userdb_lookup *lookup;
+	enum pop3_policy_record_kind kind;
+};
+
+static void
+pop3_policy_userdb_lookup_finish(struct pop3_policy_userdb_lookup *lookup)
+{
+	struct auth_request *request = lookup->request;
+	struct pop3_policy_handover_record
+		handover[POP3_POLICY_RECORD_KIND_COUNT];
+	const char *const *fields;
+	enum pop3_policy_record_kind kind;
+	unsigned int i, count = 0;
+
+	i_assert(lookup->pending > 0);
+	if (--lookup->pending > 0)
+		return;
+	for (i = 0; i < pop3_policy_handover_kinds_count; i++) {
+		kind = pop3_policy_handover_kinds[i];
+		if (!lookup->read[kind])
+			continue;
+		handover[count].kind = kind;
+		handover[count].record = lookup->records[kind];
+		count++;
+	}
+	T_BEGIN {
+		fields = pop3_policy_handover_fields(request->fields.user,
+						     handover, count);
+		for (; *fields != NULL; fields += 2) {
+			auth_request_set_userdb_field(request, fields[0],
+						      fields[1]);
+		}
+	} T_END;
+	lookup->callback(USERDB_RESULT_OK, request);
+	auth_request_unref(&request);
+}
+
+static void pop3_policy_userdb_handover_read(int ret,
+					     const char *const *fields,
+					     const char *error, void *context)
+{
+	struct pop3_policy_userdb_handover_read *hread = context;
+	struct pop3_policy_userdb_lookup *lookup = hread->lookup;
+
+	if (ret < 0) {
+		/* not handed over: the session reads it itself and fails
+		   closed there, with its own error */
+		e_debug(authdb_event(lookup->request), "userdb pop3_policy: "
+			"not handing over the %s record: %s",
+			pop3_policy_record_kind_name(hread->kind), error);
+	} else {
+		lookup->read[hread->kind] = TRUE;
+		if (ret > 0) {
+			lookup->records[hread->kind] =
+				p_strdup(lookup->request->pool,
+					 pop3_policy_record_encode(hread->kind,
+								   fields));
+		}
+	}
+	pop3_policy_userdb_lookup_finish(lookup);
+}
 
 static void pop3_policy_userdb_recorded(int ret, const char *error,
 					void *context)
 {
-	struct pop3_policy_userdb_record *record = context;
-	struct auth_request *request = record->request;
+	struct pop3_policy_userdb_lookup *lookup = context;
 
 	if (ret < 0) {
-		e_error(authdb_event(request), "userdb pop3_policy: "
+		e_error(authdb_event(lookup->request), "userdb pop3_policy: "
 			"recording the login for LOGIN-DELAY failed, letting "
 			"the login through (it does not count): %s", error);
 	}
-	record->callback(USERDB_RESULT_OK, request);
-	auth_request_unref(&request);
+	pop3_policy_userdb_lookup_finish(lookup);
 }
 
 static void
@@ -127,21 +203,22 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 {
 	struct pop3_policy_userdb_module *module =
 		(struct pop3_policy_userdb_module *)request->userdb->userdb;
-	struct pop3_policy_userdb_record *record;
-	const char *const *fields, *error;
-	unsigned int delay_secs;
-	int ret;
+	struct pop3_policy_userdb_lookup *lookup;
+	struct pop3_policy_userdb_handover_read *hread;
+	const char *const *fields = NULL, *error;
+	unsigned int i, delay_secs;
+	int ret = 0;
 
-	if (!pop3_policy_auth_is_pop3(request) ||
-	    (pop3_policy_auth_login_delay_hint(request, &delay_secs) &&
-	     delay_secs == 0)) {
-		/* nothing to record: answered in the auth process itself,
-		   without a round trip to a worker */
+	if (!pop3_policy_auth_is_pop3(request)) {
+		/* nothing to do for other services: answered at once */
 		callback(USERDB_RESULT_OK, request);
 		return;
 	}
-	ret = pop3_policy_userdb_next_state(module, request, worker,
-					    &fields, &error);
+	if (!pop3_policy_auth_login_delay_hint(request, &delay_secs) ||
+	    delay_secs > 0) {
+		ret = pop3_policy_userdb_next_state(module, request, worker,
+						    &fields, &error);
+	}
 	if (ret == USERDB_NEEDS_STORE) {
 		/* the store is read synchronously: in a worker, as for a
 		   blocking userdb */
@@ -155,19 +232,37 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 		callback(USERDB_RESULT_INTERNAL_FAILURE, request);
 		return;
 	}
-	if (ret == 0) {
-		callback(USERDB_RESULT_OK, request);
-		return;
-	}
-	/* Commit, then answer: see the comment at the top. The commit is
-	   asynchronous, so that the auth process never blocks on it. */
-	record = p_new(request->pool, struct pop3_policy_userdb_record, 1);
-	record->request = request;
-	record->callback = callback;
+
+	lookup = p_new(request->pool, struct pop3_policy_userdb_lookup, 1);
+	lookup->request = request;
+	lookup->callback = callback;
+	/* held until everything below has answered (some drivers answer
+	   at once) */
+	lookup->pending = 1;
 	auth_request_ref(request);
-	pop3_policy_store_set_async(module->store, POP3_POLICY_RECORD_LOGIN,
-				    request->fields.user, fields,
-				    pop3_policy_userdb_recorded, record);
+	if (ret > 0) {
+		/* Commit, then answer: see the comment at the top. The
+		   commit is asynchronous, so that the auth process never
+		   blocks on it. */
+		lookup->pending++;
+		pop3_policy_store_set_async(module->store,
+					    POP3_POLICY_RECORD_LOGIN,
+					    request->fields.user, fields,
+					    pop3_policy_userdb_recorded,
+					    lookup);
+	}
+	for (i = 0; i < pop3_policy_handover_kinds_count; i++) {
+		hread = p_new(request->pool,
+			      struct pop3_policy_userdb_handover_read, 1);
+		hread->lookup = lookup;
+		hread->kind = pop3_policy_handover_kinds[i];
+		lookup->pending++;
+		pop3_policy_store_lookup_async(module->store, hread->kind,
+					       request->fields.user,
+					       pop3_policy_userdb_handover_read,
+					       hread);
+	}
+	pop3_policy_userdb_lookup_finish(lookup);
 }
 
 static struct userdb_module *

@@ -49,7 +49,9 @@
    A session that needs several records at its start (the pop3 mail
    plugin: policy, UIDL map index, UIDL guard sketch) asks for them with
    pop3_policy_store_prefetch(): two round trips (the first record, then
-   the others pipelined) instead of one per record. Each answer is kept
+   the others pipelined) instead of one per record, or is handed them by
+   the pop3_policy userdb (pop3_policy_store_prefetched_add(), which saves
+   the session its connection to the dict server). Each answer is kept
    for the record's next lookup only, so a record read again later in the
    session is read from the store again, and a write or removal of the key
    drops it. The auth process, which must not block, uses
@@ -480,6 +482,28 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 		if (!item->done)
 			item->ret = -1;
 	}
+}
+
+void pop3_policy_store_prefetched_add(struct pop3_policy_store *store,
+				      enum pop3_policy_record_kind kind,
+				      const char *user, const char *record)
+{
+	struct store_prefetched *item;
+	const char *key;
+
+	if (user == NULL || user[0] == '\0')
+		return;
+	key = pop3_policy_store_key(kind, user);
+	if (!array_is_created(&store->prefetched))
+		i_array_init(&store->prefetched, 4);
+	store_prefetched_drop(store, user, key);
+	item = i_new(struct store_prefetched, 1);
+	item->user = i_strdup(user);
+	item->key = i_strdup(key);
+	item->ret = record == NULL ? 0 : 1;
+	item->value = i_strdup(record);
+	item->done = TRUE;
+	array_push_back(&store->prefetched, &item);
 }
 
 struct store_batch_item {

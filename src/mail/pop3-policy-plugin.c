@@ -9,6 +9,7 @@
 #include "mail-user.h"
 #include "mail-storage-hooks.h"
 #include "pop3-policy-store.h"
+#include "pop3-policy-handover.h"
 #include "pop3-policy-uidl-guard.h"
 #include "pop3-policy-plugin.h"
 #include "pop3-policy-uidl-session.h"
@@ -32,9 +33,58 @@ static void pop3_policy_mail_user_deinit(struct mail_user *user)
 	puser->module_ctx.super.deinit(user);
 }
 
+static const char *pop3_policy_user_field(const char *name, void *context)
+{
+	struct mail_user *user = context;
+
+	return mail_user_plugin_getenv(user, name);
+}
+
+/* Keeps the records the pop3_policy userdb handed over (see
+   pop3-policy-handover.h) as the store's answers and removes their kinds
+   from kinds. A handover that does not parse is ignored: the session
+   then reads every record from the store, so nothing is lost. */
+static void pop3_policy_take_handover(struct mail_user *user,
+				      struct pop3_policy_user *puser,
+				      enum pop3_policy_record_kind *kinds,
+				      unsigned int *count)
+{
+	struct pop3_policy_handover_record *records;
+	unsigned int i, j, records_count;
+	const char *error;
+	int ret;
+
+	ret = pop3_policy_handover_read(user->username, pop3_policy_user_field,
+					user, &records, &records_count,
+					&error);
+	if (ret < 0) {
+		e_warning(puser->event, "Ignoring the records handed over by "
+			  "the userdb, reading them from the store: %s",
+			  error);
+		return;
+	}
+	if (ret == 0)
+		return;
+	for (i = 0; i < records_count; i++) {
+		pop3_policy_store_prefetched_add(puser->store,
+						 records[i].kind,
+						 user->username,
+						 records[i].record);
+		for (j = 0; j < *count; j++) {
+			if (kinds[j] == records[i].kind) {
+				kinds[j] = kinds[--*count];
+				break;
+			}
+		}
+	}
+	e_debug(puser->event, "%u record(s) handed over by the userdb, "
+		"%u read from the store", records_count, *count);
+}
+
 /* A POP3 session reads the user's policy (retention), UIDL map index and
-   UIDL guard sketch (pop3-policy-uidl-session.c) before it can answer:
-   fetch them in one round trip to the store instead of three. */
+   UIDL guard sketch (pop3-policy-uidl-session.c) before it can answer.
+   Those the userdb did not hand over are fetched in one round trip to the
+   store instead of three. */
 static void pop3_policy_prefetch(struct mail_user *user,
 				 struct pop3_policy_user *puser)
 {
@@ -51,7 +101,11 @@ static void pop3_policy_prefetch(struct mail_user *user,
 		mail_user_plugin_getenv(user, "pop3_policy_uidl_guard"),
 		&percent, &error) < 0 || percent > 0)
 		kinds[count++] = POP3_POLICY_RECORD_UIDL_GUARD;
-	pop3_policy_store_prefetch(puser->store, user->username, kinds, count);
+	pop3_policy_take_handover(user, puser, kinds, &count);
+	if (count > 0) {
+		pop3_policy_store_prefetch(puser->store, user->username,
+					   kinds, count);
+	}
 }
 
 static void pop3_policy_mail_user_created(struct mail_user *user)
