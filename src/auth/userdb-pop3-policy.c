@@ -112,6 +112,7 @@ pop3_policy_userdb_next_state(struct pop3_policy_userdb_module *module,
 /* One POP3 userdb lookup in the auth process: the records handed over to
    the session and the login record's commit, answered when all are done. */
 struct pop3_policy_userdb_lookup {
+	struct pop3_policy_userdb_module *module;
 	struct auth_request *request;
 	userdb_callback_t *callback;
 	/* by record kind (those of pop3_policy_handover_kinds[]): the
@@ -123,8 +124,14 @@ struct pop3_policy_userdb_lookup {
 
 struct pop3_policy_userdb_handover_read {
 	struct pop3_policy_userdb_lookup *lookup;
+	/* index into pop3_policy_handover_kinds[] */
+	unsigned int index;
 	enum pop3_policy_record_kind kind;
 };
+
+static void
+pop3_policy_userdb_handover_send(struct pop3_policy_userdb_lookup *lookup,
+				 unsigned int first, unsigned int last);
 
 static void
 pop3_policy_userdb_lookup_finish(struct pop3_policy_userdb_lookup *lookup)
@@ -180,6 +187,12 @@ static void pop3_policy_userdb_handover_read(int ret,
 					 pop3_policy_record_encode(hread->kind,
 								   fields));
 		}
+		if (hread->index == 0) {
+			/* the first answered: the rest together (see
+			   pop3_policy_userdb_lookup()) */
+			pop3_policy_userdb_handover_send(
+				lookup, 1, pop3_policy_handover_kinds_count);
+		}
 	}
 	pop3_policy_userdb_lookup_finish(lookup);
 }
@@ -204,9 +217,8 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 	struct pop3_policy_userdb_module *module =
 		(struct pop3_policy_userdb_module *)request->userdb->userdb;
 	struct pop3_policy_userdb_lookup *lookup;
-	struct pop3_policy_userdb_handover_read *hread;
 	const char *const *fields = NULL, *error;
-	unsigned int i, delay_secs;
+	unsigned int delay_secs;
 	int ret = 0;
 
 	if (!pop3_policy_auth_is_pop3(request)) {
@@ -234,6 +246,7 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 	}
 
 	lookup = p_new(request->pool, struct pop3_policy_userdb_lookup, 1);
+	lookup->module = module;
 	lookup->request = request;
 	lookup->callback = callback;
 	/* held until everything below has answered (some drivers answer
@@ -251,18 +264,38 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 					    pop3_policy_userdb_recorded,
 					    lookup);
 	}
-	for (i = 0; i < pop3_policy_handover_kinds_count; i++) {
+	/* The first lookup alone, the rest from its callback, as the
+	   session's own prefetch does (see pop3_policy_store_prefetch()):
+	   Dovecot 2.3's SQL pool retries a query that meets a dead
+	   database connection and holds the retry while it reconnects, for
+	   up to 60 s. Pipelining all three opens a pool connection per
+	   lookup, and each of those left idle when the database goes away
+	   holds some later login's query instead of failing it at once. */
+	pop3_policy_userdb_handover_send(lookup, 0, 1);
+	pop3_policy_userdb_lookup_finish(lookup);
+}
+
+static void
+pop3_policy_userdb_handover_send(struct pop3_policy_userdb_lookup *lookup,
+				 unsigned int first, unsigned int last)
+{
+	struct auth_request *request = lookup->request;
+	struct pop3_policy_userdb_handover_read *hread;
+	unsigned int i;
+
+	for (i = first; i < last; i++) {
 		hread = p_new(request->pool,
 			      struct pop3_policy_userdb_handover_read, 1);
 		hread->lookup = lookup;
+		hread->index = i;
 		hread->kind = pop3_policy_handover_kinds[i];
 		lookup->pending++;
-		pop3_policy_store_lookup_async(module->store, hread->kind,
+		pop3_policy_store_lookup_async(lookup->module->store,
+					       hread->kind,
 					       request->fields.user,
 					       pop3_policy_userdb_handover_read,
 					       hread);
 	}
-	pop3_policy_userdb_lookup_finish(lookup);
 }
 
 static struct userdb_module *
