@@ -79,7 +79,11 @@ pop3_policy_auth_store_open(const struct pop3_policy_auth_settings *set,
 	const char *error;
 
 	i_zero(&store_set);
-	store_set.uri = set->dict_uri;
+	/* the auth process reads the store for every POP3 login: keep its
+	   connection to the dict server instead of making one each time */
+	store_set.uri = set->dict_uri == NULL ? NULL :
+		pop3_policy_store_uri_keep_open(set->dict_uri,
+			POP3_POLICY_AUTH_DICT_IDLE_MSECS);
 	store_set.base_dir = global_auth_settings->base_dir;
 	store_set.event_parent = auth_event;
 	if (pop3_policy_store_init(&store_set, &store, &error) < 0)

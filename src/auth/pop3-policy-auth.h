@@ -42,7 +42,12 @@ struct pop3_policy_auth_settings {
 void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
 				 const char *args,
 				 struct pop3_policy_auth_settings *set_r);
-/* Opens the store of the settings; i_fatal() on a bad URI. */
+/* How long the auth process keeps an idle connection to the dict server
+   (proxy: stores) open */
+#define POP3_POLICY_AUTH_DICT_IDLE_MSECS (60 * 1000)
+
+/* Opens the store of the settings, with a proxy: store's connection kept
+   open (pop3_policy_store_uri_keep_open()); i_fatal() on a bad URI. */
 struct pop3_policy_store *
 pop3_policy_auth_store_open(const struct pop3_policy_auth_settings *set,
 			    const char *driver);

@@ -128,6 +128,26 @@ int pop3_policy_store_init(const struct pop3_policy_store_settings *set,
 	return 0;
 }
 
+const char *pop3_policy_store_uri_keep_open(const char *uri,
+					    unsigned int idle_msecs)
+{
+	const char *params;
+
+	if (!str_begins(uri, "proxy:"))
+		return uri;
+	/* the proxy's parameters come first, each ending with ':'
+	   (src/lib-dict/dict-client.c) */
+	for (params = uri + 6;;) {
+		if (str_begins(params, "idle_msecs="))
+			return uri;
+		if (!str_begins(params, "warn_slow_msecs=") ||
+		    strchr(params, ':') == NULL)
+			break;
+		params = strchr(params, ':') + 1;
+	}
+	return t_strdup_printf("proxy:idle_msecs=%u:%s", idle_msecs, uri + 6);
+}
+
 static void store_prefetched_free(struct store_prefetched **_item)
 {
 	struct store_prefetched *item = *_item;

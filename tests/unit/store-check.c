@@ -777,6 +777,36 @@ static void test_store_expected_failure(void)
 	test_end();
 }
 
+static void test_store_uri_keep_open(void)
+{
+	static const struct {
+		const char *uri, *result;
+	} cases[] = {
+		{ "proxy::pop3policy", "proxy:idle_msecs=500::pop3policy" },
+		{ "proxy:/run/dict:pop3policy",
+		  "proxy:idle_msecs=500:/run/dict:pop3policy" },
+		{ "proxy:warn_slow_msecs=10::pop3policy",
+		  "proxy:idle_msecs=500:warn_slow_msecs=10::pop3policy" },
+		/* the administrator's own idle_msecs is kept */
+		{ "proxy:idle_msecs=0::pop3policy",
+		  "proxy:idle_msecs=0::pop3policy" },
+		{ "proxy:warn_slow_msecs=10:idle_msecs=7::pop3policy",
+		  "proxy:warn_slow_msecs=10:idle_msecs=7::pop3policy" },
+		/* only proxy: has the parameter */
+		{ "file:/tmp/x.dict", "file:/tmp/x.dict" },
+		{ "redis:host=127.0.0.1", "redis:host=127.0.0.1" },
+		{ "proxyish:x", "proxyish:x" },
+	};
+	unsigned int i;
+
+	test_begin("store URI keeps the proxy's connection open");
+	for (i = 0; i < N_ELEMENTS(cases); i++) {
+		test_assert_strcmp_idx(pop3_policy_store_uri_keep_open(
+			cases[i].uri, 500), cases[i].result, i);
+	}
+	test_end();
+}
+
 static void test_store_driver_error_hides_data(void)
 {
 	const char *error;
@@ -810,6 +840,7 @@ static void test_store_missing_server(void)
 int main(int argc, char *argv[])
 {
 	static void (*const full_tests[])(void) = {
+		test_store_uri_keep_open,
 		test_store_driver_error_hides_data,
 		test_store_round_trip,
 		test_store_prefetch,
