@@ -51,9 +51,6 @@ struct pop3_policy_store_settings {
 	struct event *event_parent;
 };
 
-/* Opens the store. Returns 0 on success, -1 with error_r on a bad URI. No
-   connection is made yet: a store that is down is reported by the first
-   lookup or set. */
 /* Returns the URI with a proxy: dict's connection to the dict server kept
    open for idle_msecs after its last command (the proxy's idle_msecs=
    parameter, which Dovecot defaults to 0: a new connection for each burst
@@ -62,6 +59,10 @@ struct pop3_policy_store_settings {
    idle_msecs= itself, are returned as they are. */
 const char *pop3_policy_store_uri_keep_open(const char *uri,
 					    unsigned int idle_msecs);
+
+/* Opens the store. Returns 0 on success, -1 with error_r on a bad URI. No
+   connection is made yet: a store that is down is reported by the first
+   lookup or set. */
 int pop3_policy_store_init(const struct pop3_policy_store_settings *set,
 			   struct pop3_policy_store **store_r,
 			   const char **error_r);
