@@ -481,6 +481,7 @@ pop3_policy_login_async_policy_read(int ret, const char *const *fields,
 		pop3_policy_login_async_fail(ctx, error);
 		return;
 	}
+	pop3_policy_auth_set_policy_record_hint(ctx->request, ret, fields);
 	ctx->login_delay_secs = policy.login_delay_secs;
 	ctx->login_burst = policy.login_burst;
 	ctx->apop_only = policy.apop_only;

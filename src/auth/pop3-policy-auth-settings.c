@@ -219,6 +219,31 @@ bool pop3_policy_auth_login_delay_hint(struct auth_request *request,
 	return value != NULL && str_to_uint(value, delay_secs_r) == 0;
 }
 
+void pop3_policy_auth_set_policy_record_hint(struct auth_request *request,
+					     int ret,
+					     const char *const *fields)
+{
+	auth_request_set_field(request, POP3_POLICY_AUTH_POLICY_RECORD_FIELD,
+			       ret > 0 ? pop3_policy_record_encode(
+					POP3_POLICY_RECORD_POLICY, fields) :
+			       "", NULL);
+}
+
+bool pop3_policy_auth_policy_record_hint(struct auth_request *request,
+					 const char **record_r)
+{
+	const char *value;
+
+	if (request->fields.extra_fields == NULL)
+		return FALSE;
+	value = auth_fields_find(request->fields.extra_fields,
+				 POP3_POLICY_AUTH_POLICY_RECORD_FIELD);
+	if (value == NULL)
+		return FALSE;
+	*record_r = value[0] == '\0' ? NULL : value;
+	return TRUE;
+}
+
 void pop3_policy_auth_set_login_state_hint(struct auth_request *request,
 	const struct pop3_policy_login_state *state)
 {

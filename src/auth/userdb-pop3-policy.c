@@ -23,7 +23,9 @@
    at its start and hands them over as userdb fields
    (pop3-policy-handover.h), with asynchronous lookups on the auth
    process's own connection to the store: a session that is handed them
-   all and writes nothing never connects to the dict server. A lookup
+   all and writes nothing never connects to the dict server. The policy
+   record is taken from the mode=login passdb check, which has just read
+   it (POP3_POLICY_AUTH_POLICY_RECORD_FIELD), when it left it. A lookup
    that fails leaves its record out, so the session reads it and fails
    closed as it always did.
 
@@ -217,7 +219,7 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 	struct pop3_policy_userdb_module *module =
 		(struct pop3_policy_userdb_module *)request->userdb->userdb;
 	struct pop3_policy_userdb_lookup *lookup;
-	const char *const *fields = NULL, *error;
+	const char *const *fields = NULL, *error, *record;
 	unsigned int delay_secs;
 	int ret = 0;
 
@@ -264,14 +266,25 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 					    pop3_policy_userdb_recorded,
 					    lookup);
 	}
-	/* The first lookup alone, the rest from its callback, as the
-	   session's own prefetch does (see pop3_policy_store_prefetch()):
-	   Dovecot 2.3's SQL pool retries a query that meets a dead
-	   database connection and holds the retry while it reconnects, for
-	   up to 60 s. Pipelining all three opens a pool connection per
-	   lookup, and each of those left idle when the database goes away
-	   holds some later login's query instead of failing it at once. */
-	pop3_policy_userdb_handover_send(lookup, 0, 1);
+	/* The first record (the policy) is usually the one the login check
+	   has just read: it is taken from there, and the other two are
+	   read together. Otherwise the first lookup goes alone and the rest
+	   from its callback, as the session's own prefetch does (see
+	   pop3_policy_store_prefetch()): Dovecot 2.3's SQL pool retries a
+	   query that meets a dead database connection and holds the retry
+	   while it reconnects, for up to 60 s. Pipelining all three opens a
+	   pool connection per lookup, and each of those left idle when the
+	   database goes away holds some later login's query instead of
+	   failing it at once. */
+	i_assert(pop3_policy_handover_kinds[0] == POP3_POLICY_RECORD_POLICY);
+	if (pop3_policy_auth_policy_record_hint(request, &record)) {
+		lookup->read[POP3_POLICY_RECORD_POLICY] = TRUE;
+		lookup->records[POP3_POLICY_RECORD_POLICY] = record;
+		pop3_policy_userdb_handover_send(
+			lookup, 1, pop3_policy_handover_kinds_count);
+	} else {
+		pop3_policy_userdb_handover_send(lookup, 0, 1);
+	}
 	pop3_policy_userdb_lookup_finish(lookup);
 }
 
