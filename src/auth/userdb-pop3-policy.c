@@ -126,8 +126,6 @@ struct pop3_policy_userdb_lookup {
 
 struct pop3_policy_userdb_handover_read {
 	struct pop3_policy_userdb_lookup *lookup;
-	/* index into pop3_policy_handover_kinds[] */
-	unsigned int index;
 	enum pop3_policy_record_kind kind;
 };
 
@@ -189,7 +187,7 @@ static void pop3_policy_userdb_handover_read(int ret,
 					 pop3_policy_record_encode(hread->kind,
 								   fields));
 		}
-		if (hread->index == 0) {
+		if (hread->kind == pop3_policy_handover_kinds[0]) {
 			/* the first answered: the rest together (see
 			   pop3_policy_userdb_lookup()) */
 			pop3_policy_userdb_handover_send(
@@ -300,7 +298,6 @@ pop3_policy_userdb_handover_send(struct pop3_policy_userdb_lookup *lookup,
 		hread = p_new(request->pool,
 			      struct pop3_policy_userdb_handover_read, 1);
 		hread->lookup = lookup;
-		hread->index = i;
 		hread->kind = pop3_policy_handover_kinds[i];
 		lookup->pending++;
 		pop3_policy_store_lookup_async(lookup->module->store,
