@@ -51,6 +51,14 @@ const char *pop3_policy_uidl_key_uid(uint32_t uidvalidity, uint32_t uid);
 const char *pop3_policy_uidl_key_uid_pool(pool_t pool, uint32_t uidvalidity,
 					  uint32_t uid);
 const char *pop3_policy_uidl_key_guid(const char *guid);
+
+/* Dovecot's default pop3_uidl_format. */
+#define POP3_POLICY_UIDL_FORMAT_DEFAULT "%08Xu%08Xv"
+/* The UIDL that format gives (data stack), as var_expand() would, without
+   parsing the format: the UIDL guard works out one for each sampled
+   message at every login. */
+const char *pop3_policy_uidl_format_default(uint32_t uidvalidity,
+					    uint32_t uid);
 /* Returns NULL if the Message-ID header value yields no usable key. */
 const char *pop3_policy_uidl_key_msgid(const char *message_id);
 

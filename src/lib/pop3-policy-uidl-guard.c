@@ -79,7 +79,7 @@ pop3_policy_uidl_guard_builder_init(uint32_t uidvalidity)
 	builder = p_new(pool, struct pop3_policy_uidl_guard_builder, 1);
 	builder->pool = pool;
 	builder->uidvalidity = uidvalidity;
-	p_array_init(&builder->msgs, pool, 512);
+	p_array_init(&builder->msgs, pool, 64);
 	return builder;
 }
 

@@ -94,6 +94,11 @@ uidl_native(struct mail *mail, uint32_t uidvalidity, const char *format,
 		return 0;
 	}
 	*stored_r = FALSE;
+	if (strcmp(format, POP3_POLICY_UIDL_FORMAT_DEFAULT) == 0) {
+		*uidl_r = pop3_policy_uidl_format_default(uidvalidity,
+							  mail->uid);
+		return 0;
+	}
 	if (strstr(format, "%m") != NULL &&
 	    mail_get_special(mail, MAIL_FETCH_HEADER_MD5, &hdr_md5) < 0) {
 		*error_r = mailbox_get_last_internal_error(mail->box, NULL);

@@ -76,6 +76,21 @@ const char *pop3_policy_uidl_key_uid(uint32_t uidvalidity, uint32_t uid)
 	return t_strdup_printf("uid:%u:%u", uidvalidity, uid);
 }
 
+const char *pop3_policy_uidl_format_default(uint32_t uidvalidity,
+					    uint32_t uid)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *uidl = t_malloc_no0(8 + 8 + 1);
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		uidl[i] = hex[(uid >> (28 - 4 * i)) & 0xf];
+		uidl[8 + i] = hex[(uidvalidity >> (28 - 4 * i)) & 0xf];
+	}
+	uidl[16] = '\0';
+	return uidl;
+}
+
 const char *pop3_policy_uidl_key_uid_pool(pool_t pool, uint32_t uidvalidity,
 					  uint32_t uid)
 {

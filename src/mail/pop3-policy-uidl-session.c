@@ -392,6 +392,7 @@ uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 	struct uidl_guard_best *best;
 	ARRAY_TYPE(pop3_policy_uidl_guard_sample) prev_by_uid;
 	ARRAY(uint64_t) prev_guids;
+	ARRAY(uint32_t) added_uids;
 	struct mailbox_status status;
 	struct mailbox_transaction_context *trans;
 	struct mail *mail;
@@ -417,6 +418,8 @@ uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 	prev_list = array_get(&prev_by_uid, &prev_count);
 
 	best = t_new(struct uidl_guard_best, 1);
+	/* ascending, as the loop below adds them */
+	t_array_init(&added_uids, prev_count + 1);
 	builder = pop3_policy_uidl_guard_builder_init(status.uidvalidity);
 	trans = mailbox_transaction_begin(box, 0, __func__);
 	/* no wanted fields: a GUID is asked for only when needed */
@@ -457,9 +460,14 @@ uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 		if (uidl_guard_add_msg(mail, status.uidvalidity, known,
 				       builder, &error) < 0)
 			break;
+		array_push_back(&added_uids, &uid);
 	}
 	for (i = 0; i < best->count && error == NULL; i++) {
-		if (!mail_set_uid(mail, best->uids[i]))
+		/* mostly the previous samples again: their UIDLs are
+		   already worked out */
+		if (array_bsearch(&added_uids, &best->uids[i],
+				  uint32_cmp) != NULL ||
+		    !mail_set_uid(mail, best->uids[i]))
 			continue;
 		known = !same_uidvalidity ? NULL :
 			array_bsearch(&prev_by_uid, &best->uids[i],

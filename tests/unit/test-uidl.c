@@ -6,6 +6,7 @@
 #include "lib.h"
 #include "str.h"
 #include "array.h"
+#include "var-expand.h"
 #include "test-common.h"
 #include "pop3-policy-uidl.h"
 #include "pop3-policy-uidl-guard.h"
@@ -421,6 +422,37 @@ static void test_uidl_listing(void)
 	test_end();
 }
 
+/* The fast path gives what Dovecot's own expansion of the default format
+   gives, also at the ends of the ranges. */
+static void test_uidl_format_default(void)
+{
+	static const uint32_t values[][2] = {
+		{ 0, 0 }, { 1, 1 }, { 1700000000, 17 }, { 0x0abcdef0, 9 },
+		{ 0xffffffff, 0xffffffff }, { 0x80000000, 0x7fffffff },
+	};
+	const char *error;
+	unsigned int i;
+
+	test_begin("uidl default format");
+	for (i = 0; i < N_ELEMENTS(values); i++) {
+		const struct var_expand_table tab[] = {
+			{ 'v', dec2str(values[i][0]), "uidvalidity" },
+			{ 'u', t_strdup(dec2str(values[i][1])), "uid" },
+			{ '\0', NULL, NULL }
+		};
+		string_t *expanded = t_str_new(32);
+
+		test_assert_idx(var_expand(expanded,
+					   POP3_POLICY_UIDL_FORMAT_DEFAULT,
+					   tab, &error) == 1, i);
+		test_assert_strcmp_idx(pop3_policy_uidl_format_default(
+			values[i][0], values[i][1]), str_c(expanded), i);
+	}
+	test_assert_strcmp(pop3_policy_uidl_format_default(0x12AB, 0xC),
+			   "0000000c000012ab");
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -431,6 +463,7 @@ int main(void)
 		test_uidl_assign,
 		test_uidl_guard,
 		test_uidl_listing,
+		test_uidl_format_default,
 		NULL
 	};
 	return test_run(test_functions);
