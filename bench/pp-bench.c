@@ -236,6 +236,9 @@ static gboolean opt_quick = FALSE;
 static char *opt_rows = NULL;
 static gboolean opt_list = FALSE;
 static gboolean opt_b_first = FALSE;
+static char *opt_extra_conf = NULL;
+/* the contents of --extra-conf, NULL without it */
+static char *extra_conf_text = NULL;
 
 static struct bench_user users[BENCH_USERS];
 static const struct bench_user big_user = {
@@ -530,6 +533,12 @@ instance_prepare(enum bench_inst idx, const struct bench_row *row)
 			opts.passdb_conf = BENCH_CHAIN_PASSDB;
 			opts.extra_conf = BENCH_CHAIN_USERDB;
 			opts.userdb_settings = "  result_success = continue-ok";
+		}
+		if (extra_conf_text != NULL) {
+			opts.extra_conf = g_strconcat(
+				opts.extra_conf == NULL ? "" :
+				opts.extra_conf, "\n", extra_conf_text,
+				NULL);
 		}
 		progress("starting instance %s", spec->name);
 		bi->inst = pp_instance_start(&opts, &error);
@@ -920,6 +929,9 @@ static const GOptionEntry options[] = {
 	{ "b-first", 0, 0, G_OPTION_ARG_NONE, &opt_b_first,
 	  "Start instance B first and measure it first in odd rounds "
 	  "(to check that the order does not bias the ratio)", NULL },
+	{ "extra-conf", 0, 0, G_OPTION_ARG_FILENAME, &opt_extra_conf,
+	  "Append this file to every instance's dovecot.conf (e.g. service "
+	  "blocks that run a process under valgrind, see README)", "FILE" },
 	{ "list", 'l', 0, G_OPTION_ARG_NONE, &opt_list,
 	  "List the rows and exit", NULL },
 	{ NULL }
@@ -960,6 +972,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	check_row_ids();
+	if (opt_extra_conf != NULL &&
+	    !g_file_get_contents(opt_extra_conf, &extra_conf_text, NULL,
+				 &error)) {
+		fprintf(stderr, "pp-bench: --extra-conf: %s\n",
+			error->message);
+		return 2;
+	}
 
 	run_root = g_dir_make_tmp("pp-bench-XXXXXX", &error);
 	if (run_root == NULL) {
