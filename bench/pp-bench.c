@@ -52,6 +52,8 @@ enum bench_inst {
 	/* the package without its auth chain: the session reads its
 	   records from the store itself */
 	INST_PACKAGE_NO_CHAIN,
+	/* the package as INST_PACKAGE, with a retention policy (issue 3) */
+	INST_PACKAGE_POLICY,
 	INST_COUNT
 };
 
@@ -123,6 +125,11 @@ static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 				  "}" },
 	[INST_PACKAGE_NO_CHAIN] = { "pkg-no-chain", TRUE, PP_STORE_SQLITE,
 				    NULL, NULL, FALSE },
+	/* the site's policy as bench-retention sets it; nothing is due:
+	   the sessions keep their mail and it is new */
+	[INST_PACKAGE_POLICY] = { "package+policy", TRUE, PP_STORE_SQLITE,
+				  "pop3_policy = expire=30d max_age=365d "
+				  "on_delete=hold", NULL, FALSE, NULL, TRUE },
 };
 
 enum bench_metric {
@@ -163,6 +170,11 @@ static const struct bench_row rows[] = {
 	  METRIC_RATE, 0.97, "issue 2", FALSE },
 	/* The package on the big mailbox without a map: the UIDL guard
 	   (default 50%) is the only UIDL work. */
+	/* issue 3: the same sessions with a retention policy set; RETR
+	   records the message's first retrieval, QUIT checks what is due */
+	{ "policy-sessions-8", "policy: POP3 sessions/s, 8 cl.",
+	  INST_VANILLA, INST_PACKAGE_POLICY, BENCH_SESSION_FULL, 8, FALSE,
+	  METRIC_RATE, 0.95, "issue 3", FALSE },
 	{ "uidl-big", "UIDL latency ms, big mailbox, guard",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_UIDL, 1, TRUE,
 	  METRIC_UIDL_MS, 1.05, "issue 5", FALSE },
@@ -216,6 +228,7 @@ struct bench_instance {
 	guint16 port;
 	bool small_ready, big_ready;
 	bool users_added;
+	bool policy_checked;
 };
 
 struct bench_row_result {
@@ -561,6 +574,18 @@ instance_prepare(enum bench_inst idx, const struct bench_row *row)
 		   of its last check would not exist yet */
 		g_usleep(1100 * 1000);
 		bi->users_added = FALSE;
+	}
+	if (idx == INST_PACKAGE_POLICY && !bi->policy_checked) {
+		/* a row measured without its policy would look good */
+		const char *argv[] = { "pop3-policy", "show", "-u",
+				       users[0].user, NULL };
+		char *out = doveadm_or_die(bi, "policy check", argv, NULL);
+
+		if (strstr(out, "30d") == NULL || strstr(out, "365d") == NULL)
+			die("%s: the policy is not in force:\n%s",
+			    spec->name, out);
+		g_free(out);
+		bi->policy_checked = TRUE;
 	}
 	if (row->big_mailbox && !bi->big_ready) {
 		struct bench_load load;
