@@ -54,6 +54,8 @@ enum bench_inst {
 	INST_PACKAGE_NO_CHAIN,
 	/* the package as INST_PACKAGE, with a retention policy (issue 3) */
 	INST_PACKAGE_POLICY,
+	/* control: vanilla without the stock protocol sections */
+	INST_VANILLA_BARE,
 	INST_COUNT
 };
 
@@ -75,7 +77,29 @@ struct bench_instance_spec {
 	   login check (passdb pop3_policy mode=login), the site's userdb
 	   and userdb pop3_policy, which hands the session its records */
 	bool auth_chain;
+	/* without BENCH_STOCK_SECTIONS */
+	bool bare;
 };
+
+/* The protocol sections Debian's Dovecot has when it is installed with
+   dovecot-core and dovecot-pop3d (/etc/dovecot/conf.d: 10-director.conf,
+   10-mail.conf, 15-lda.conf, 20-pop3.conf), their contents commented out
+   there as here. Every instance has them, so that vanilla is Dovecot as
+   installed: the config process answers each process's request for its
+   settings by going through such sections, which costs it about 0.36 M
+   instructions per POP3 session (bench/callgrind-sessions) even when they
+   are empty. The package's own "protocol pop3" section would otherwise
+   be the instance's first and carry all of that cost; INST_VANILLA_BARE
+   (row bare-sessions-8) shows that comparison. */
+#define BENCH_STOCK_SECTIONS \
+	"protocol lmtp {\n" \
+	"}\n" \
+	"protocol !indexer-worker {\n" \
+	"}\n" \
+	"protocol lda {\n" \
+	"}\n" \
+	"protocol pop3 {\n" \
+	"}\n"
 
 #define BENCH_CHAIN_PASSDB \
 	"passdb {\n" \
@@ -130,6 +154,8 @@ static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 	[INST_PACKAGE_POLICY] = { "package+policy", TRUE, PP_STORE_SQLITE,
 				  "pop3_policy = expire=30d max_age=365d "
 				  "on_delete=hold", NULL, FALSE, NULL, TRUE },
+	[INST_VANILLA_BARE] = { "vanilla-bare", FALSE, PP_STORE_NONE, NULL,
+				NULL, FALSE, NULL, FALSE, TRUE },
 };
 
 enum bench_metric {
@@ -221,6 +247,11 @@ static const struct bench_row rows[] = {
 	{ "no-chain-sessions-8", "no auth chain: sessions/s, 8 cl.",
 	  INST_VANILLA, INST_PACKAGE_NO_CHAIN, BENCH_SESSION_FULL, 8, FALSE,
 	  METRIC_RATE, 0, NULL, TRUE },
+	/* the package against a vanilla without the stock protocol
+	   sections: how pp-bench compared them before it had them */
+	{ "bare-sessions-8", "package/bare vanilla, 8 cl.",
+	  INST_VANILLA_BARE, INST_PACKAGE, BENCH_SESSION_FULL, 8, FALSE,
+	  METRIC_RATE, 0, NULL, TRUE },
 };
 
 struct bench_instance {
@@ -229,6 +260,8 @@ struct bench_instance {
 	bool small_ready, big_ready;
 	bool users_added;
 	bool policy_checked;
+	/* PpInstanceOptions.extra_conf it was started with */
+	char *extra_conf;
 };
 
 struct bench_row_result {
@@ -533,26 +566,27 @@ instance_prepare(enum bench_inst idx, const struct bench_row *row)
 
 	if (bi->inst == NULL) {
 		PpInstanceOptions opts;
+		GString *extra;
 
 		memset(&opts, 0, sizeof(opts));
 		opts.with_package = spec->with_package;
 		opts.store = spec->store;
 		opts.plugin_settings = spec->plugin_settings;
 		opts.passdb_conf = spec->passdb_conf;
-		opts.extra_conf = spec->extra_conf;
+		extra = g_string_new(spec->extra_conf);
 		if (spec->auth_chain) {
 			g_assert(spec->passdb_conf == NULL &&
 				 spec->extra_conf == NULL);
 			opts.passdb_conf = BENCH_CHAIN_PASSDB;
-			opts.extra_conf = BENCH_CHAIN_USERDB;
+			g_string_append(extra, BENCH_CHAIN_USERDB);
 			opts.userdb_settings = "  result_success = continue-ok";
 		}
-		if (extra_conf_text != NULL) {
-			opts.extra_conf = g_strconcat(
-				opts.extra_conf == NULL ? "" :
-				opts.extra_conf, "\n", extra_conf_text,
-				NULL);
-		}
+		if (!spec->bare)
+			g_string_append(extra, "\n" BENCH_STOCK_SECTIONS);
+		if (extra_conf_text != NULL)
+			g_string_append_printf(extra, "\n%s", extra_conf_text);
+		bi->extra_conf = g_string_free(extra, FALSE);
+		opts.extra_conf = bi->extra_conf;
 		progress("starting instance %s", spec->name);
 		bi->inst = pp_instance_start(&opts, &error);
 		if (bi->inst == NULL)
@@ -1005,10 +1039,24 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	run_root = g_dir_make_tmp("pp-bench-XXXXXX", &error);
-	if (run_root == NULL) {
-		fprintf(stderr, "pp-bench: %s\n", error->message);
-		return 1;
+	/* under PP_TEST_TMPDIR when it is set, as the tests' instances (a
+	   tmpfs keeps the filesystem's noise out of the figures) */
+	if (g_getenv("PP_TEST_TMPDIR") != NULL) {
+		run_root = g_build_filename(g_getenv("PP_TEST_TMPDIR"),
+					    "pp-bench-XXXXXX", NULL);
+		if (g_mkdir_with_parents(g_getenv("PP_TEST_TMPDIR"),
+					 0755) < 0 ||
+		    g_mkdtemp(run_root) == NULL) {
+			fprintf(stderr, "pp-bench: mkdtemp(%s) failed: %s\n",
+				run_root, g_strerror(errno));
+			return 1;
+		}
+	} else {
+		run_root = g_dir_make_tmp("pp-bench-XXXXXX", &error);
+		if (run_root == NULL) {
+			fprintf(stderr, "pp-bench: %s\n", error->message);
+			return 1;
+		}
 	}
 	/* auth and the mail processes run as other users */
 	if (chmod(run_root, 0755) < 0) {
@@ -1061,6 +1109,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < INST_COUNT; i++) {
 		pp_instance_stop(instances[i].inst);
 		instances[i].inst = NULL;
+		g_free(instances[i].extra_conf);
 	}
 	if (rmdir(run_root) < 0)
 		progress("rmdir(%s) failed: %s", run_root, g_strerror(errno));
