@@ -51,6 +51,8 @@ const char *pop3_policy_uidl_key_uid(uint32_t uidvalidity, uint32_t uid);
 const char *pop3_policy_uidl_key_uid_pool(pool_t pool, uint32_t uidvalidity,
 					  uint32_t uid);
 const char *pop3_policy_uidl_key_guid(const char *guid);
+/* Returns NULL if the Message-ID header value yields no usable key. */
+const char *pop3_policy_uidl_key_msgid(const char *message_id);
 
 /* Dovecot's default pop3_uidl_format. */
 #define POP3_POLICY_UIDL_FORMAT_DEFAULT "%08Xu%08Xv"
@@ -59,8 +61,6 @@ const char *pop3_policy_uidl_key_guid(const char *guid);
    message at every login. */
 const char *pop3_policy_uidl_format_default(uint32_t uidvalidity,
 					    uint32_t uid);
-/* Returns NULL if the Message-ID header value yields no usable key. */
-const char *pop3_policy_uidl_key_msgid(const char *message_id);
 
 struct pop3_policy_uidl_map_entry {
 	const char *key;
