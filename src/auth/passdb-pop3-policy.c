@@ -149,8 +149,10 @@ static const enum pop3_policy_record_kind apop_prefetch_kinds[] = {
 
 /* The records the login check reads. */
 struct pop3_policy_login_records {
-	/* policy words of the store record, NULL if the user has none */
-	const char *store_policy;
+	/* the store's answer for the policy record: ret > 0 and its fields
+	   for a record */
+	int policy_ret;
+	const char *const *policy_fields;
 	/* the login record, zeroed if the user has none */
 	struct pop3_policy_login_state state;
 	/* NULL, or why the record could not be read or parsed (naming the
@@ -169,9 +171,11 @@ pop3_policy_read_login_records(struct pop3_policy_store *store,
 	const char *error;
 
 	i_zero(records_r);
-	if (pop3_policy_auth_lookup_policy(store, user,
-					   &records_r->store_policy,
-					   &error) < 0)
+	records_r->policy_ret =
+		pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+					 user, &records_r->policy_fields,
+					 &error);
+	if (records_r->policy_ret < 0)
 		records_r->policy_error = error;
 	if (pop3_policy_auth_read_login_state(store, user, &records_r->state,
 					      &error) < 0)
@@ -192,9 +196,8 @@ static void pop3_policy_apop_handover(struct auth_request *request,
 	pop3_policy_read_login_records(store, request->fields.user, &records);
 	if (records.policy_error != NULL || records.login_error != NULL)
 		return;
-	auth_request_set_field(request, POP3_POLICY_AUTH_STORE_POLICY_FIELD,
-			       records.store_policy != NULL ?
-			       records.store_policy : "", NULL);
+	pop3_policy_auth_set_policy_record_hint(request, records.policy_ret,
+						records.policy_fields);
 	pop3_policy_auth_set_login_state_hint(request, &records.state);
 }
 
@@ -335,17 +338,23 @@ pop3_policy_login_check(struct auth_request *request,
 	struct pop3_policy_passdb_module *module = pop3_policy_module(request);
 	struct pop3_policy policy;
 	struct pop3_policy_login_state state;
-	const char *store_policy, *error;
+	const char *record, *const *fields, *store_policy = NULL, *error;
 
 	if (pop3_policy_login_precheck(request, result_r))
 		return TRUE;
 	if (!pop3_policy_request_is_apop(request))
 		return FALSE;
-	store_policy = auth_fields_find(request->fields.extra_fields,
-					POP3_POLICY_AUTH_STORE_POLICY_FIELD);
-	if (store_policy == NULL ||
+	if (!pop3_policy_auth_policy_record_hint(request, &record) ||
 	    !pop3_policy_auth_login_state_hint(request, &state))
 		return FALSE;
+	if (record != NULL) {
+		/* encoded by the APOP passdb from what it read: if it does
+		   not decode, the store is read instead */
+		if (pop3_policy_record_decode(POP3_POLICY_RECORD_POLICY,
+					      record, &fields, &error) < 0)
+			return FALSE;
+		store_policy = pop3_policy_auth_store_policy(1, fields);
+	}
 
 	if (pop3_policy_auth_resolve_with(&module->set, request->fields.user,
 					  store_policy, &policy,

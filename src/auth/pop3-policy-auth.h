@@ -102,16 +102,14 @@ int pop3_policy_auth_resolve(const struct pop3_policy_auth_settings *set,
    its decision ("<last login> <window start> <logins in window>"), so
    that the userdb counts this login into it without reading it again. */
 #define POP3_POLICY_AUTH_LOGIN_STATE_FIELD "pop3_policy_login_state"
-/* The APOP passdb reads the user's policy and login records with the
-   secret (one pipelined round trip) and hands them to the login check of
-   the same APOP request: the policy words of the store record ("" for
-   none) in this field, the login record in the one above. The check then
-   decides in the auth process, without a worker or a store lookup. */
-#define POP3_POLICY_AUTH_STORE_POLICY_FIELD "pop3_policy_store_policy"
-/* The login check (mode=login, asynchronous path) also leaves the policy
-   record it read, encoded as stored ("" for none), so that the userdb
-   hands it to the session without reading it again: one dict round trip
-   less per POP3 login. */
+/* The user's policy record as read from the store, encoded as stored (""
+   for none). The APOP passdb reads it with the secret (one pipelined round
+   trip) and leaves it here with the login record in the field above, so
+   that the login check of the same APOP request decides in the auth
+   process, without a worker or a store lookup. Otherwise the login check
+   (mode=login, asynchronous path) reads it and leaves it. Either way the
+   userdb hands it to the session without reading it again: one dict round
+   trip less per POP3 login. */
 #define POP3_POLICY_AUTH_POLICY_RECORD_FIELD "pop3_policy_policy_record"
 
 /* Returns TRUE and the login_delay that the mode=login passdb resolved for

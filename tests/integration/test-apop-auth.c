@@ -602,6 +602,56 @@ static gboolean log_has(Fixture *f, const char *needle)
 	return found;
 }
 
+/* How many times any process logged a lookup of key (lib-dict's debug
+   line "Looking up '<key>'" or "Looking up (async) '<key>'"). */
+static unsigned int log_lookups(Fixture *f, const char *key)
+{
+	char *log = pp_instance_read_log(f->inst);
+	char **lines = g_strsplit(log, "\n", -1);
+	char *quoted = g_strdup_printf("'%s'", key);
+	unsigned int i, count = 0;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		if (strstr(lines[i], "Looking up") != NULL &&
+		    strstr(lines[i], quoted) != NULL)
+			count++;
+	}
+	g_free(quoted);
+	g_strfreev(lines);
+	g_free(log);
+	return count;
+}
+
+/* The APOP passdb reads the policy record with the secret and leaves it
+   for the login check and the userdb, which hands it to the session: one
+   read of it per APOP login, by any process. The policy still applies:
+   login_delay=1h from the store refuses the second login. */
+static void test_apop_policy_read_once(void)
+{
+	FixtureOptions fopts = { .debug = TRUE };
+	Fixture *f = fixture_start(&fopts);
+	char *secret, *reply;
+	unsigned int i;
+
+	secret = generate_secret(f, "alice");
+	set_user_policy(f, "alice", "expire=30d");
+	for (i = 0; i < 3; i++) {
+		reply = try_apop(f, "alice", secret);
+		assert_reply_prefix(reply, "+OK");
+	}
+	g_assert_cmpuint(log_lookups(f, "shared/pop3-policy/policy/alice"),
+			 ==, 3);
+	g_assert_true(log_has(f, "3 record(s) handed over by the userdb"));
+
+	set_user_policy(f, "alice", "login_delay=1h");
+	reply = try_apop(f, "alice", secret);
+	assert_reply_prefix(reply, "+OK");
+	reply = try_apop(f, "alice", secret);
+	assert_reply_prefix(reply, "-ERR [LOGIN-DELAY]");
+	g_free(secret);
+	fixture_stop(f);
+}
+
 /* A store that is down, a bad key file, a wrong key, damaged records:
    -ERR [SYS/TEMP] with a clear log line, never "wrong password", and
    never a login. */
@@ -1423,6 +1473,8 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/apop/logins", test_apop_logins);
 	g_test_add_func("/apop/fail-closed", test_apop_fail_closed);
+	g_test_add_func("/apop/policy-read-once",
+			test_apop_policy_read_once);
 	g_test_add_func("/apop/rotate", test_apop_rotate);
 	g_test_add_func("/apop/login-delay", test_apop_login_delay);
 	g_test_add_func("/apop/apop-only", test_apop_only);
