@@ -1067,6 +1067,26 @@ char *pp_instance_read_log(PpInstance *inst)
 	return g_string_free(str, FALSE);
 }
 
+unsigned int pp_instance_log_lookups(PpInstance *inst, const char *process,
+				     const char *key)
+{
+	char *log = pp_instance_read_log(inst);
+	char **lines = g_strsplit(log, "\n", -1);
+	char *quoted = g_strdup_printf("'%s'", key);
+	unsigned int i, count = 0;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		if ((process == NULL || strstr(lines[i], process) != NULL) &&
+		    strstr(lines[i], "Looking up") != NULL &&
+		    strstr(lines[i], quoted) != NULL)
+			count++;
+	}
+	g_free(quoted);
+	g_strfreev(lines);
+	g_free(log);
+	return count;
+}
+
 void pp_instance_add_user(PpInstance *inst, const char *user,
 			  const char *password, const char *userdb_fields)
 {

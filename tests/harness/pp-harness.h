@@ -120,6 +120,12 @@ char *pp_instance_read_log(PpInstance *inst);
    if it appeared. */
 gboolean pp_instance_wait_log(PpInstance *inst, const char *text,
 			      unsigned int timeout_msecs);
+/* How many store lookups of key the log shows (lib-dict's debug lines
+   "Looking up '<key>'" and "Looking up (async) '<key>'", so the instance
+   needs debug), by the processes whose log lines contain process (e.g.
+   " auth: "), or by any with NULL. */
+unsigned int pp_instance_log_lookups(PpInstance *inst, const char *process,
+				     const char *key);
 
 /* Adds a user with a plaintext password and optional userdb extra fields
    ("pop3_policy=expire=0" ...; space-separated, no spaces inside values).

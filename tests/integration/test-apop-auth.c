@@ -602,26 +602,6 @@ static gboolean log_has(Fixture *f, const char *needle)
 	return found;
 }
 
-/* How many times any process logged a lookup of key (lib-dict's debug
-   line "Looking up '<key>'" or "Looking up (async) '<key>'"). */
-static unsigned int log_lookups(Fixture *f, const char *key)
-{
-	char *log = pp_instance_read_log(f->inst);
-	char **lines = g_strsplit(log, "\n", -1);
-	char *quoted = g_strdup_printf("'%s'", key);
-	unsigned int i, count = 0;
-
-	for (i = 0; lines[i] != NULL; i++) {
-		if (strstr(lines[i], "Looking up") != NULL &&
-		    strstr(lines[i], quoted) != NULL)
-			count++;
-	}
-	g_free(quoted);
-	g_strfreev(lines);
-	g_free(log);
-	return count;
-}
-
 /* The APOP passdb reads the policy record with the secret and leaves it
    for the login check and the userdb, which hands it to the session: one
    read of it per APOP login, by any process. The policy still applies:
@@ -639,7 +619,8 @@ static void test_apop_policy_read_once(void)
 		reply = try_apop(f, "alice", secret);
 		assert_reply_prefix(reply, "+OK");
 	}
-	g_assert_cmpuint(log_lookups(f, "shared/pop3-policy/policy/alice"),
+	g_assert_cmpuint(pp_instance_log_lookups(f->inst, NULL,
+					 "shared/pop3-policy/policy/alice"),
 			 ==, 3);
 	g_assert_true(log_has(f, "3 record(s) handed over by the userdb"));
 

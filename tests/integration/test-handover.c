@@ -32,28 +32,6 @@ static gboolean lines_use_dict(const char *lines)
 	return FALSE;
 }
 
-/* How many lookups of key the auth process logged (lib-dict's debug
-   line: "Looking up (async) '<key>'", or "Looking up '<key>'" for a driver
-   without async lookups). */
-static unsigned int auth_lookups(PpInstance *inst, const char *key)
-{
-	char *log = pp_instance_read_log(inst);
-	char **lines = g_strsplit(log, "\n", -1);
-	char *quoted = g_strdup_printf("'%s'", key);
-	unsigned int i, count = 0;
-
-	for (i = 0; lines[i] != NULL; i++) {
-		if (strstr(lines[i], " auth: ") != NULL &&
-		    strstr(lines[i], "Looking up") != NULL &&
-		    strstr(lines[i], quoted) != NULL)
-			count++;
-	}
-	g_free(quoted);
-	g_strfreev(lines);
-	g_free(log);
-	return count;
-}
-
 static PpInstance *start_with_chain(void)
 {
 	PpInstanceOptions opts = { .with_package = TRUE };
@@ -177,10 +155,10 @@ static void test_session_reads_nothing(void)
 	/* the userdb took the policy record from the login check: one
 	   lookup of it per login (three), as of the guard's sketch, which
 	   only the userdb reads */
-	g_assert_cmpuint(auth_lookups(inst, "priv/pop3-policy/uidl-guard"),
-			 ==, 3);
-	g_assert_cmpuint(auth_lookups(inst, "shared/pop3-policy/policy/alice"),
-			 ==, 3);
+	g_assert_cmpuint(pp_instance_log_lookups(inst, " auth: ",
+			 "priv/pop3-policy/uidl-guard"), ==, 3);
+	g_assert_cmpuint(pp_instance_log_lookups(inst, " auth: ",
+			 "shared/pop3-policy/policy/alice"), ==, 3);
 	rt_stop(inst);
 }
 
