@@ -194,6 +194,23 @@ static void store_prefetched_drop(struct pop3_policy_store *store,
 		store_prefetched_free(&item);
 }
 
+/* A new kept answer for the user's key, replacing one kept before. */
+static struct store_prefetched *
+store_prefetched_new(struct pop3_policy_store *store, const char *user,
+		     const char *key)
+{
+	struct store_prefetched *item;
+
+	if (!array_is_created(&store->prefetched))
+		i_array_init(&store->prefetched, 4);
+	store_prefetched_drop(store, user, key);
+	item = i_new(struct store_prefetched, 1);
+	item->user = i_strdup(user);
+	item->key = i_strdup(key);
+	array_push_back(&store->prefetched, &item);
+	return item;
+}
+
 void pop3_policy_store_deinit(struct pop3_policy_store **_store)
 {
 	struct pop3_policy_store *store = *_store;
@@ -467,19 +484,13 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 
 	if (user == NULL || user[0] == '\0')
 		return;
-	if (!array_is_created(&store->prefetched))
-		i_array_init(&store->prefetched, count);
 	store_op_settings(user, &op_set);
 	for (i = 0; i < count; i++) {
 		key = pop3_policy_store_key(kinds[i], user);
 		/* a bad key is reported by the lookup itself */
 		if (store_check_key(user, key, &error) < 0)
 			continue;
-		store_prefetched_drop(store, user, key);
-		item = i_new(struct store_prefetched, 1);
-		item->user = i_strdup(user);
-		item->key = i_strdup(key);
-		array_push_back(&store->prefetched, &item);
+		item = store_prefetched_new(store, user, key);
 		dict_lookup_async(store->dict, &op_set, key,
 				  store_prefetch_callback, item);
 		if (i == 0) {
@@ -509,21 +520,14 @@ void pop3_policy_store_prefetched_add(struct pop3_policy_store *store,
 				      const char *user, const char *record)
 {
 	struct store_prefetched *item;
-	const char *key;
 
 	if (user == NULL || user[0] == '\0')
 		return;
-	key = pop3_policy_store_key(kind, user);
-	if (!array_is_created(&store->prefetched))
-		i_array_init(&store->prefetched, 4);
-	store_prefetched_drop(store, user, key);
-	item = i_new(struct store_prefetched, 1);
-	item->user = i_strdup(user);
-	item->key = i_strdup(key);
+	item = store_prefetched_new(store, user,
+				    pop3_policy_store_key(kind, user));
 	item->ret = record == NULL ? 0 : 1;
 	item->value = i_strdup(record);
 	item->done = TRUE;
-	array_push_back(&store->prefetched, &item);
 }
 
 struct store_batch_item {
