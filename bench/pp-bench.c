@@ -194,13 +194,13 @@ static const struct bench_row rows[] = {
 	{ "sessions-32", "POP3 sessions/s, 32 clients",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 32, FALSE,
 	  METRIC_RATE, 0.97, "issue 2", FALSE },
-	/* The package on the big mailbox without a map: the UIDL guard
-	   (default 50%) is the only UIDL work. */
 	/* issue 3: the same sessions with a retention policy set; RETR
 	   records the message's first retrieval, QUIT checks what is due */
 	{ "policy-sessions-8", "policy: POP3 sessions/s, 8 cl.",
 	  INST_VANILLA, INST_PACKAGE_POLICY, BENCH_SESSION_FULL, 8, FALSE,
 	  METRIC_RATE, 0.95, "issue 3", FALSE },
+	/* The package on the big mailbox without a map: the UIDL guard
+	   (default 50%) is the only UIDL work. */
 	{ "uidl-big", "UIDL latency ms, big mailbox, guard",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_UIDL, 1, TRUE,
 	  METRIC_UIDL_MS, 1.05, "issue 5", FALSE },
@@ -1041,22 +1041,11 @@ int main(int argc, char **argv)
 
 	/* under PP_TEST_TMPDIR when it is set, as the tests' instances (a
 	   tmpfs keeps the filesystem's noise out of the figures) */
-	if (g_getenv("PP_TEST_TMPDIR") != NULL) {
-		run_root = g_build_filename(g_getenv("PP_TEST_TMPDIR"),
-					    "pp-bench-XXXXXX", NULL);
-		if (g_mkdir_with_parents(g_getenv("PP_TEST_TMPDIR"),
-					 0755) < 0 ||
-		    g_mkdtemp(run_root) == NULL) {
-			fprintf(stderr, "pp-bench: mkdtemp(%s) failed: %s\n",
-				run_root, g_strerror(errno));
-			return 1;
-		}
-	} else {
-		run_root = g_dir_make_tmp("pp-bench-XXXXXX", &error);
-		if (run_root == NULL) {
-			fprintf(stderr, "pp-bench: %s\n", error->message);
-			return 1;
-		}
+	run_root = g_build_filename(pp_tmp_root(), "pp-bench-XXXXXX", NULL);
+	if (g_mkdtemp_full(run_root, 0755) == NULL) {
+		fprintf(stderr, "pp-bench: mkdtemp(%s) failed: %s\n",
+			run_root, g_strerror(errno));
+		return 1;
 	}
 	/* auth and the mail processes run as other users */
 	if (chmod(run_root, 0755) < 0) {

@@ -61,17 +61,6 @@ struct pp_child_creds {
 
 static PpBackend *pp_shared_backends[2];
 
-static const char *pp_backends_run_root(void)
-{
-	const char *root = g_getenv("PP_TEST_TMPDIR");
-
-	if (root == NULL || root[0] == '\0')
-		root = g_get_tmp_dir();
-	if (g_mkdir_with_parents(root, 0755) < 0)
-		g_error("pp-backends: mkdir %s: %s", root, g_strerror(errno));
-	return root;
-}
-
 static const char *pp_backends_srcdir(void)
 {
 	const char *dir = g_getenv("PP_TOP_SRCDIR");
@@ -392,7 +381,7 @@ static char *pp_backend_connect_string(PpBackend *b, const char *db)
 PpBackend *pp_backend_start(PpBackendKind kind, GError **error)
 {
 	PpBackend *b = g_new0(PpBackend, 1);
-	char *tmpl = g_build_filename(pp_backends_run_root(),
+	char *tmpl = g_build_filename(pp_tmp_root(),
 				      kind == PP_BACKEND_REDIS ?
 				      "pp-redis-XXXXXX" : "pp-pgsql-XXXXXX",
 				      NULL);

@@ -105,9 +105,7 @@ static const char *pp_top_srcdir(void)
 	return dir;
 }
 
-/* The per-run root under which every instance directory is created, so that
-   the runner can remove what an aborted test left behind. */
-static const char *pp_run_root(void)
+const char *pp_tmp_root(void)
 {
 	const char *root = g_getenv("PP_TEST_TMPDIR");
 
@@ -850,7 +848,7 @@ static void pp_instance_free(PpInstance *inst)
 static PpInstance *pp_instance_new(const PpInstanceOptions *opts)
 {
 	PpInstance *inst = g_new0(PpInstance, 1);
-	char *tmpl = g_build_filename(pp_run_root(), "pp-inst-XXXXXX", NULL);
+	char *tmpl = g_build_filename(pp_tmp_root(), "pp-inst-XXXXXX", NULL);
 
 	inst->opts = *opts;
 	inst->plugin_settings = g_strdup(opts->plugin_settings);

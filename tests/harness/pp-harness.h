@@ -162,6 +162,11 @@ void pp_instance_store_set_raw(PpInstance *inst, const char *user,
    "+0" (libfaketime's relative syntax). Requires opts.faketime. */
 void pp_instance_set_time_offset(PpInstance *inst, const char *offset);
 
+/* The per-run root under which every instance (and backend) directory is
+   created: PP_TEST_TMPDIR, else the system's temporary directory, made if
+   missing, so that the runner can remove what an aborted test left
+   behind. */
+const char *pp_tmp_root(void);
 /* Returns a TCP port on 127.0.0.1 that was free a moment ago (bound to port
    0 and released); a caller that then fails to bind it tries again. */
 guint16 pp_free_port(void);
