@@ -56,7 +56,7 @@ static struct bench_user users[USERS];
 static struct bench_user delay_users[USERS];
 
 static char *key_file;
-static char *passdb_conf, *extra_conf, *plugin_settings;
+static char *extra_conf, *plugin_settings;
 
 static void write_key_file(const char *dir)
 {
@@ -133,35 +133,10 @@ static PpInstance *start_package(void)
 	PpInstance *inst;
 	unsigned int i;
 
-	passdb_conf = g_strdup_printf(
-		"passdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=proxy::pop3policy key_file=%s\n"
-		"  mechanisms = apop\n"
-		"  result_success = continue-ok\n"
-		"}\n"
-		"passdb {\n"
-		"  driver = passwd-file\n"
-		"  args = scheme=PLAIN username_format=%%u %%{passwd_file}\n"
-		"  skip = authenticated\n"
-		"  result_success = continue-ok\n"
-		"}\n"
-		"passdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=proxy::pop3policy mode=login " POLICY_ARGS "\n"
-		"  skip = unauthenticated\n"
-		"  result_failure = return-fail\n"
-		"  result_internalfail = return-fail\n"
-		"}\n", key_file);
 	/* Only the auth side is measured: the mail plugin (retention, UIDL)
 	   is left out of the pop3 process on both sides, so that the ratio
 	   is the cost of APOP from the store and of the login control. */
 	extra_conf = g_strdup(
-		"userdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=proxy::pop3policy " POLICY_ARGS "\n"
-		"  skip = notfound\n"
-		"}\n"
 		"protocol pop3 {\n"
 		"  mail_plugins =\n"
 		"}\n");
@@ -171,10 +146,11 @@ static PpInstance *start_package(void)
 		key_file);
 	opts.with_package = TRUE;
 	opts.store = PP_STORE_SQLITE;
-	opts.passdb_conf = passdb_conf;
+	opts.auth_chain = TRUE;
+	opts.auth_chain_args = POLICY_ARGS;
+	opts.apop_key_file = key_file;
 	opts.extra_conf = extra_conf;
 	opts.plugin_settings = plugin_settings;
-	opts.userdb_settings = "  result_success = continue-ok";
 	inst = pp_instance_start(&opts, &error);
 	if (inst == NULL)
 		g_error("%s", error->message);

@@ -17,6 +17,7 @@
 
 #include "pp-harness.h"
 #include "bench-cpu.h"
+#include "bench-stock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -55,7 +56,11 @@ static PpInstance *start(int kind, gboolean faketime)
 	PpInstance *inst;
 
 	opts.store = kind > 0 ? PP_STORE_SQLITE : PP_STORE_NONE;
+	/* the package as it is meant to be run, against Dovecot as
+	   installed */
+	opts.auth_chain = kind > 0;
 	opts.plugin_settings = kind == 2 ? POLICY : NULL;
+	opts.extra_conf = BENCH_STOCK_SECTIONS;
 	inst = pp_instance_start(&opts, &error);
 	if (inst == NULL)
 		g_error("%s", error->message);

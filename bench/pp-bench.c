@@ -18,6 +18,7 @@
 #include "bench-pop3.h"
 #include "bench-maildir.h"
 #include "bench-cpu.h"
+#include "bench-stock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -80,46 +81,6 @@ struct bench_instance_spec {
 	/* without BENCH_STOCK_SECTIONS */
 	bool bare;
 };
-
-/* The protocol sections Debian's Dovecot has when it is installed with
-   dovecot-core and dovecot-pop3d (/etc/dovecot/conf.d: 10-director.conf,
-   10-mail.conf, 15-lda.conf, 20-pop3.conf), their contents commented out
-   there as here. Every instance has them, so that vanilla is Dovecot as
-   installed: the config process answers each process's request for its
-   settings by going through such sections, which costs it about 0.36 M
-   instructions per POP3 session (bench/callgrind-sessions) even when they
-   are empty. The package's own "protocol pop3" section would otherwise
-   be the instance's first and carry all of that cost; INST_VANILLA_BARE
-   (row bare-sessions-8) shows that comparison. */
-#define BENCH_STOCK_SECTIONS \
-	"protocol lmtp {\n" \
-	"}\n" \
-	"protocol !indexer-worker {\n" \
-	"}\n" \
-	"protocol lda {\n" \
-	"}\n" \
-	"protocol pop3 {\n" \
-	"}\n"
-
-#define BENCH_CHAIN_PASSDB \
-	"passdb {\n" \
-	"  driver = passwd-file\n" \
-	"  args = scheme=PLAIN username_format=%u %{passwd_file}\n" \
-	"  result_success = continue-ok\n" \
-	"}\n" \
-	"passdb {\n" \
-	"  driver = pop3_policy\n" \
-	"  args = dict=%{store_uri} mode=login\n" \
-	"  skip = unauthenticated\n" \
-	"  result_failure = return-fail\n" \
-	"  result_internalfail = return-fail\n" \
-	"}\n"
-#define BENCH_CHAIN_USERDB \
-	"userdb {\n" \
-	"  driver = pop3_policy\n" \
-	"  args = dict=%{store_uri}\n" \
-	"  skip = notfound\n" \
-	"}\n"
 
 static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 	[INST_VANILLA] = { "vanilla", FALSE, PP_STORE_NONE, NULL, NULL,
@@ -573,14 +534,8 @@ instance_prepare(enum bench_inst idx, const struct bench_row *row)
 		opts.store = spec->store;
 		opts.plugin_settings = spec->plugin_settings;
 		opts.passdb_conf = spec->passdb_conf;
+		opts.auth_chain = spec->auth_chain;
 		extra = g_string_new(spec->extra_conf);
-		if (spec->auth_chain) {
-			g_assert(spec->passdb_conf == NULL &&
-				 spec->extra_conf == NULL);
-			opts.passdb_conf = BENCH_CHAIN_PASSDB;
-			g_string_append(extra, BENCH_CHAIN_USERDB);
-			opts.userdb_settings = "  result_success = continue-ok";
-		}
 		if (!spec->bare)
 			g_string_append(extra, "\n" BENCH_STOCK_SECTIONS);
 		if (extra_conf_text != NULL)

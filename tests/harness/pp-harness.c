@@ -389,6 +389,11 @@ static void pp_append_with_store_uri(PpInstance *inst, GString *conf,
 	g_strfreev(parts);
 }
 
+static const char *pp_str_or_empty(const char *str)
+{
+	return str != NULL ? str : "";
+}
+
 static char *pp_instance_build_conf(PpInstance *inst)
 {
 	const PpInstanceOptions *o = &inst->opts;
@@ -462,6 +467,18 @@ static char *pp_instance_build_conf(PpInstance *inst)
 		break;
 	}
 
+	if (o->auth_chain && inst->store_uri == NULL)
+		g_error("pp-harness: auth_chain needs a store");
+	if (o->auth_chain && o->apop_key_file != NULL) {
+		g_string_append_printf(conf,
+			"passdb {\n"
+			"  driver = pop3_policy\n"
+			"  args = dict=%s key_file=%s\n"
+			"  mechanisms = apop\n"
+			"  result_success = continue-ok\n"
+			"}\n", o->apop_dict != NULL ? o->apop_dict :
+			inst->store_uri, o->apop_key_file);
+	}
 	if (inst->passdb_conf != NULL) {
 		char **parts = g_strsplit(inst->passdb_conf, "%{passwd_file}",
 					  -1);
@@ -475,17 +492,43 @@ static char *pp_instance_build_conf(PpInstance *inst)
 			"passdb {\n"
 			"  driver = passwd-file\n"
 			"  args = scheme=PLAIN username_format=%%u %s\n"
-			"}\n", inst->passwd_path);
+			"%s"
+			"}\n", inst->passwd_path,
+			!o->auth_chain ? "" :
+			o->apop_key_file == NULL ?
+			"  result_success = continue-ok\n" :
+			"  skip = authenticated\n"
+			"  result_success = continue-ok\n");
+	}
+	if (o->auth_chain) {
+		g_string_append_printf(conf,
+			"passdb {\n"
+			"  driver = pop3_policy\n"
+			"  args = dict=%s mode=login %s\n"
+			"  skip = unauthenticated\n"
+			"  result_failure = return-fail\n"
+			"  result_internalfail = return-fail\n"
+			"}\n", inst->store_uri,
+			pp_str_or_empty(o->auth_chain_args));
 	}
 	g_string_append_printf(conf,
 		"userdb {\n"
 		"  driver = passwd-file\n"
 		"  args = username_format=%%u %s\n"
 		"  default_fields = uid=%u gid=%u home=%s/%%u\n"
-		"%s\n"
+		"%s"
 		"}\n", inst->passwd_path, (unsigned int)inst->mail_uid,
 		(unsigned int)inst->mail_gid, home_root,
-		o->userdb_settings != NULL ? o->userdb_settings : "");
+		o->auth_chain ? "  result_success = continue-ok\n" : "");
+	if (o->auth_chain) {
+		g_string_append_printf(conf,
+			"userdb {\n"
+			"  driver = pop3_policy\n"
+			"  args = dict=%s %s\n"
+			"  skip = notfound\n"
+			"}\n", inst->store_uri,
+			pp_str_or_empty(o->auth_chain_args));
+	}
 
 	if (o->with_package) {
 		g_string_append(conf,

@@ -60,10 +60,6 @@ typedef struct {
 	const char *passdb_conf;
 	/* Appended verbatim to dovecot.conf (protocol blocks, metric {} ...). */
 	const char *extra_conf;
-	/* Extra lines inside the default userdb { } block, e.g.
-	   "result_success = continue-ok" to chain a userdb from extra_conf
-	   after it. */
-	const char *userdb_settings;
 	/* mail_location; default "maildir:~/Maildir" */
 	const char *mail_location;
 	/* Run every Dovecot process (and doveadm) under libfaketime, with the
@@ -77,6 +73,19 @@ typedef struct {
 	/* Also run IMAP (dovecot-imapd): protocols = pop3 imap, with an
 	   imap listener on 127.0.0.1:pp_instance_imap_port(). */
 	gboolean with_imap;
+	/* With the package: the auth chain that
+	   conf.d/auth-pop3-policy.conf.ext ships. With apop_key_file, the
+	   APOP passdb comes first (dict=apop_dict, default the store). Then
+	   the site's passdb: passdb_conf, or the default one, which then
+	   continues on success (and skips logins the APOP passdb
+	   authenticated). Then the login check passdb (mode=login). The
+	   default userdb continues on success to the pop3_policy userdb.
+	   auth_chain_args go into the args of the login check and of that
+	   userdb, e.g. "pop3_policy=login_delay=1h". */
+	gboolean auth_chain;
+	const char *auth_chain_args;
+	const char *apop_key_file;
+	const char *apop_dict;
 } PpInstanceOptions;
 
 /* Writes the config, creates the store, starts `dovecot -F` and waits until

@@ -28,6 +28,7 @@ typedef struct {
 	char *key_file;
 	char *hashed_file;
 	char *passdb_conf;
+	char *auth_chain_args;
 	char *extra_conf;
 	char *plugin_settings;
 } Fixture;
@@ -152,39 +153,19 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 	g_free(key);
 	write_file(f->hashed_file, "", 0644);
 
+	/* the site's passwords: hashed, in their own passwd-file */
 	f->passdb_conf = g_strdup_printf(
-		"passdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=%s key_file=%s\n"
-		"  mechanisms = apop\n"
-		"  result_success = continue-ok\n"
-		"}\n"
 		"passdb {\n"
 		"  driver = passwd-file\n"
 		"  args = scheme=SHA512-CRYPT username_format=%%u %s\n"
 		"  skip = authenticated\n"
 		"  result_success = continue-ok\n"
-		"}\n"
-		"passdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=%%{store_uri} mode=login pop3_policy=%s "
-		"pop3_policy_class_strict=apop_only=yes\n"
-		"  skip = unauthenticated\n"
-		"  result_failure = return-fail\n"
-		"  result_internalfail = return-fail\n"
-		"}\n",
-		fopts->apop_dict != NULL ? fopts->apop_dict :
-		"%{store_uri}", f->key_file, f->hashed_file, site);
-	f->extra_conf = g_strdup_printf(
-		"userdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=%%{store_uri} pop3_policy=%s "
-		"pop3_policy_class_strict=apop_only=yes\n"
-		"  skip = notfound\n"
-		"}\n"
-		/* pop3-login makes the APOP challenge with its own clock:
-		   it must see libfaketime's offset file, so no chroot */
-		"%s", site, fopts->faketime ?
+		"}\n", f->hashed_file);
+	f->auth_chain_args = g_strdup_printf(
+		"pop3_policy=%s pop3_policy_class_strict=apop_only=yes", site);
+	/* pop3-login makes the APOP challenge with its own clock: it must
+	   see libfaketime's offset file, so no chroot */
+	f->extra_conf = g_strdup(fopts->faketime ?
 		"service pop3-login {\n  chroot =\n}\n" : "");
 	/* the mail plugin reads the same site policy and classes */
 	site_words = g_strdelimit(g_strdup(site), ",", ' ');
@@ -199,9 +180,12 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 	opts.with_package = TRUE;
 	opts.store = PP_STORE_SQLITE;
 	opts.passdb_conf = f->passdb_conf;
+	opts.auth_chain = TRUE;
+	opts.auth_chain_args = f->auth_chain_args;
+	opts.apop_key_file = f->key_file;
+	opts.apop_dict = fopts->apop_dict;
 	opts.extra_conf = f->extra_conf;
 	opts.plugin_settings = f->plugin_settings;
-	opts.userdb_settings = "  result_success = continue-ok";
 	opts.faketime = fopts->faketime;
 	opts.with_imap = fopts->imap;
 	opts.backend = fopts->backend;
@@ -231,6 +215,7 @@ static void fixture_stop(Fixture *f)
 	g_free(f->key_file);
 	g_free(f->hashed_file);
 	g_free(f->passdb_conf);
+	g_free(f->auth_chain_args);
 	g_free(f->extra_conf);
 	g_free(f->plugin_settings);
 	g_free(f);

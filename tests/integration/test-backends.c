@@ -38,8 +38,6 @@ typedef struct {
 	/* site directory: the shared APOP key file and the import files */
 	char *dir;
 	char *key_file;
-	char *passdb_conf;
-	char *extra_conf;
 	char *plugin_settings;
 	/* two Dovecot backends of the site sharing the store */
 	PpInstance *inst[2];
@@ -135,42 +133,15 @@ static Site *site_start(PpBackendKind kind, unsigned int instances)
 	write_file(site->key_file, key, 0600);
 	g_free(key);
 
-	site->passdb_conf = g_strdup_printf(
-		"passdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=%%{store_uri} key_file=%s\n"
-		"  mechanisms = apop\n"
-		"  result_success = continue-ok\n"
-		"}\n"
-		"passdb {\n"
-		"  driver = passwd-file\n"
-		"  args = scheme=PLAIN username_format=%%u %%{passwd_file}\n"
-		"  skip = authenticated\n"
-		"  result_success = continue-ok\n"
-		"}\n"
-		"passdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=%%{store_uri} mode=login\n"
-		"  skip = unauthenticated\n"
-		"  result_failure = return-fail\n"
-		"  result_internalfail = return-fail\n"
-		"}\n", site->key_file);
-	site->extra_conf = g_strdup(
-		"userdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=%{store_uri}\n"
-		"  skip = notfound\n"
-		"}\n");
 	site->plugin_settings = g_strdup_printf(
 		"  pop3_policy_apop_key_file = %s", site->key_file);
 
 	opts.with_package = TRUE;
 	opts.store = store_kind(kind);
 	opts.backend = site->backend;
-	opts.passdb_conf = site->passdb_conf;
-	opts.extra_conf = site->extra_conf;
+	opts.auth_chain = TRUE;
+	opts.apop_key_file = site->key_file;
 	opts.plugin_settings = site->plugin_settings;
-	opts.userdb_settings = "  result_success = continue-ok";
 	current_site = site;
 	for (i = 0; i < instances; i++) {
 		site->inst[i] = pp_instance_start(&opts, &error);
@@ -206,8 +177,6 @@ static void site_stop(Site *site)
 			   NULL, NULL, NULL, NULL, NULL, NULL);
 	g_free(site->dir);
 	g_free(site->key_file);
-	g_free(site->passdb_conf);
-	g_free(site->extra_conf);
 	g_free(site->plugin_settings);
 	g_free(site);
 }

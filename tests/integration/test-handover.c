@@ -38,26 +38,7 @@ static PpInstance *start_with_chain(void)
 
 	opts.store = PP_STORE_SQLITE;
 	opts.debug = TRUE;
-	opts.passdb_conf =
-		"passdb {\n"
-		"  driver = passwd-file\n"
-		"  args = scheme=PLAIN username_format=%u %{passwd_file}\n"
-		"  result_success = continue-ok\n"
-		"}\n"
-		"passdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=%{store_uri} mode=login\n"
-		"  skip = unauthenticated\n"
-		"  result_failure = return-fail\n"
-		"  result_internalfail = return-fail\n"
-		"}\n";
-	opts.userdb_settings = "  result_success = continue-ok";
-	opts.extra_conf =
-		"userdb {\n"
-		"  driver = pop3_policy\n"
-		"  args = dict=%{store_uri}\n"
-		"  skip = notfound\n"
-		"}\n";
+	opts.auth_chain = TRUE;
 	return rt_start(&opts);
 }
 
