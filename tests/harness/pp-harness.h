@@ -76,9 +76,10 @@ typedef struct {
 	/* With the package: the auth chain that
 	   conf.d/auth-pop3-policy.conf.ext ships. With apop_key_file, the
 	   APOP passdb comes first (dict=apop_dict, default the store). Then
-	   the site's passdb: passdb_conf, or the default one, which then
-	   continues on success (and skips logins the APOP passdb
-	   authenticated). Then the login check passdb (mode=login). The
+	   the site's passdb: the default one, which then continues on
+	   success (and skips logins the APOP passdb authenticated), or
+	   passdb_conf, which must say so itself. Then the login check
+	   passdb (mode=login). The
 	   default userdb continues on success to the pop3_policy userdb.
 	   auth_chain_args go into the args of the login check and of that
 	   userdb, e.g. "pop3_policy=login_delay=1h". */
