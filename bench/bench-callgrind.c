@@ -14,6 +14,7 @@
 
 #include "pp-harness.h"
 #include "bench-maildir.h"
+#include "bench-conf.h"
 
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -22,7 +23,6 @@
 #include <unistd.h>
 
 #define BENCH_USER "u1"
-#define BENCH_POLICY "  pop3_policy = expire=30d max_age=365d on_delete=hold"
 
 static int opt_messages = 100000;
 
@@ -35,7 +35,7 @@ struct cg_instance {
 static const struct cg_instance cg_instances[] = {
 	{ "vanilla", FALSE, NULL },
 	{ "package", TRUE, NULL },
-	{ "package+policy", TRUE, BENCH_POLICY },
+	{ "package+policy", TRUE, BENCH_RETENTION_POLICY },
 };
 
 /* Returns the instructions of one session of the instance's user. */

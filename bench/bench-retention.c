@@ -17,7 +17,7 @@
 
 #include "pp-harness.h"
 #include "bench-cpu.h"
-#include "bench-stock.h"
+#include "bench-conf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,7 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POLICY "pop3_policy = expire=30d max_age=365d on_delete=hold\n"
 #define CLIENTS 8
 #define BIG_MESSAGES 100000
 #define DUE_MESSAGES 1000
@@ -59,7 +58,7 @@ static PpInstance *start(int kind, gboolean faketime)
 	/* the package as it is meant to be run, against Dovecot as
 	   installed */
 	opts.auth_chain = kind > 0;
-	opts.plugin_settings = kind == 2 ? POLICY : NULL;
+	opts.plugin_settings = kind == 2 ? BENCH_RETENTION_POLICY : NULL;
 	opts.extra_conf = BENCH_STOCK_SECTIONS;
 	inst = pp_instance_start(&opts, &error);
 	if (inst == NULL)

@@ -18,7 +18,7 @@
 #include "bench-pop3.h"
 #include "bench-maildir.h"
 #include "bench-cpu.h"
-#include "bench-stock.h"
+#include "bench-conf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -110,11 +110,10 @@ static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 				  "}" },
 	[INST_PACKAGE_NO_CHAIN] = { "pkg-no-chain", TRUE, PP_STORE_SQLITE,
 				    NULL, NULL, FALSE },
-	/* the site's policy as bench-retention sets it; nothing is due:
-	   the sessions keep their mail and it is new */
+	/* the retention figures' site policy (bench-conf.h) */
 	[INST_PACKAGE_POLICY] = { "package+policy", TRUE, PP_STORE_SQLITE,
-				  "pop3_policy = expire=30d max_age=365d "
-				  "on_delete=hold", NULL, FALSE, NULL, TRUE },
+				  BENCH_RETENTION_POLICY, NULL, FALSE, NULL,
+				  TRUE },
 	[INST_VANILLA_BARE] = { "vanilla-bare", FALSE, PP_STORE_NONE, NULL,
 				NULL, FALSE, NULL, FALSE, TRUE },
 };
