@@ -141,10 +141,13 @@ const char *pop3_policy_auth_store_policy(int ret, const char *const *fields)
 	return ret > 0 ? fields[1] : NULL;
 }
 
-int pop3_policy_auth_lookup_policy(struct pop3_policy_store *store,
-				   const char *user,
-				   const char **store_policy_r,
-				   const char **error_r)
+/* Reads the user's policy record from the store: returns 0 and its policy
+   words in store_policy_r (data stack; NULL if the user has no record),
+   or -1 with error_r naming the user and the key. */
+static int
+pop3_policy_auth_lookup_policy(struct pop3_policy_store *store,
+			       const char *user, const char **store_policy_r,
+			       const char **error_r)
 {
 	const char *const *fields;
 	int ret;

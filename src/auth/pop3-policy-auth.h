@@ -68,13 +68,6 @@ int pop3_policy_auth_read_login_state(struct pop3_policy_store *store,
 				      const char *user,
 				      struct pop3_policy_login_state *state_r,
 				      const char **error_r);
-/* Reads the user's policy record from the store: returns 0 and its policy
-   words in store_policy_r (data stack; NULL if the user has no record),
-   or -1 with error_r naming the user and the key. */
-int pop3_policy_auth_lookup_policy(struct pop3_policy_store *store,
-				   const char *user,
-				   const char **store_policy_r,
-				   const char **error_r);
 /* Resolves the user's login policy from the defaults, site and classes of
    the args and the store record's policy words (NULL: no record).
    Returns 0, or -1 with error_r naming the user if a policy is bad. */
