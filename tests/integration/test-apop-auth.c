@@ -29,7 +29,6 @@ typedef struct {
 	char *hashed_file;
 	char *passdb_conf;
 	char *auth_chain_args;
-	char *extra_conf;
 	char *plugin_settings;
 } Fixture;
 
@@ -163,10 +162,6 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 		"}\n", f->hashed_file);
 	f->auth_chain_args = g_strdup_printf(
 		"pop3_policy=%s pop3_policy_class_strict=apop_only=yes", site);
-	/* pop3-login makes the APOP challenge with its own clock: it must
-	   see libfaketime's offset file, so no chroot */
-	f->extra_conf = g_strdup(fopts->faketime ?
-		"service pop3-login {\n  chroot =\n}\n" : "");
 	/* the mail plugin reads the same site policy and classes */
 	site_words = g_strdelimit(g_strdup(site), ",", ' ');
 	f->plugin_settings = g_strdup_printf(
@@ -184,7 +179,10 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 	opts.auth_chain_args = f->auth_chain_args;
 	opts.apop_key_file = f->key_file;
 	opts.apop_dict = fopts->apop_dict;
-	opts.extra_conf = f->extra_conf;
+	/* pop3-login makes the APOP challenge with its own clock: it must
+	   see libfaketime's offset file, so no chroot */
+	if (fopts->faketime)
+		opts.extra_conf = "service pop3-login {\n  chroot =\n}\n";
 	opts.plugin_settings = f->plugin_settings;
 	opts.faketime = fopts->faketime;
 	opts.with_imap = fopts->imap;
@@ -216,7 +214,6 @@ static void fixture_stop(Fixture *f)
 	g_free(f->hashed_file);
 	g_free(f->passdb_conf);
 	g_free(f->auth_chain_args);
-	g_free(f->extra_conf);
 	g_free(f->plugin_settings);
 	g_free(f);
 }
