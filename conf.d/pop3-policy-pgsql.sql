@@ -21,8 +21,8 @@
 -- username: the user's login name; in the tables of shared/ keys escaped
 -- as in the key ('/' -> '\|', '\' -> '\\'). value: a versioned record of
 -- the package, "<version> TAB <kind> TAB <fields...>" (at most 60 KiB;
--- TEXT has no length limit). With a UTF8 database, user names and UIDL
--- map keys (Message-IDs) must be valid UTF-8; create it with -E SQL_ASCII
+-- TEXT has no length limit). With a UTF8 database, user names must be
+-- valid UTF-8; create it with -E SQL_ASCII
 -- -T template0 to store any bytes.
 
 CREATE TABLE pop3_policy_policy (
@@ -41,24 +41,4 @@ CREATE TABLE pop3_policy_login (
   username VARCHAR(255) NOT NULL,
   value TEXT NOT NULL,
   PRIMARY KEY (username)
-);
-
-CREATE TABLE pop3_policy_uidl_guard (
-  username VARCHAR(255) NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (username)
-);
-
-CREATE TABLE pop3_policy_uidl_map (
-  username VARCHAR(255) NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (username)
-);
-
-CREATE TABLE pop3_policy_uidl_map_chunk (
-  username VARCHAR(255) NOT NULL,
-  generation VARCHAR(64) NOT NULL,
-  chunk INTEGER NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (generation, chunk, username)
 );

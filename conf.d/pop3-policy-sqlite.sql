@@ -36,23 +36,3 @@ CREATE TABLE pop3_policy_login (
   value TEXT NOT NULL,
   PRIMARY KEY (username)
 );
-
-CREATE TABLE pop3_policy_uidl_guard (
-  username VARCHAR(255) NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (username)
-);
-
-CREATE TABLE pop3_policy_uidl_map (
-  username VARCHAR(255) NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (username)
-);
-
-CREATE TABLE pop3_policy_uidl_map_chunk (
-  username VARCHAR(255) NOT NULL,
-  generation VARCHAR(64) NOT NULL,
-  chunk INTEGER NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (generation, chunk, username)
-);

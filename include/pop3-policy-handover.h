@@ -1,12 +1,11 @@
 #ifndef POP3_POLICY_HANDOVER_H
 #define POP3_POLICY_HANDOVER_H
 
-/* The records a POP3 session reads at its start (its policy record, UIDL
-   map index and UIDL guard sketch), read by the pop3_policy userdb in the
-   auth process, which keeps its connection to the store open, and handed
-   to the session as userdb fields. A session that is handed all of them
-   and writes nothing never connects to the dict server. See the top of
-   pop3-policy-handover.c for the fields. */
+/* The record a POP3 session reads at its start (its policy record), read
+   by the pop3_policy userdb in the auth process, which keeps its
+   connection to the store open, and handed to the session as userdb
+   fields: a session that is handed it never opens the store. See the top
+   of pop3-policy-handover.c for the fields. */
 
 #include "pop3-policy-record.h"
 

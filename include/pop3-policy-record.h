@@ -15,12 +15,6 @@ enum pop3_policy_record_kind {
 	/* shared/pop3-policy/login/<user>: last_login, window_start,
 	   logins_in_window */
 	POP3_POLICY_RECORD_LOGIN,
-	/* priv/pop3-policy/uidl-guard: the UIDL sketch of the last session */
-	POP3_POLICY_RECORD_UIDL_GUARD,
-	/* priv/pop3-policy/uidl-map: generation, chunk count, entry count */
-	POP3_POLICY_RECORD_UIDL_MAP_INDEX,
-	/* priv/pop3-policy/uidl-map/<generation>/<n>: "key uidl" lines */
-	POP3_POLICY_RECORD_UIDL_MAP_CHUNK,
 
 	POP3_POLICY_RECORD_KIND_COUNT
 };

@@ -1,8 +1,8 @@
 #ifndef POP3_POLICY_RETENTION_SETTINGS_H
 #define POP3_POLICY_RETENTION_SETTINGS_H
 
-/* Host glue of the retention policy: gathers the layers of SPEC 3.2 from
-   Dovecot 2.3's settings (plugin {} and userdb fields) and the store, and
+/* Host glue of the retention policy: gathers the policy's layers (site
+   default, classes, userdb field, store record) from Dovecot 2.3's settings (plugin {} and userdb fields) and the store, and
    hands them to the pure parser. Compiled into the mail plugin and the
    doveadm plugin; the only file a 2.4 port of the policy lookup touches. */
 
@@ -11,15 +11,23 @@
 struct mail_user;
 struct pop3_policy_store;
 
-/* Resolves the user's effective policy (pool owns its strings). store may
-   be NULL (no pop3_policy_dict): then the store layer is empty.
+struct pop3_policy_handed_record {
+	const char *record;
+};
+
+/* Resolves the user's effective policy (pool owns its strings). The store
+   layer is handed_record when not NULL (the policy record as the
+   pop3_policy userdb handed it over: handed_record->record is NULL if the
+   user has none), else read from store; store may be NULL (no
+   pop3_policy_dict): then the store layer is empty.
    global_plugin_envs (key, value, ..., NULL) are the process's plugin {}
    settings before userdb fields, needed when the userdb sets pop3_policy;
    NULL finds them in the process's global settings, and fails closed if
    they are not there. Returns 0 on success, -1 with error_r naming the
    user, the layer, the word and why. */
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
-					   struct pop3_policy_store *store,
+				struct pop3_policy_store *store,
+				const struct pop3_policy_handed_record *handed_record,
 					   pool_t pool,
 				const char *const *global_plugin_envs,
 					   struct pop3_policy *policy_r,

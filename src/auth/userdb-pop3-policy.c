@@ -19,15 +19,14 @@
    (no login check in the chain) go to a worker, which reads the store
    synchronously.
 
-   For the pop3 service it also reads the records the session will read
-   at its start and hands them over as userdb fields
-   (pop3-policy-handover.h), with asynchronous lookups on the auth
-   process's own connection to the store: a session that is handed them
-   all and writes nothing never connects to the dict server. The policy
-   record is taken from the mode=login passdb check, which has just read
-   it (POP3_POLICY_AUTH_POLICY_RECORD_FIELD), when it left it. A lookup
-   that fails leaves its record out, so the session reads it and fails
-   closed as it always did.
+   For the pop3 service it also hands the session its policy record as
+   userdb fields (pop3-policy-handover.h), so that the session never opens
+   the store. The record is taken from the mode=login passdb check, which
+   has just read it (POP3_POLICY_AUTH_POLICY_RECORD_FIELD), when it left
+   it; otherwise it is read here with an asynchronous lookup on the auth
+   process's own connection to the store. A lookup that fails leaves the
+   record out, so the session reads it (where it may) and fails closed as
+   it always did.
 
    The login is counted into the login record that the passdb check read
    for its decision (handed over the same way; without it the record is
@@ -265,15 +264,14 @@ pop3_policy_userdb_lookup(struct auth_request *request,
 					    lookup);
 	}
 	/* The first record (the policy) is usually the one the login check
-	   has just read: it is taken from there, and the other two are
-	   read together. Otherwise the first lookup goes alone and the rest
-	   from its callback, as the session's own prefetch does (see
-	   pop3_policy_store_prefetch()): Dovecot 2.3's SQL pool retries a
-	   query that meets a dead database connection and holds the retry
-	   while it reconnects, for up to 60 s. Pipelining all three opens a
-	   pool connection per lookup, and each of those left idle when the
-	   database goes away holds some later login's query instead of
-	   failing it at once. */
+	   has just read: it is taken from there, and any others are read
+	   together. Otherwise the first lookup goes alone and the rest from
+	   its callback, as pop3_policy_store_prefetch() does: Dovecot 2.3's
+	   SQL pool retries a query that meets a dead database connection
+	   and holds the retry while it reconnects, for up to 60 s.
+	   Pipelining them opens a pool connection per lookup, and each of
+	   those left idle when the database goes away holds some later
+	   login's query instead of failing it at once. */
 	i_assert(pop3_policy_handover_kinds[0] == POP3_POLICY_RECORD_POLICY);
 	if (pop3_policy_auth_policy_record_hint(request, &record)) {
 		lookup->read[POP3_POLICY_RECORD_POLICY] = TRUE;

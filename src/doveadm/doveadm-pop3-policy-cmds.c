@@ -51,7 +51,7 @@ int doveadm_pop3_policy_resolve(struct mail_user *user,
 	} else {
 		envs = t_new(const char *, 1);
 	}
-	return pop3_policy_retention_settings_resolve(user, *store_r,
+	return pop3_policy_retention_settings_resolve(user, *store_r, NULL,
 						      user->pool, envs,
 						      policy_r, error_r);
 }

@@ -2,8 +2,8 @@
 
 /* doveadm pop3-uidl accept -u USER|-A
 
-   Accepts the UIDLs the guard refused: the guard's record of the last
-   session is removed, so the next session is let through and its UIDLs
+   Accepts the UIDLs the guard refused: the INBOX's guard file (the sketch
+   of the last session) is removed, so the next session is let through and its UIDLs
    become the new reference. */
 
 #include "lib.h"
@@ -11,25 +11,25 @@
 #include "mail-error.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
-#include "pop3-policy-store.h"
-#include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-map-file.h"
+#include "pop3-policy-uidl-guard-file.h"
 #include "doveadm-pop3-uidl.h"
 
 static int
 cmd_uidl_accept_run(struct doveadm_mail_cmd_context *ctx,
 		   struct mail_user *user)
 {
-	struct pop3_policy_store *store;
+	struct pop3_policy_uidl_state_paths paths;
+	struct mailbox *box;
 	const char *error;
 	int ret;
 
-	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
+	if (doveadm_pop3_uidl_inbox_open(user, &box, &paths, &error) < 0) {
 		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
 		return -1;
 	}
-	ret = pop3_policy_store_unset(store, POP3_POLICY_RECORD_UIDL_GUARD,
-				      user->username, &error);
-	pop3_policy_store_deinit(&store);
+	ret = pop3_policy_state_file_remove(paths.guard_path, &error);
+	mailbox_free(&box);
 	if (ret < 0) {
 		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
 		return -1;

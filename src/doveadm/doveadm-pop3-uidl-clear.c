@@ -2,7 +2,7 @@
 
 /* doveadm pop3-uidl clear -u USER|-A
 
-   Removes the user's UIDL map (index and chunks). UIDLs a session
+   Removes the user's UIDL map (the INBOX's map file). UIDLs a session
    already wrote natively (pop3_policy_uidl_persist) stay. The UIDL guard's
    reference is reset, as with import: the change is wanted. */
 
@@ -11,30 +11,29 @@
 #include "mail-error.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
-#include "pop3-policy-store.h"
-#include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-map-file.h"
 #include "doveadm-pop3-uidl.h"
 
 static int
 cmd_uidl_clear_run(struct doveadm_mail_cmd_context *ctx,
 		   struct mail_user *user)
 {
-	struct pop3_policy_store *store;
+	struct pop3_policy_uidl_state_paths paths;
+	struct mailbox *box;
 	const char *error;
 	int ret;
 
-	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
+	if (doveadm_pop3_uidl_inbox_open(user, &box, &paths, &error) < 0) {
 		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
 		return -1;
 	}
-	ret = pop3_policy_uidl_map_clear(store, user->username, &error);
+	ret = pop3_policy_state_file_remove(paths.map_path, &error);
 	/* the administrator changes the UIDLs on purpose: the guard's
 	   reference goes, the next session sets a new one */
-	if (ret >= 0 && pop3_policy_store_unset(store,
-			POP3_POLICY_RECORD_UIDL_GUARD, user->username,
-			&error) < 0)
+	if (ret >= 0 &&
+	    pop3_policy_state_file_remove(paths.guard_path, &error) < 0)
 		ret = -1;
-	pop3_policy_store_deinit(&store);
+	mailbox_free(&box);
 	if (ret < 0) {
 		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
 		return -1;

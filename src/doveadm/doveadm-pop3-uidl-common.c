@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* What the pop3-uidl commands share: the user's store, the INBOX scan and
-   reading an input file. */
+/* What the pop3-uidl commands share: the user's INBOX with its UIDL state
+   files, the INBOX scan and reading an input file. */
 
 #include "lib.h"
 #include "buffer.h"
@@ -11,43 +11,22 @@
 #include "mail-storage.h"
 #include "mail-namespace.h"
 #include "doveadm-mail.h"
-#include "pop3-policy-store.h"
-#include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-map-file.h"
 #include "doveadm-pop3-uidl.h"
 
 #include <unistd.h>
 #include <fcntl.h>
 
-int doveadm_pop3_uidl_store_open(struct mail_user *user,
-				 struct pop3_policy_store **store_r,
+int doveadm_pop3_uidl_inbox_open(struct mail_user *user,
+				 struct mailbox **box_r,
+				 struct pop3_policy_uidl_state_paths *paths_r,
 				 const char **error_r)
-{
-	struct pop3_policy_store_settings set;
-
-	i_zero(&set);
-	set.uri = mail_user_plugin_getenv(user, "pop3_policy_dict");
-	set.base_dir = user->set->base_dir;
-	set.event_parent = user->event;
-	return pop3_policy_store_init(&set, store_r, error_r);
-}
-
-int doveadm_pop3_uidl_scan(struct mail_user *user,
-			   struct pop3_policy_store *store,
-			   enum pop3_policy_uidl_scan_flags flags, pool_t pool,
-			   struct mailbox **box_r,
-			   struct pop3_policy_uidl_map **map_r,
-			   ARRAY_TYPE(pop3_policy_uidl_msg) *msgs_r,
-			   const char **error_r)
 {
 	struct mail_namespace *ns;
 	struct mailbox *box;
 	const char *error;
 	int ret;
 
-	*map_r = NULL;
-	ret = pop3_policy_uidl_map_load(store, user->username, map_r, error_r);
-	if (ret < 0)
-		return -1;
 	ns = mail_namespace_find_inbox(user->namespaces);
 	box = mailbox_alloc(ns->list, "INBOX", 0);
 	if (mailbox_sync(box, 0) < 0) {
@@ -55,7 +34,39 @@ int doveadm_pop3_uidl_scan(struct mail_user *user,
 		*error_r = t_strdup_printf("user %s: INBOX: %s",
 					   user->username, error);
 		mailbox_free(&box);
-		pop3_policy_uidl_map_free(map_r);
+		return -1;
+	}
+	ret = pop3_policy_uidl_state_paths(box, paths_r, &error);
+	if (ret <= 0) {
+		*error_r = t_strdup_printf("user %s: %s", user->username,
+			ret < 0 ? error : "INBOX: its storage keeps no local "
+			"files, so it has no UIDL map or guard");
+		mailbox_free(&box);
+		return -1;
+	}
+	*box_r = box;
+	return 0;
+}
+
+int doveadm_pop3_uidl_scan(struct mail_user *user,
+			   enum pop3_policy_uidl_scan_flags flags, pool_t pool,
+			   struct mailbox **box_r,
+			   struct pop3_policy_uidl_state_paths *paths_r,
+			   struct pop3_policy_uidl_map **map_r,
+			   ARRAY_TYPE(pop3_policy_uidl_msg) *msgs_r,
+			   const char **error_r)
+{
+	struct mailbox *box;
+	const char *error;
+
+	*map_r = NULL;
+	if (doveadm_pop3_uidl_inbox_open(user, &box, paths_r, error_r) < 0)
+		return -1;
+	if (pop3_policy_uidl_map_file_read(paths_r->map_path, 0, map_r,
+					   &error) < 0) {
+		*error_r = t_strdup_printf("user %s: UIDL map: %s",
+					   user->username, error);
+		mailbox_free(&box);
 		return -1;
 	}
 	/* doveadm shows every key: GUIDs always, msgid:/hdr: when asked

@@ -14,15 +14,14 @@
 #include "mail-storage.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
-#include "pop3-policy-store.h"
-#include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-map-file.h"
 #include "doveadm-pop3-uidl.h"
 
 static int
 cmd_uidl_export_run(struct doveadm_mail_cmd_context *ctx,
 		    struct mail_user *user)
 {
-	struct pop3_policy_store *store;
+	struct pop3_policy_uidl_state_paths paths;
 	struct pop3_policy_uidl_map *map;
 	ARRAY_TYPE(pop3_policy_uidl_msg) msgs;
 	const struct pop3_policy_uidl_msg *msg;
@@ -31,14 +30,9 @@ cmd_uidl_export_run(struct doveadm_mail_cmd_context *ctx,
 	unsigned int msn = 0;
 	pool_t pool;
 
-	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
-		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
-		return -1;
-	}
 	pool = pool_alloconly_create("pop3-uidl export", 4096);
-	if (doveadm_pop3_uidl_scan(user, store, POP3_POLICY_UIDL_SCAN_HDR,
-				   pool, &box, &map, &msgs, &error) < 0) {
-		pop3_policy_store_deinit(&store);
+	if (doveadm_pop3_uidl_scan(user, POP3_POLICY_UIDL_SCAN_HDR,
+				   pool, &box, &paths, &map, &msgs, &error) < 0) {
 		pool_unref(&pool);
 		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
 		return -1;
@@ -53,7 +47,6 @@ cmd_uidl_export_run(struct doveadm_mail_cmd_context *ctx,
 	}
 	mailbox_free(&box);
 	pop3_policy_uidl_map_free(&map);
-	pop3_policy_store_deinit(&store);
 	pool_unref(&pool);
 	return 0;
 }

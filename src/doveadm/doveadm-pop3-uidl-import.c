@@ -14,8 +14,7 @@
 #include "mail-error.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
-#include "pop3-policy-store.h"
-#include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-map-file.h"
 #include "doveadm-pop3-uidl.h"
 
 struct uidl_import_cmd_context {
@@ -32,25 +31,25 @@ cmd_uidl_import_run(struct doveadm_mail_cmd_context *_ctx,
 {
 	struct uidl_import_cmd_context *ctx =
 		container_of(_ctx, struct uidl_import_cmd_context, ctx);
-	struct pop3_policy_store *store;
+	struct pop3_policy_uidl_state_paths paths;
+	struct mailbox *box;
 	const char *error;
 	int ret;
 
 	if (ctx->refused)
 		return -1;
-	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
+	if (doveadm_pop3_uidl_inbox_open(user, &box, &paths, &error) < 0) {
 		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
 		return -1;
 	}
-	ret = pop3_policy_uidl_map_save(store, user->username, ctx->map,
-					&error);
+	ret = pop3_policy_uidl_map_file_write(paths.map_path, &paths.perm,
+					      ctx->map, &error);
 	/* the administrator changes the UIDLs on purpose: the guard's
 	   reference goes, the next session sets a new one */
-	if (ret == 0) {
-		ret = pop3_policy_store_unset(store,
-			POP3_POLICY_RECORD_UIDL_GUARD, user->username, &error);
-	}
-	pop3_policy_store_deinit(&store);
+	if (ret == 0 &&
+	    pop3_policy_state_file_remove(paths.guard_path, &error) < 0)
+		ret = -1;
+	mailbox_free(&box);
 	if (ret < 0) {
 		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
 		return -1;

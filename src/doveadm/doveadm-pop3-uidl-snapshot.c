@@ -13,15 +13,14 @@
 #include "mail-storage.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
-#include "pop3-policy-store.h"
-#include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-map-file.h"
 #include "doveadm-pop3-uidl.h"
 
 static int
 cmd_uidl_snapshot_run(struct doveadm_mail_cmd_context *ctx,
 		      struct mail_user *user)
 {
-	struct pop3_policy_store *store;
+	struct pop3_policy_uidl_state_paths paths;
 	struct pop3_policy_uidl_map *map, *snapshot;
 	ARRAY_TYPE(pop3_policy_uidl_msg) msgs;
 	const struct pop3_policy_uidl_msg *msg;
@@ -30,14 +29,9 @@ cmd_uidl_snapshot_run(struct doveadm_mail_cmd_context *ctx,
 	pool_t pool;
 	int ret;
 
-	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
-		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
-		return -1;
-	}
 	pool = pool_alloconly_create("pop3-uidl snapshot", 4096);
-	if (doveadm_pop3_uidl_scan(user, store, 0, pool, &box, &map, &msgs,
+	if (doveadm_pop3_uidl_scan(user, 0, pool, &box, &paths, &map, &msgs,
 				   &error) < 0) {
-		pop3_policy_store_deinit(&store);
 		pool_unref(&pool);
 		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
 		return -1;
@@ -54,8 +48,8 @@ cmd_uidl_snapshot_run(struct doveadm_mail_cmd_context *ctx,
 				msg->keys.guid_key, msg->assign.served);
 		}
 	}
-	ret = pop3_policy_uidl_map_save(store, user->username, snapshot,
-					&error);
+	ret = pop3_policy_uidl_map_file_write(paths.map_path, &paths.perm,
+					      snapshot, &error);
 	if (ret == 0) {
 		doveadm_print(user->username);
 		doveadm_print_num(array_count(&msgs));
@@ -64,7 +58,6 @@ cmd_uidl_snapshot_run(struct doveadm_mail_cmd_context *ctx,
 	mailbox_free(&box);
 	pop3_policy_uidl_map_free(&snapshot);
 	pop3_policy_uidl_map_free(&map);
-	pop3_policy_store_deinit(&store);
 	pool_unref(&pool);
 	if (ret < 0) {
 		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);

@@ -17,8 +17,7 @@
 #include "mail-storage.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
-#include "pop3-policy-store.h"
-#include "pop3-policy-uidl-map.h"
+#include "pop3-policy-uidl-map-file.h"
 #include "doveadm-pop3-uidl.h"
 
 struct uidl_verify_cmd_context {
@@ -44,7 +43,7 @@ cmd_uidl_verify_run(struct doveadm_mail_cmd_context *_ctx,
 {
 	struct uidl_verify_cmd_context *ctx =
 		container_of(_ctx, struct uidl_verify_cmd_context, ctx);
-	struct pop3_policy_store *store;
+	struct pop3_policy_uidl_state_paths paths;
 	struct pop3_policy_uidl_map *map;
 	ARRAY_TYPE(pop3_policy_uidl_msg) msgs;
 	const struct pop3_policy_uidl_msg *msg;
@@ -57,14 +56,9 @@ cmd_uidl_verify_run(struct doveadm_mail_cmd_context *_ctx,
 
 	if (ctx->refused)
 		return -1;
-	if (doveadm_pop3_uidl_store_open(user, &store, &error) < 0) {
-		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
-		return -1;
-	}
 	pool = pool_alloconly_create("pop3-uidl verify", 4096);
-	if (doveadm_pop3_uidl_scan(user, store, 0, pool, &box, &map, &msgs,
+	if (doveadm_pop3_uidl_scan(user, 0, pool, &box, &paths, &map, &msgs,
 				   &error) < 0) {
-		pop3_policy_store_deinit(&store);
 		pool_unref(&pool);
 		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
 		return -1;
@@ -96,7 +90,6 @@ cmd_uidl_verify_run(struct doveadm_mail_cmd_context *_ctx,
 	hash_table_destroy(&expected);
 	mailbox_free(&box);
 	pop3_policy_uidl_map_free(&map);
-	pop3_policy_store_deinit(&store);
 	pool_unref(&pool);
 	if (differences > 0) {
 		i_error("pop3-uidl verify: user %s: %u UIDLs differ from %s",

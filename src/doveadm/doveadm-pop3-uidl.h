@@ -4,10 +4,10 @@
 /* Shared by the doveadm pop3-uidl commands (one file per command). */
 
 #include "pop3-policy-uidl-mailbox.h"
+#include "pop3-policy-uidl-state.h"
 
 struct mail_user;
 struct doveadm_mail_cmd_context;
-struct pop3_policy_store;
 
 extern struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_import;
 extern struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_export;
@@ -16,21 +16,24 @@ extern struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_verify;
 extern struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_clear;
 extern struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_accept;
 
-/* Opens the store named by the user's pop3_policy_dict. Returns 0, or -1
-   with error_r (also when it is not set). */
-int doveadm_pop3_uidl_store_open(struct mail_user *user,
-				 struct pop3_policy_store **store_r,
+/* Opens and syncs the user's INBOX and finds its UIDL state files.
+   Returns 0 (box_r to be freed by the caller), or -1 with error_r (also
+   when the storage keeps no local files: there is nowhere to keep a
+   map). */
+int doveadm_pop3_uidl_inbox_open(struct mail_user *user,
+				 struct mailbox **box_r,
+				 struct pop3_policy_uidl_state_paths *paths_r,
 				 const char **error_r);
 
-/* Opens and syncs the user's INBOX and works out every message's UIDL as a
-   POP3 session would serve it, with the user's map from the store (loaded
-   into *map_r; may be NULL when the user has none). flags adds key kinds
-   beyond what the map needs. Returns 0 (box_r to be freed by the caller),
-   or -1 with error_r. */
+/* Opens the INBOX as doveadm_pop3_uidl_inbox_open() does and works out
+   every message's UIDL as a POP3 session would serve it, with the map
+   from the INBOX's map file (loaded into *map_r; NULL when there is
+   none). flags adds key kinds beyond what the map needs. Returns 0
+   (box_r to be freed by the caller), or -1 with error_r. */
 int doveadm_pop3_uidl_scan(struct mail_user *user,
-			   struct pop3_policy_store *store,
 			   enum pop3_policy_uidl_scan_flags flags, pool_t pool,
 			   struct mailbox **box_r,
+			   struct pop3_policy_uidl_state_paths *paths_r,
 			   struct pop3_policy_uidl_map **map_r,
 			   ARRAY_TYPE(pop3_policy_uidl_msg) *msgs_r,
 			   const char **error_r);

@@ -1,24 +1,21 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Handing a POP3 session the records it reads at its start.
+/* Handing a POP3 session the policy record it reads at its start.
 
-   Without it, every session connects to the dict server to read three
-   small records, and that connection (the dict server accepting it, its
-   handshake, the master's bookkeeping for the dict service) costs more
-   than the lookups. The pop3_policy userdb runs in the auth process, which
-   keeps one connection open, right before the session starts, so it reads
-   them there and returns them as userdb fields:
+   The store is the administrator's and only trusted processes reach it:
+   the pop3_policy userdb runs in the auth process, right before the
+   session starts, and hands the user's policy record (which the login
+   check has usually just read) to the session as userdb fields:
 
      pop3_policy_handover_user=<user>
-     pop3_policy_handover=policy uidl-map uidl-guard
+     pop3_policy_handover=policy
      pop3_policy_handover_policy=<policy record>
-     pop3_policy_handover_uidl_map=<UIDL map index record>
-     pop3_policy_handover_uidl_guard=<UIDL guard sketch record>
 
-   The kinds field lists what was read; a record's field is absent if the
-   user has none. A record that could not be read (the store failed) or
-   does not fit (POP3_POLICY_HANDOVER_MAX_BYTES) is left out of the list,
-   and the session reads it from the store as before, with the same
+   so that the session never opens the store. The kinds field lists what
+   was read; a record's field is absent if the user has none. A record
+   that could not be read (the store failed) or does not fit
+   (POP3_POLICY_HANDOVER_MAX_BYTES) is left out of the list, and the
+   session reads it from the store (if it may reach it), with the same
    fail-closed errors. The records are passed as stored, so the session
    decodes and checks them exactly as if it had read them.
 
@@ -35,8 +32,6 @@
 
 const enum pop3_policy_record_kind pop3_policy_handover_kinds[] = {
 	POP3_POLICY_RECORD_POLICY,
-	POP3_POLICY_RECORD_UIDL_MAP_INDEX,
-	POP3_POLICY_RECORD_UIDL_GUARD,
 };
 const unsigned int pop3_policy_handover_kinds_count =
 	N_ELEMENTS(pop3_policy_handover_kinds);
@@ -58,10 +53,6 @@ pop3_policy_handover_record_field(enum pop3_policy_record_kind kind)
 	switch (kind) {
 	case POP3_POLICY_RECORD_POLICY:
 		return "pop3_policy_handover_policy";
-	case POP3_POLICY_RECORD_UIDL_MAP_INDEX:
-		return "pop3_policy_handover_uidl_map";
-	case POP3_POLICY_RECORD_UIDL_GUARD:
-		return "pop3_policy_handover_uidl_guard";
 	default:
 		i_unreached();
 	}

@@ -10,8 +10,7 @@
      build writes. A reader refuses a version it does not know (0, or higher
      than its own) instead of guessing: the store is shared by backends that
      may run different builds.
-   - kind: the record's kind tag ("policy", "apop", "login", "uidl-guard",
-     "uidl-map", "uidl-map-chunk"). It is repeated in the value so that a value
+   - kind: the record's kind tag ("policy", "apop", "login"). It is repeated in the value so that a value
      copied under the wrong key is caught rather than misread.
    - fields: escaped with Dovecot's tab escaping (str_tabescape: \001 -> \0011,
      TAB -> \001t, LF -> \001n, CR -> \001r), so any field may contain any
@@ -25,9 +24,6 @@
      apop            3+: key_id, set_time, then the sealed secret (nonce,
                      ciphertext, tag), or "PLAIN", set_time, secret
      login           3: last_login, window_start, logins_in_window
-     uidl-guard      2+: the UIDL guard's sketch of the last session
-     uidl-map        3: generation, chunk_count, entry_count
-     uidl-map-chunk  1: the chunk's "<key> <uidl>" lines
 
    Worked example, the policy record of user "alice" set with
    `doveadm pop3-policy set -u alice on_delete=hold hold=7d` at 1795391833:
@@ -60,9 +56,6 @@ record_kinds[POP3_POLICY_RECORD_KIND_COUNT] = {
 	[POP3_POLICY_RECORD_POLICY] = { "policy", 2 },
 	[POP3_POLICY_RECORD_APOP] = { "apop", 3 },
 	[POP3_POLICY_RECORD_LOGIN] = { "login", 3 },
-	[POP3_POLICY_RECORD_UIDL_GUARD] = { "uidl-guard", 2 },
-	[POP3_POLICY_RECORD_UIDL_MAP_INDEX] = { "uidl-map", 3 },
-	[POP3_POLICY_RECORD_UIDL_MAP_CHUNK] = { "uidl-map-chunk", 1 },
 };
 
 const char *pop3_policy_record_kind_name(enum pop3_policy_record_kind kind)

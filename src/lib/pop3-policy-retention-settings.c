@@ -103,7 +103,8 @@ static int settings_site_policy(struct mail_user *user, bool userdb_set,
 }
 
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
-					   struct pop3_policy_store *store,
+				struct pop3_policy_store *store,
+				const struct pop3_policy_handed_record *handed_record,
 					   pool_t pool,
 				const char *const *global_plugin_envs,
 					   struct pop3_policy *policy_r,
@@ -132,12 +133,27 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 					   user->username, error);
 		return -1;
 	}
-	if (store == NULL)
+	if (handed_record != NULL) {
+		ret = handed_record->record == NULL ? 0 : 1;
+		if (ret > 0 && pop3_policy_record_decode(
+				POP3_POLICY_RECORD_POLICY,
+				handed_record->record, &fields, &error) < 0) {
+			*error_r = t_strdup_printf("user %s: store record %s "
+				"(handed over by the userdb): %s",
+				user->username, pop3_policy_store_key(
+					POP3_POLICY_RECORD_POLICY,
+					user->username), error);
+			return -1;
+		}
+	} else if (store == NULL) {
 		return 0;
-	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
-				       user->username, &fields, error_r);
-	if (ret < 0)
-		return -1;
+	} else {
+		ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+					       user->username, &fields,
+					       error_r);
+		if (ret < 0)
+			return -1;
+	}
 	if (ret > 0 &&
 	    pop3_policy_parse(policy_r, pool, fields[1],
 			      POP3_POLICY_LAYER_STORE,

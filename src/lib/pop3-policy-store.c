@@ -1,62 +1,41 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The store: where pop3-policy keeps its state, through Dovecot's lib-dict.
+/* The store: where pop3-policy keeps the administrator's state, through
+   Dovecot's lib-dict.
 
    Key schema (store version 1, the version of every record's value).
    <user> is the login name escaped with dict_escape_string() ('/' -> \|,
    '\' -> \\), so a user name can never reach into another user's keys:
 
-     shared/pop3-policy/policy/<user>     policy override (section 3.2)
-     shared/pop3-policy/apop/<user>       APOP secret, encrypted (section 4)
+     shared/pop3-policy/policy/<user>     policy override
+     shared/pop3-policy/apop/<user>       APOP secret, encrypted
      shared/pop3-policy/login/<user>      LOGIN-DELAY state
-     priv/pop3-policy/uidl-map            UIDL map index of the user
-     priv/pop3-policy/uidl-map/<gen>/<n>  UIDL map chunk n (0, 1, ...) of
-                                          generation <gen> (escaped too)
-     priv/pop3-policy/uidl-guard          UIDL guard sketch of the user
 
-   priv/ keys are scoped by lib-dict to the user given in the operation
-   settings: dict-sql maps store the user in their username_field, redis:
-   and fs: prefix the key with the user name. file: does NOT scope them (it
-   is one flat file): use a per-user file (plugin setting
-   "pop3_policy_dict = file:%h/pop3-policy.dict") if UIDL maps or the guard
-   are used with file:.
+   That is all: a mailbox's own state (its UIDL map and UIDL guard sketch)
+   lives with the mailbox (pop3-policy-uidl-state.c), not here. Only the
+   auth process and doveadm open the store; a POP3 session is handed its
+   policy record by the pop3_policy userdb. Dovecot's dict proxy trusts
+   the user name a client sends, so the dict server's socket must be
+   reachable by those trusted processes only.
 
-   Worked example: user "dept/bob" (note the '/') with a policy and a
-   UIDL map of 2 chunks in generation "1795391833":
+   Worked example: user "dept/bob" (note the '/') with a policy:
 
      shared/pop3-policy/policy/dept\|bob
          "1\tpolicy\t1795391833\ton_delete=hold hold=7d"
-     priv/pop3-policy/uidl-map                (username dept/bob)
-         "1\tuidl-map\t1795391833\t2\t1500"
-     priv/pop3-policy/uidl-map/1795391833/0   (username dept/bob)
-         "1\tuidl-map-chunk\tguid:6b6f...\001nuid:1:2 ..."
-     priv/pop3-policy/uidl-map/1795391833/1   (username dept/bob)
 
    Values are records as described at the top of pop3-policy-record.c: the
    first field is the record version (1), the second the record's kind.
 
-   Only dict lookup and set/unset are used: redis has no iteration, and the
-   dict proxy protocol limits a line to 64 KiB, which is why large UIDL maps
-   are split into chunks under a small index record. A map is loaded with
-   pop3_policy_store_lookup_keys(): chunk lookups are sent in windows
-   (dict_lookup_async, then one dict_wait() per window) of as many records
-   as the dict server lets a client leave unread (128 KiB: two records of
-   the maximum size), so the round trips grow with the map's bytes / 120 KiB,
-   never with its messages. Drivers without asynchronous lookups (redis:,
-   file:) get them one after another from lib-dict's synchronous fallback:
-   one lookup per chunk, still bounded by the chunk count.
+   Only dict lookup and set/unset are used: redis has no iteration.
 
-   A session that needs several records at its start (the pop3 mail
-   plugin: policy, UIDL map index, UIDL guard sketch) asks for them with
+   A process that needs several records at once asks for them with
    pop3_policy_store_prefetch(): two round trips (the first record, then
-   the others pipelined) instead of one per record, or is handed them by
-   the pop3_policy userdb (pop3_policy_store_prefetched_add(), which saves
-   the session its connection to the dict server). Each answer is kept
-   for the record's next lookup only, so a record read again later in the
-   session is read from the store again, and a write or removal of the key
-   drops it. The auth process, which must not block, uses
-   pop3_policy_store_lookup_async() and pop3_policy_store_set_async()
-   instead; they do not use prefetched answers.
+   the others pipelined) instead of one per record. Each answer is kept
+   for the record's next lookup only, so a record read again later is read
+   from the store again, and a write or removal of the key drops it. The
+   auth process, which must not block, uses pop3_policy_store_lookup_-
+   async() and pop3_policy_store_set_async() instead; they do not use
+   prefetched answers.
 
    Failure rule: a store that cannot be reached, a malformed record and a
    record of an unknown version are all errors (-1) that name the user and
@@ -82,6 +61,16 @@ struct store_prefetched {
 	bool done;
 };
 
+/* One change of store_apply(). */
+struct store_change {
+	/* the kind of record written (ignored for a removal) */
+	enum pop3_policy_record_kind kind;
+	/* the full key, from pop3_policy_store_key() */
+	const char *key;
+	/* payload fields (NULL-terminated) to write, or NULL to remove */
+	const char *const *fields;
+};
+
 struct pop3_policy_store {
 	struct dict *dict;
 	char *uri;
@@ -92,9 +81,6 @@ static const char *const record_key_prefixes[POP3_POLICY_RECORD_KIND_COUNT] = {
 	[POP3_POLICY_RECORD_POLICY] = DICT_PATH_SHARED"pop3-policy/policy/",
 	[POP3_POLICY_RECORD_APOP] = DICT_PATH_SHARED"pop3-policy/apop/",
 	[POP3_POLICY_RECORD_LOGIN] = DICT_PATH_SHARED"pop3-policy/login/",
-	[POP3_POLICY_RECORD_UIDL_GUARD] = DICT_PATH_PRIVATE"pop3-policy/uidl-guard",
-	[POP3_POLICY_RECORD_UIDL_MAP_INDEX] = DICT_PATH_PRIVATE"pop3-policy/uidl-map",
-	[POP3_POLICY_RECORD_UIDL_MAP_CHUNK] = DICT_PATH_PRIVATE"pop3-policy/uidl-map/",
 };
 
 int pop3_policy_store_init(const struct pop3_policy_store_settings *set,
@@ -230,29 +216,13 @@ void pop3_policy_store_deinit(struct pop3_policy_store **_store)
 	i_free(store);
 }
 
-static bool record_kind_is_private(enum pop3_policy_record_kind kind)
-{
-	return str_begins(record_key_prefixes[kind], DICT_PATH_PRIVATE);
-}
-
 const char *pop3_policy_store_key(enum pop3_policy_record_kind kind,
 				  const char *user)
 {
 	i_assert(kind < POP3_POLICY_RECORD_KIND_COUNT);
-	i_assert(kind != POP3_POLICY_RECORD_UIDL_MAP_CHUNK);
 
-	if (record_kind_is_private(kind))
-		return record_key_prefixes[kind];
 	return t_strconcat(record_key_prefixes[kind],
 			   dict_escape_string(user), NULL);
-}
-
-const char *pop3_policy_store_uidl_chunk_key(const char *generation,
-					     unsigned int n)
-{
-	return t_strdup_printf("%s%s/%u",
-		record_key_prefixes[POP3_POLICY_RECORD_UIDL_MAP_CHUNK],
-		dict_escape_string(generation), n);
 }
 
 static void
@@ -303,12 +273,10 @@ store_check_key(const char *user, const char *key, const char **error_r)
 			str_sanitize(key, 512));
 		return -1;
 	}
-	if (!str_begins(key, DICT_PATH_SHARED"pop3-policy/") &&
-	    !str_begins(key, DICT_PATH_PRIVATE"pop3-policy/")) {
+	if (!str_begins(key, DICT_PATH_SHARED"pop3-policy/")) {
 		*error_r = t_strconcat(store_error_prefix(user, key),
 			"not a pop3-policy key (must start with "
-			DICT_PATH_SHARED"pop3-policy/ or "
-			DICT_PATH_PRIVATE"pop3-policy/)", NULL);
+			DICT_PATH_SHARED"pop3-policy/)", NULL);
 		return -1;
 	}
 	if (strlen(str_tabescape(key)) > POP3_POLICY_STORE_MAX_KEY_SIZE) {
@@ -351,8 +319,9 @@ const char *pop3_policy_store_driver_error(const char *error)
 			   " (reply not shown)", NULL);
 }
 
-int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
-				 enum pop3_policy_record_kind kind,
+static int
+store_lookup_key(struct pop3_policy_store *store,
+		 enum pop3_policy_record_kind kind,
 				 const char *user, const char *key,
 				 const char *const **fields_r,
 				 const char **error_r)
@@ -456,7 +425,7 @@ int pop3_policy_store_lookup(struct pop3_policy_store *store,
 {
 	if (store_check_user(kind, user, error_r) < 0)
 		return -1;
-	return pop3_policy_store_lookup_key(store, kind, user,
+	return store_lookup_key(store, kind, user,
 		pop3_policy_store_key(kind, user), fields_r, error_r);
 }
 
@@ -515,105 +484,8 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 	}
 }
 
-void pop3_policy_store_prefetched_add(struct pop3_policy_store *store,
-				      enum pop3_policy_record_kind kind,
-				      const char *user, const char *record)
-{
-	struct store_prefetched *item;
-
-	if (user == NULL || user[0] == '\0')
-		return;
-	item = store_prefetched_new(store, user,
-				    pop3_policy_store_key(kind, user));
-	item->ret = record == NULL ? 0 : 1;
-	item->value = i_strdup(record);
-	item->done = TRUE;
-}
-
-struct store_batch_item {
-	pool_t pool;
-	int ret;
-	const char *value, *error;
-	bool done:1;
-};
-
-static void
-store_batch_lookup_callback(const struct dict_lookup_result *result,
-			    struct store_batch_item *item)
-{
-	/* the result lives only during the callback (and in the sync
-	   fallback on the data stack of dict_lookup_async's caller) */
-	item->ret = result->ret;
-	if (result->ret > 0)
-		item->value = p_strdup(item->pool, result->value);
-	else if (result->ret < 0)
-		item->error = p_strdup(item->pool, result->error);
-	item->done = TRUE;
-}
-
-int pop3_policy_store_lookup_keys(struct pop3_policy_store *store,
-				  enum pop3_policy_record_kind kind,
-				  const char *user,
-				  const char *const *keys, unsigned int count,
-				  struct pop3_policy_store_result **results_r,
-				  const char **error_r)
-{
-	struct dict_op_settings op_set;
-	struct pop3_policy_store_result *results;
-	struct store_batch_item *items;
-	pool_t pool;
-	unsigned int i;
-	int ret = 0;
-
-	for (i = 0; i < count; i++) {
-		if (store_check_key(user, keys[i], error_r) < 0)
-			return -1;
-	}
-	results = t_new(struct pop3_policy_store_result, count + 1);
-	*results_r = results;
-	if (count == 0)
-		return 0;
-
-	pool = pool_alloconly_create("pop3-policy store lookups", 4096);
-	items = p_new(pool, struct store_batch_item, count);
-	store_op_settings(user, &op_set);
-	/* send a window of lookups, then wait for all of them: over proxy::
-	   they are pipelined on the one connection. The window is bounded by
-	   bytes, not by keys: the dict server drops a client that has more
-	   than 128 KiB of replies buffered unread, so at most
-	   POP3_POLICY_STORE_LOOKUP_WINDOW records of the maximum size are in
-	   flight. */
-	for (i = 0; i < count; i++) {
-		items[i].pool = pool;
-		dict_lookup_async(store->dict, &op_set, keys[i],
-				  store_batch_lookup_callback, &items[i]);
-		if ((i + 1) % POP3_POLICY_STORE_LOOKUP_WINDOW == 0)
-			dict_wait(store->dict);
-	}
-	dict_wait(store->dict);
-
-	for (i = 0; i < count && ret == 0; i++) {
-		if (!items[i].done) {
-			*error_r = t_strconcat(
-				store_error_prefix(user, keys[i]),
-				"lookup was not answered", NULL);
-			ret = -1;
-		} else if (items[i].ret < 0) {
-			*error_r = store_lookup_error(user, keys[i],
-						      items[i].error);
-			ret = -1;
-		} else if (items[i].ret > 0) {
-			if (store_decode(kind, user, keys[i], items[i].value,
-					 &results[i].fields, error_r) < 0)
-				ret = -1;
-		}
-	}
-	pool_unref(&pool);
-	return ret;
-}
-
 static int
-store_encode(const struct pop3_policy_store_change *change,
+store_encode(const struct store_change *change,
 	     const char *user, const char **value_r, const char **error_r)
 {
 	unsigned int count, min_fields;
@@ -681,7 +553,7 @@ store_commit_error(const char *user, const char *key, unsigned int count,
    commit; NULL with error_r if any change is refused (nothing written). */
 static struct dict_transaction_context *
 store_changes_begin(struct pop3_policy_store *store, const char *user,
-		    const struct pop3_policy_store_change *changes,
+		    const struct store_change *changes,
 		    unsigned int count, const char **error_r)
 {
 	struct dict_op_settings op_set;
@@ -711,9 +583,9 @@ store_changes_begin(struct pop3_policy_store *store, const char *user,
 	return trans;
 }
 
-int pop3_policy_store_apply(struct pop3_policy_store *store,
-			    const char *user,
-			    const struct pop3_policy_store_change *changes,
+static int
+store_apply(struct pop3_policy_store *store, const char *user,
+			    const struct store_change *changes,
 			    unsigned int count, const char **error_r)
 {
 	struct dict_transaction_context *trans;
@@ -779,7 +651,7 @@ void pop3_policy_store_set_async(struct pop3_policy_store *store,
 				 pop3_policy_store_commit_callback_t *callback,
 				 void *context)
 {
-	struct pop3_policy_store_change change = {
+	struct store_change change = {
 		.kind = kind,
 		.fields = fields,
 	};
@@ -803,24 +675,25 @@ void pop3_policy_store_set_async(struct pop3_policy_store *store,
 	ac->key = i_strdup(change.key);
 	ac->callback = callback;
 	ac->context = context;
-	/* asynchronous, for the reason given in pop3_policy_store_apply();
+	/* asynchronous, for the reason given in store_apply();
 	   drivers without asynchronous commits call back at once */
 	dict_transaction_commit_async(&trans, store_async_commit_callback, ac);
 }
 
-int pop3_policy_store_set_key(struct pop3_policy_store *store,
-			      enum pop3_policy_record_kind kind,
+static int
+store_set_key(struct pop3_policy_store *store,
+	      enum pop3_policy_record_kind kind,
 			      const char *user, const char *key,
 			      const char *const *fields, const char **error_r)
 {
-	struct pop3_policy_store_change change = {
+	struct store_change change = {
 		.kind = kind,
 		.key = key,
 		.fields = fields,
 	};
 
 	i_assert(fields != NULL);
-	return pop3_policy_store_apply(store, user, &change, 1, error_r);
+	return store_apply(store, user, &change, 1, error_r);
 }
 
 int pop3_policy_store_set(struct pop3_policy_store *store,
@@ -829,15 +702,16 @@ int pop3_policy_store_set(struct pop3_policy_store *store,
 {
 	if (store_check_user(kind, user, error_r) < 0)
 		return -1;
-	return pop3_policy_store_set_key(store, kind, user,
+	return store_set_key(store, kind, user,
 		pop3_policy_store_key(kind, user), fields, error_r);
 }
 
-int pop3_policy_store_unset_key(struct pop3_policy_store *store,
-				const char *user, const char *key,
+static int
+store_unset_key(struct pop3_policy_store *store,
+		const char *user, const char *key,
 				const char **error_r)
 {
-	struct pop3_policy_store_change change = {
+	struct store_change change = {
 		.key = key,
 	};
 	struct dict_op_settings op_set;
@@ -859,7 +733,7 @@ int pop3_policy_store_unset_key(struct pop3_policy_store *store,
 	}
 	if (ret == 0)
 		return 0;
-	if (pop3_policy_store_apply(store, user, &change, 1, error_r) < 0)
+	if (store_apply(store, user, &change, 1, error_r) < 0)
 		return -1;
 	return 1;
 }
@@ -870,6 +744,6 @@ int pop3_policy_store_unset(struct pop3_policy_store *store,
 {
 	if (store_check_user(kind, user, error_r) < 0)
 		return -1;
-	return pop3_policy_store_unset_key(store, user,
+	return store_unset_key(store, user,
 		pop3_policy_store_key(kind, user), error_r);
 }

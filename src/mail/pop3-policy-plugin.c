@@ -1,16 +1,16 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* Wiring of the mail plugin: settings are read once per user in the
-   mail_user_created hook, and the user's store is opened there. A store that
-   cannot be opened fails the session (user->error): the policy must never be
-   skipped silently. */
+   mail_user_created hook. A POP3 session whose policy record the
+   pop3_policy userdb handed over never opens the store; otherwise the
+   user's store is opened there, and a store that cannot be opened fails
+   the session (user->error): the policy must never be skipped silently. */
 
 #include "lib.h"
 #include "mail-user.h"
 #include "mail-storage-hooks.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-handover.h"
-#include "pop3-policy-uidl-guard.h"
 #include "pop3-policy-plugin.h"
 #include "pop3-policy-uidl-session.h"
 #include "pop3-policy-retention.h"
@@ -40,17 +40,16 @@ static const char *pop3_policy_user_field(const char *name, void *context)
 	return mail_user_plugin_getenv(user, name);
 }
 
-/* Keeps the records the pop3_policy userdb handed over (see
-   pop3-policy-handover.h) as the store's answers and removes their kinds
-   from kinds. A handover that does not parse is ignored: the session
-   then reads every record from the store, so nothing is lost. */
-static void pop3_policy_take_handover(struct mail_user *user,
-				      struct pop3_policy_user *puser,
-				      enum pop3_policy_record_kind *kinds,
-				      unsigned int *count)
+/* Takes the policy record the pop3_policy userdb handed over (see
+   pop3-policy-handover.h), so that the session needs no store. A
+   handover that does not parse is ignored: the session then reads the
+   record from the store, so nothing is lost. Returns TRUE if the record
+   was handed over (puser->policy_record: NULL if the user has none). */
+static bool pop3_policy_take_handover(struct mail_user *user,
+				      struct pop3_policy_user *puser)
 {
 	struct pop3_policy_handover_record *records;
-	unsigned int i, j, records_count;
+	unsigned int i, records_count;
 	const char *error;
 	int ret;
 
@@ -61,51 +60,19 @@ static void pop3_policy_take_handover(struct mail_user *user,
 		e_warning(puser->event, "Ignoring the records handed over by "
 			  "the userdb, reading them from the store: %s",
 			  error);
-		return;
+		return FALSE;
 	}
-	if (ret == 0)
-		return;
-	for (i = 0; i < records_count; i++) {
-		pop3_policy_store_prefetched_add(puser->store,
-						 records[i].kind,
-						 user->username,
-						 records[i].record);
-		for (j = 0; j < *count; j++) {
-			if (kinds[j] == records[i].kind) {
-				kinds[j] = kinds[--*count];
-				break;
-			}
-		}
+	for (i = 0; i < records_count && ret > 0; i++) {
+		if (records[i].kind != POP3_POLICY_RECORD_POLICY)
+			continue;
+		puser->policy_record = p_strdup(user->pool,
+						records[i].record);
+		puser->policy_handed_over = TRUE;
+		e_debug(puser->event, "Policy record handed over by the "
+			"userdb: the session does not use the store");
+		return TRUE;
 	}
-	e_debug(puser->event, "%u record(s) handed over by the userdb, "
-		"%u read from the store", records_count, *count);
-}
-
-/* A POP3 session reads the user's policy (retention), UIDL map index and
-   UIDL guard sketch (pop3-policy-uidl-session.c) before it can answer.
-   Those the userdb did not hand over are fetched in one round trip to the
-   store instead of three. */
-static void pop3_policy_prefetch(struct mail_user *user,
-				 struct pop3_policy_user *puser)
-{
-	enum pop3_policy_record_kind kinds[3];
-	unsigned int count = 0, percent;
-	const char *error;
-
-	if (strcmp(user->service, "pop3") != 0)
-		return;
-	kinds[count++] = POP3_POLICY_RECORD_POLICY;
-	kinds[count++] = POP3_POLICY_RECORD_UIDL_MAP_INDEX;
-	/* a malformed setting fails the session later, by the guard */
-	if (pop3_policy_uidl_guard_parse_percent(
-		mail_user_plugin_getenv(user, "pop3_policy_uidl_guard"),
-		&percent, &error) < 0 || percent > 0)
-		kinds[count++] = POP3_POLICY_RECORD_UIDL_GUARD;
-	pop3_policy_take_handover(user, puser, kinds, &count);
-	if (count > 0) {
-		pop3_policy_store_prefetch(puser->store, user->username,
-					   kinds, count);
-	}
+	return FALSE;
 }
 
 static void pop3_policy_mail_user_created(struct mail_user *user)
@@ -125,14 +92,21 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 	event_add_category(puser->event, &event_category_pop3_policy);
 	event_set_append_log_prefix(puser->event, "pop3-policy: ");
 
+	/* Only a POP3 session reads the store here (doveadm's commands
+	   open it themselves), and only for the policy record the userdb
+	   did not hand over. */
+	if (strcmp(user->service, "pop3") != 0 ||
+	    pop3_policy_take_handover(user, puser)) {
+		pop3_policy_retention_user_created(user, puser);
+		return;
+	}
 	i_zero(&store_set);
 	store_set.uri = mail_user_plugin_getenv(user, "pop3_policy_dict");
 	store_set.base_dir = user->set->base_dir;
 	store_set.event_parent = puser->event;
 	if (store_set.uri == NULL || store_set.uri[0] == '\0') {
-		e_debug(puser->event, "Plugin initialised for service %s "
-			"without a store (pop3_policy_dict is not set)",
-			user->service);
+		e_debug(puser->event, "Plugin initialised without a store "
+			"(pop3_policy_dict is not set)");
 		pop3_policy_retention_user_created(user, puser);
 		return;
 	}
@@ -142,9 +116,9 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 			"pop3-policy: %s", error);
 		return;
 	}
-	e_debug(puser->event, "Plugin initialised for service %s with store %s",
-		user->service, store_set.uri);
-	pop3_policy_prefetch(user, puser);
+	/* the driver's name only: a URI may hold a password */
+	e_debug(puser->event, "Plugin initialised with a store (driver %s)",
+		t_strcut(store_set.uri, ':'));
 	pop3_policy_retention_user_created(user, puser);
 }
 

@@ -9,8 +9,14 @@
 
 struct pop3_policy_user {
 	union mail_user_module_context module_ctx;
-	/* the store named by pop3_policy_dict; NULL if it is not set */
+	/* the store named by pop3_policy_dict; NULL if it is not set, not
+	   needed (another service than pop3) or the userdb handed the
+	   policy record over */
 	struct pop3_policy_store *store;
+	/* the policy record as the userdb handed it over (NULL: the user
+	   has none), if policy_handed_over */
+	const char *policy_record;
+	bool policy_handed_over:1;
 	struct event *event;
 };
 

@@ -106,6 +106,9 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 {
 	struct mail_user_vfuncs *v = user->vlast;
 	struct pop3_policy_retention_user *ruser;
+	struct pop3_policy_handed_record handed = {
+		.record = puser->policy_record,
+	};
 	const char *error, *reason;
 
 	if (strcmp(user->service, "pop3") != 0 || user->error != NULL) {
@@ -124,6 +127,7 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 					"%s", user->username,
 					ruser->quarantine, reason);
 	} else if (pop3_policy_retention_settings_resolve(user, puser->store,
+			puser->policy_handed_over ? &handed : NULL,
 			user->pool, NULL, &ruser->policy, &error) == 0) {
 		error = NULL;
 	}

@@ -5,10 +5,10 @@
    Only the INBOX that the pop3 process opens (MAILBOX_FLAG_POP3_SESSION,
    service "pop3") is touched. After its first successful sync (pop3 syncs
    it before reading the message list), the session:
-   1. loads the user's map once: the index record from the store, then
-      the chunks (pipelined) unless the local cache next to the INBOX's
-      indexes holds the generation the index names
-      (pop3-policy-uidl-cache.c);
+   1. reads the mailbox's UIDL map file once, if there is one
+      (pop3-policy-uidl-map-file.c; a map persisted under today's
+      UIDVALIDITY is served by the storage itself, and only the file's
+      header is read);
    2. works out every message's UIDL (pop3-policy-uidl-mailbox.c): mapped
       where the map matches and the UIDL stays unique, native otherwise;
       each collision is logged;
@@ -16,13 +16,15 @@
       more than pop3_policy_uidl_guard percent of the messages that are
       still there, the sync fails with a temporary error, which pop3 sends
       as "-ERR [SYS/TEMP] ..." and ends the session, and a critical line is
-      logged; otherwise today's sketch is stored;
+      logged; otherwise today's sketch is written to the mailbox's guard
+      file if it changed (pop3-policy-uidl-guard-file.c);
    4. with pop3_policy_uidl_persist=yes on maildir, writes the served mapped
       UIDLs into dovecot-uidlist (mail_update_pop3_uidl), so that later
       sessions get them from the storage without the map.
-   A store that is down or a map that is broken fails the session the same
-   way: serving native UIDLs instead would make every client download
-   everything again. */
+   Both files are the mailbox's own state (pop3-policy-uidl-state.c): the
+   session never reads the store for them. A map or guard file that cannot
+   be read fails the session the same way: serving native UIDLs instead
+   would make every client download everything again. */
 
 #include "lib.h"
 #include "array.h"
@@ -33,11 +35,10 @@
 #include "mail-search-build.h"
 #include "mail-index.h"
 #include "mail-storage-hooks.h"
-#include "pop3-policy-store.h"
-#include "pop3-policy-uidl-map.h"
-#include "pop3-policy-uidl-cache.h"
-#include "pop3-policy-uidl-guard.h"
+#include "pop3-policy-uidl-map-file.h"
+#include "pop3-policy-uidl-guard-file.h"
 #include "pop3-policy-uidl-mailbox.h"
+#include "pop3-policy-uidl-state.h"
 #include "pop3-policy-plugin.h"
 #include "pop3-policy-uidl-session.h"
 
@@ -61,6 +62,9 @@ struct uidl_box {
 	ARRAY(struct uidl_served) served;
 	/* the map the served UIDLs point into */
 	struct pop3_policy_uidl_map *map;
+	/* the INBOX's map and guard files (NULL: its storage has none) */
+	const char *map_path, *guard_path;
+	struct pop3_policy_state_file_perm perm;
 	unsigned int guard_percent;
 	/* pop3_policy_uidl_guard is malformed: the session fails */
 	bool bad_setting:1;
@@ -105,30 +109,25 @@ uidl_msg_identity_hash(struct mail *mail, const struct pop3_policy_uidl_msg *msg
 	return 0;
 }
 
-/* Looks up the previous session's sketch. Returns 1 with it, 0 if there
+/* Reads the previous session's sketch. Returns 1 with it, 0 if there
    is none, -1 after failing the session. */
 static int
 uidl_guard_previous(struct mailbox *box, struct pop3_policy_user *puser,
+		    struct uidl_box *ubox,
 		    struct pop3_policy_uidl_guard_sketch *previous)
 {
 	struct mail_user *user = box->storage->user;
-	const char *const *fields, *error;
+	const char *error;
 	int ret;
 
 	t_array_init(&previous->samples, POP3_POLICY_UIDL_GUARD_SAMPLES);
 	previous->uidvalidity = 0;
-	ret = pop3_policy_store_lookup(puser->store,
-		POP3_POLICY_RECORD_UIDL_GUARD, user->username, &fields, &error);
+	ret = pop3_policy_uidl_guard_file_read(ubox->guard_path, previous,
+					       &error);
 	if (ret < 0) {
-		e_error(puser->event, "UIDL guard: %s", error);
-		return uidl_fail(box, "UIDL guard state is unavailable");
-	}
-	if (ret > 0 &&
-	    pop3_policy_uidl_guard_decode(fields, previous, &error) < 0) {
-		e_error(puser->event, "UIDL guard: user %s: key %s: %s",
-			user->username, pop3_policy_store_key(
-				POP3_POLICY_RECORD_UIDL_GUARD, user->username),
-			error);
+		e_error(puser->event, "UIDL guard: user %s: %s (if the file "
+			"is damaged, doveadm pop3-uidl accept -u %s starts a "
+			"new one)", user->username, error, user->username);
 		return uidl_fail(box, "UIDL guard state is unreadable");
 	}
 	return ret;
@@ -173,10 +172,8 @@ uidl_guard_apply(struct mailbox *box, struct pop3_policy_user *puser,
 	pop3_policy_uidl_guard_builder_sketch(builder, &today);
 	if (!have_previous ||
 	    !pop3_policy_uidl_guard_sketch_equals(&today, previous)) {
-		if (pop3_policy_store_set(puser->store,
-				POP3_POLICY_RECORD_UIDL_GUARD, user->username,
-				pop3_policy_uidl_guard_encode(&today),
-				&error) < 0) {
+		if (pop3_policy_uidl_guard_file_write(ubox->guard_path,
+				&ubox->perm, &today, &error) < 0) {
 			/* the next session compares with an older sketch;
 			   refusing this one would not help the client */
 			e_error(puser->event, "UIDL guard: %s", error);
@@ -295,7 +292,7 @@ uidl_guard(struct mailbox *box, struct pop3_policy_user *puser,
 	bool same_uidvalidity, want;
 	int ret;
 
-	if ((ret = uidl_guard_previous(box, puser, &previous)) < 0)
+	if ((ret = uidl_guard_previous(box, puser, ubox, &previous)) < 0)
 		return -1;
 	mailbox_get_open_status(box, STATUS_UIDVALIDITY, &status);
 	same_uidvalidity = ret > 0 &&
@@ -404,7 +401,7 @@ uidl_guard_only(struct mailbox *box, struct pop3_policy_user *puser,
 	bool same_uidvalidity;
 	int ret;
 
-	if ((ret = uidl_guard_previous(box, puser, &previous)) < 0)
+	if ((ret = uidl_guard_previous(box, puser, ubox, &previous)) < 0)
 		return -1;
 	mailbox_get_open_status(box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
 				&status);
@@ -525,6 +522,33 @@ uidl_persist(struct mailbox *box, struct pop3_policy_user *puser,
 	return 0;
 }
 
+/* Finds the INBOX's state files. Returns 1 if it has them, 0 if its
+   storage keeps no local files (no map, no guard), -1 after failing the
+   session. */
+static int uidl_session_paths(struct mailbox *box,
+			      struct pop3_policy_user *puser,
+			      struct uidl_box *ubox)
+{
+	struct pop3_policy_uidl_state_paths paths;
+	const char *error;
+	int ret;
+
+	ret = pop3_policy_uidl_state_paths(box, &paths, &error);
+	if (ret < 0) {
+		e_error(puser->event, "UIDL map: %s", error);
+		return uidl_fail(box, "UIDL state is unavailable");
+	}
+	if (ret == 0) {
+		e_debug(puser->event, "UIDL map and guard: the INBOX's "
+			"storage keeps no local files");
+		return 0;
+	}
+	ubox->map_path = p_strdup(ubox->pool, paths.map_path);
+	ubox->guard_path = p_strdup(ubox->pool, paths.guard_path);
+	ubox->perm = paths.perm;
+	return 1;
+}
+
 static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 {
 	struct mail_user *user = box->storage->user;
@@ -536,50 +560,41 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 	struct mailbox_status status;
 	struct timeval tv_start, tv_loaded, tv_scanned;
 	uint32_t persist_uidvalidity = 0;
-	const char *error, *index_dir, *cache_path = NULL;
-	const char *cache_note, *cache_error;
+	const char *error;
 	unsigned int count, mapped = 0;
 	int ret, collisions;
 	pool_t pool;
 
-	if (puser == NULL || puser->store == NULL)
-		return 0;
 	if (ubox->bad_setting)
 		return uidl_fail(box, "pop3-policy is misconfigured");
+	if ((ret = uidl_session_paths(box, puser, ubox)) <= 0)
+		return ret;
 
 	if (ubox->persist && strcmp(box->storage->name, "maildir") == 0) {
 		mailbox_get_open_status(box, STATUS_UIDVALIDITY, &status);
 		persist_uidvalidity = status.uidvalidity;
 	}
 	/* a map persisted under today's UIDVALIDITY is served by the
-	   storage itself: only the index record is read */
-	/* the decoded map is cached next to the mailbox's indexes */
-	if (mailbox_get_path_to(box, MAILBOX_LIST_PATH_TYPE_INDEX,
-				&index_dir) > 0) {
-		cache_path = t_strconcat(index_dir, "/",
-					 POP3_POLICY_UIDL_CACHE_FILE_NAME, NULL);
-	}
+	   storage itself: only the map file's header is read */
 	i_gettimeofday(&tv_start);
-	ret = pop3_policy_uidl_map_load_cached(puser->store, user->username,
-		persist_uidvalidity, cache_path, &map, &cache_note,
-		&cache_error, &error);
+	ret = pop3_policy_uidl_map_file_read(ubox->map_path,
+					     persist_uidvalidity, &map, &error);
 	if (ret < 0) {
-		e_error(puser->event, "UIDL map: %s", error);
+		e_error(puser->event, "UIDL map: user %s: %s",
+			user->username, error);
 		return uidl_fail(box, "UIDL map is unavailable");
-	}
-	if (cache_error != NULL) {
-		/* the next session loads the map from the store again */
-		e_warning(puser->event, "UIDL map cache: %s", cache_error);
 	}
 	if (map == NULL) {
 		/* nothing to serve: only the guard, the cheap way */
+		const char *why = ret == 2 ? "map persisted" : "no map";
+
 		if (ubox->guard_percent == 0)
 			return 0;
 		i_gettimeofday(&tv_loaded);
 		ret = uidl_guard_only(box, puser, ubox);
 		i_gettimeofday(&tv_scanned);
-		e_debug(puser->event, "UIDL guard: no map (map index read "
-			"in %d ms, guard in %d ms)",
+		e_debug(puser->event, "UIDL guard: %s (map file read "
+			"in %d ms, guard in %d ms)", why,
 			timeval_diff_msecs(&tv_loaded, &tv_start),
 			timeval_diff_msecs(&tv_scanned, &tv_loaded));
 		return ret;
@@ -625,9 +640,9 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 		}
 	}
 	i_gettimeofday(&tv_scanned);
-	e_debug(puser->event, "UIDL map: %u entries (%s), %u messages, "
-		"%u mapped, %d collisions (map loaded in %d ms, messages in "
-		"%d ms)", pop3_policy_uidl_map_count(map), cache_note,
+	e_debug(puser->event, "UIDL map: %u entries, %u messages, "
+		"%u mapped, %d collisions (map read in %d ms, messages in "
+		"%d ms)", pop3_policy_uidl_map_count(map),
 		count, mapped, collisions,
 		timeval_diff_msecs(&tv_loaded, &tv_start),
 		timeval_diff_msecs(&tv_scanned, &tv_loaded));
@@ -637,8 +652,8 @@ static int uidl_session_prepare(struct mailbox *box, struct uidl_box *ubox)
 		ret = uidl_guard(box, puser, ubox, &msgs);
 	if (ret == 0 && persist_uidvalidity != 0 &&
 	    uidl_persist(box, puser, &msgs) == 0 &&
-	    pop3_policy_uidl_map_mark_persisted(puser->store, user->username,
-			map, persist_uidvalidity, &error) < 0) {
+	    pop3_policy_uidl_map_file_mark_persisted(ubox->map_path, map,
+			persist_uidvalidity, &error) < 0) {
 		/* a failed write only means the map is still needed */
 		e_error(puser->event, "UIDL persist: %s", error);
 	}
@@ -691,8 +706,7 @@ static void uidl_mailbox_allocated(struct mailbox *box)
 	pool_t pool;
 
 	if ((box->flags & MAILBOX_FLAG_POP3_SESSION) == 0 ||
-	    strcmp(user->service, "pop3") != 0 ||
-	    puser == NULL || puser->store == NULL)
+	    strcmp(user->service, "pop3") != 0 || puser == NULL)
 		return;
 
 	if (pop3_policy_uidl_guard_parse_percent(

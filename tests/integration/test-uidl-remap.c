@@ -1,13 +1,14 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* UIDL remapping against a real Dovecot (issue 5, points 1-3, 6, 7):
-   import with every key kind and refused files, export, snapshot, verify,
-   clear, collisions, native persistence, the guard, and the local map
-   cache of two backends sharing one store. */
+/* UIDL remapping against a real Dovecot: import with every key kind and
+   refused files, export, snapshot, verify, clear, collisions, native
+   persistence, the guard, and the mailbox's UIDL state files: where they
+   live, what survives the loss of the index and of dovecot-uidlist, a
+   damaged file, and two backends sharing the mail storage. */
 
 #include "test-uidl-common.h"
-#include "pp-backends.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -243,6 +244,47 @@ static void test_collision(void)
 	pp_instance_stop(inst);
 }
 
+static void import_msgid_map(PpInstance *inst, const char *prefix)
+{
+	char *file, *path;
+
+	file = g_strdup_printf("msgid:<m0.uidl@example.org> %s-0\n"
+			       "msgid:<m1.uidl@example.org> %s-1\n"
+			       "msgid:<m2.uidl@example.org> %s-2\n",
+			       prefix, prefix, prefix);
+	path = uidl_write_file(inst, "shared-import.txt", file);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "import",
+				     "-u", "u1", path, NULL), ==, 0);
+	g_free(file);
+	g_free(path);
+}
+
+/* Returns the path of a file in the user's Maildir (g_free it). */
+static char *maildir_file(PpInstance *inst, const char *user,
+			  const char *name)
+{
+	return g_build_filename(pp_instance_home(inst, user), "Maildir", name,
+				NULL);
+}
+
+/* Returns the persisted UIDVALIDITY in the header of the user's map file
+   (the 32-bit field at offset 48, see pop3-policy-uidl-map-file.c). */
+static guint32 map_file_persisted(PpInstance *inst, const char *user)
+{
+	char *path = maildir_file(inst, user, "pop3-policy-uidl.map");
+	char *data = NULL;
+	gsize size;
+	guint32 value;
+
+	g_assert_true(g_file_get_contents(path, &data, &size, NULL));
+	g_assert_cmpuint(size, >=, 64);
+	g_assert_cmpint(memcmp(data, "PPUIDLM", 8), ==, 0);
+	memcpy(&value, data + 48, sizeof(value));
+	g_free(data);
+	g_free(path);
+	return value;
+}
+
 static void test_persist(void)
 {
 	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT,
@@ -262,17 +304,13 @@ static void test_persist(void)
 	g_assert_cmpstr(uidls[2], ==, ((UidlExportRow *)rows->pdata[2])->uidl);
 	g_strfreev(uidls);
 
-	/* the index says the map is persisted under today's UIDVALIDITY, so
-	   later sessions read no chunk */
+	/* the map file is marked persisted under today's UIDVALIDITY (its
+	   header's persisted field), so later sessions read only its
+	   header */
 	{
-		char *out = NULL, *err = NULL, *want;
+		guint32 persisted = map_file_persisted(inst, "u1");
 
-		g_assert_cmpint(uidl_doveadm(inst, &out, &err, "dict", "get",
-				"-u", "u1", pp_instance_store_uri(inst),
-				"priv/pop3-policy/uidl-map", NULL), ==, 0);
-		want = g_strdup_printf("\t2\t%u", uidl_uidvalidity(inst, "u1"));
-		g_assert_nonnull(strstr(out, want));
-		g_free(want); g_free(out); g_free(err);
+		g_assert_cmpuint(persisted, ==, uidl_uidvalidity(inst, "u1"));
 	}
 	/* a lost dovecot-uidlist (new UIDVALIDITY): the map applies again */
 	uidl_lose_uidlist(inst, "u1");
@@ -482,172 +520,163 @@ static void test_guard_bad_setting(void)
 static void test_broken_map_fails_closed(void)
 {
 	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 2);
-	char **uidls, *err_line = NULL;
+	char **uidls, *err_line = NULL, *path, *data = NULL;
+	gsize size;
 
-	/* an index naming chunks that are not there: serving Dovecot's own
-	   UIDLs instead would make every client download everything */
-	pp_instance_store_set_raw(inst, "u1", "priv/pop3-policy/uidl-map",
-				  "1\tuidl-map\tnogen\t3\t10");
+	/* a map file damaged on disk: serving Dovecot's own UIDLs instead
+	   would make every client download everything */
+	import_msgid_map(inst, "M");
+	path = maildir_file(inst, "u1", "pop3-policy-uidl.map");
+	g_assert_true(g_file_get_contents(path, &data, &size, NULL));
+	data[size - 2] ^= 0x01;
+	g_assert_true(g_file_set_contents(path, data, size, NULL));
 	uidls = uidl_pop3_list(inst, "u1", &err_line);
 	g_assert_null(uidls);
 	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
 	g_free(err_line);
-	g_assert_true(pp_instance_wait_log(inst, "UIDL map chunk is missing",
+	g_assert_true(pp_instance_wait_log(inst, "pop3-policy-uidl.map: "
+					   "damaged: checksum mismatch", 10000));
+	/* binary garbage of another kind, and a truncated file */
+	g_assert_true(g_file_set_contents(path, "\x01\x02garbage", 9, NULL));
+	err_line = NULL;
+	g_assert_null(uidl_pop3_list(inst, "u1", &err_line));
+	g_free(err_line);
+	g_assert_true(pp_instance_wait_log(inst, "pop3-policy-uidl.map: "
+					   "damaged: shorter than its header",
 					   10000));
+	/* doveadm says so too, and exits non-zero */
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "export",
+				     "-u", "u1", NULL), !=, 0);
 	/* clear repairs it */
 	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "clear",
 				     "-u", "u1", NULL), ==, 0);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 	uidls = uidl_pop3_list(inst, "u1", NULL);
 	g_assert_nonnull(uidls);
 	g_assert_cmpuint(g_strv_length(uidls), ==, 2);
 	g_strfreev(uidls);
+
+	/* a damaged guard file fails closed the same way, and accept starts
+	   a new one */
+	g_free(path);
+	path = maildir_file(inst, "u1", "pop3-policy-uidl.guard");
+	g_assert_true(g_file_set_contents(path, "PPUIDLG 1 0\nbad\n", -1,
+					  NULL));
+	err_line = NULL;
+	g_assert_null(uidl_pop3_list(inst, "u1", &err_line));
+	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
+	g_free(err_line);
+	g_assert_true(pp_instance_wait_log(inst, "pop3-policy-uidl.guard: "
+					   "damaged", 10000));
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "accept",
+				     "-u", "u1", NULL), ==, 0);
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_nonnull(uidls);
+	g_strfreev(uidls);
+	g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+	g_free(data);
+	g_free(path);
 	pp_instance_stop(inst);
 }
 
-/* Starts an instance on the shared store with user u1 and count
-   messages (the same ones on every instance), with debug logging. */
-static PpInstance *shared_store_instance(PpBackend *backend,
-					 unsigned int count)
+static void remove_tree(const char *path)
 {
-	PpInstanceOptions opts;
+	char *argv[] = { "rm", "-rf", "--", (char *)path, NULL };
 	GError *error = NULL;
-	PpInstance *inst;
-	unsigned int i;
+	int status;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.with_package = TRUE;
-	opts.store = pp_backend_kind(backend) == PP_BACKEND_REDIS ?
-		PP_STORE_REDIS : PP_STORE_PGSQL;
-	opts.backend = backend;
-	opts.debug = TRUE;
-	opts.extra_conf = "pop3_uidl_format = " NATIVE_FORMAT "\n";
-	inst = pp_instance_start(&opts, &error);
-	if (inst == NULL)
-		g_error("%s", error->message);
-	pp_instance_add_user(inst, "u1", "pass", NULL);
-	for (i = 0; i < count; i++) {
-		char *msg = uidl_test_message(i);
-
-		pp_instance_deliver(inst, "u1", msg);
-		g_free(msg);
-	}
-	return inst;
+	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+			  NULL, NULL, &status, &error))
+		g_error("rm -rf %s: %s", path, error->message);
+	g_assert_cmpint(status, ==, 0);
 }
 
-static void import_msgid_map(PpInstance *inst, const char *prefix)
+/* The guard's state lives with the mailbox, in its control directory: not
+   in the store and not with the indexes, which an administrator may
+   delete. With the indexes in a directory of their own (INDEX=), that
+   whole directory is deleted and dovecot-uidlist recreated with a new
+   UIDVALIDITY: the guard still has the last session's sketch and refuses
+   the changed UIDLs. Deleting only the indexes changes no UIDL and trips
+   nothing. */
+static void test_guard_survives_index_loss(void)
 {
-	char *file, *path;
+	PpInstance *inst = uidl_start_with_mail(
+		"maildir:~/Maildir:INDEX=~/index", NATIVE_FORMAT, NULL, 4);
+	char **uidls, *err_line = NULL, *index_dir, *guard, *uidlist;
 
-	file = g_strdup_printf("msgid:<m0.uidl@example.org> %s-0\n"
-			       "msgid:<m1.uidl@example.org> %s-1\n"
-			       "msgid:<m2.uidl@example.org> %s-2\n",
-			       prefix, prefix, prefix);
-	path = uidl_write_file(inst, "shared-import.txt", file);
-	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "import",
-				     "-u", "u1", path, NULL), ==, 0);
-	g_free(file);
-	g_free(path);
-}
+	uidls = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 4);
+	g_strfreev(uidls);
+	guard = maildir_file(inst, "u1", "pop3-policy-uidl.guard");
+	g_assert_true(g_file_test(guard, G_FILE_TEST_IS_REGULAR));
+	index_dir = g_build_filename(pp_instance_home(inst, "u1"), "index",
+				     NULL);
+	g_assert_true(g_file_test(index_dir, G_FILE_TEST_IS_DIR));
+	{
+		char *in_index = g_build_filename(index_dir,
+			"pop3-policy-uidl.guard", NULL);
 
-/* Waits for the n-th occurrence of text in the instance's log. */
-static void wait_log_count(PpInstance *inst, const char *text, guint n)
-{
-	guint i, found = 0;
-
-	for (i = 0; i < 100 && found < n; i++) {
-		char *log = pp_instance_read_log(inst), *p = log;
-
-		found = 0;
-		while ((p = strstr(p, text)) != NULL) {
-			found++;
-			p += strlen(text);
-		}
-		g_free(log);
-		if (found < n)
-			g_usleep(100 * 1000);
+		g_assert_false(g_file_test(in_index, G_FILE_TEST_EXISTS));
+		g_free(in_index);
 	}
-	if (found < n)
-		g_error("log has %u of %u lines '%s'", found, n, text);
+
+	/* the indexes alone: rebuilt, the same UIDLs, no refusal */
+	remove_tree(index_dir);
+	uidls = uidl_pop3_list(inst, "u1", &err_line);
+	if (uidls == NULL)
+		g_error("refused after the index was deleted: %s", err_line);
+	g_assert_cmpuint(g_strv_length(uidls), ==, 4);
+	g_strfreev(uidls);
+
+	/* the indexes and dovecot-uidlist: a new UIDVALIDITY, every UIDL
+	   changes, and the guard, which kept its state, refuses */
+	g_usleep(1100 * 1000);
+	remove_tree(index_dir);
+	uidlist = maildir_file(inst, "u1", "dovecot-uidlist");
+	g_assert_cmpint(g_unlink(uidlist), ==, 0);
+	uidls = uidl_pop3_list(inst, "u1", &err_line);
+	g_assert_null(uidls);
+	g_assert_true(g_str_has_prefix(err_line, "-ERR [SYS/TEMP]"));
+	g_free(err_line);
+	g_assert_true(pp_instance_wait_log(inst, "CRITICAL: UIDL guard: "
+		"session refused: the UIDLs of 4 of 4 sampled messages "
+		"changed", 10000));
+	g_free(uidlist);
+	g_free(guard);
+	g_free(index_dir);
+	pp_instance_stop(inst);
 }
 
-/* The local map cache of two Dovecot backends sharing one store (Redis, or
-   PostgreSQL with PP_STORE_BACKEND=pgsql): a map imported on A is served
-   by B's next session, which writes B's cache; B's later sessions read the
-   cache; a map imported again on A (a new generation) is served by B at
-   its next session, never B's old cache; a damaged or foreign cache is
-   ignored and rewritten. */
-static void test_map_cache_shared_store(void)
+/* Two Dovecot backends sharing the mail storage (B's user has A's
+   Maildir): a map imported on A is served by B's next session; imported
+   again on A, B serves the new one at once; cleared on A, B serves its
+   native UIDLs. Nothing of it goes through the store. */
+static void test_map_shared_storage(void)
 {
 	const char *const map1[] = { "ONE-0", "ONE-1", "ONE-2", NULL };
 	const char *const map2[] = { "TWO-0", "TWO-1", "TWO-2", NULL };
-	PpBackend *backend;
 	PpInstance *a, *b;
-	GError *error = NULL;
-	char **uidls, *cache_path;
+	char **uidls, *fields;
 
-	backend = pp_backend_start(g_strcmp0(g_getenv("PP_STORE_BACKEND"),
-					     "pgsql") == 0 ?
-				   PP_BACKEND_PGSQL : PP_BACKEND_REDIS, &error);
-	if (backend == NULL)
-		g_error("%s", error->message);
-	a = shared_store_instance(backend, 3);
-	b = shared_store_instance(backend, 3);
-	cache_path = g_build_filename(pp_instance_home(b, "u1"), "Maildir",
-				      "pop3-policy-uidl-map.cache", NULL);
+	a = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 3);
+	b = uidl_start(MAILDIR, NATIVE_FORMAT, NULL);
+	fields = g_strdup_printf("mail=maildir:%s/Maildir",
+				 pp_instance_home(a, "u1"));
+	pp_instance_add_user(b, "u1", "pass", fields);
+	g_free(fields);
 
 	import_msgid_map(a, "ONE");
 	uidls = uidl_pop3_list(b, "u1", NULL);
 	assert_uidls(uidls, map1);
 	g_strfreev(uidls);
-	wait_log_count(b, "(loaded from the store (cache missing), cache "
-		       "written)", 1);
-	g_assert_true(g_file_test(cache_path, G_FILE_TEST_IS_REGULAR));
-	uidls = uidl_pop3_list(b, "u1", NULL);
-	assert_uidls(uidls, map1);
-	g_strfreev(uidls);
-	wait_log_count(b, "(read from the local cache)", 1);
-
-	/* imported again on A: B's cache is stale at its next session */
 	import_msgid_map(a, "TWO");
 	uidls = uidl_pop3_list(b, "u1", NULL);
 	assert_uidls(uidls, map2);
 	g_strfreev(uidls);
-	wait_log_count(b, "(loaded from the store (cache stale", 1);
-	uidls = uidl_pop3_list(b, "u1", NULL);
+	uidls = uidl_pop3_list(a, "u1", NULL);
 	assert_uidls(uidls, map2);
 	g_strfreev(uidls);
-	wait_log_count(b, "(read from the local cache)", 2);
 
-	/* from a machine of another byte order, then truncated: ignored,
-	   the store's map served, the cache written again */
-	{
-		char *data = NULL;
-		gsize size;
-
-		g_assert_true(g_file_get_contents(cache_path, &data, &size,
-						  NULL));
-		g_assert_cmpuint(size, >, 64);
-		/* the byte-order mark 0x01020304 after magic and version */
-		data[12] ^= 0x05;
-		g_assert_true(g_file_set_contents(cache_path, data, size,
-						  NULL));
-		g_free(data);
-	}
-	uidls = uidl_pop3_list(b, "u1", NULL);
-	assert_uidls(uidls, map2);
-	g_strfreev(uidls);
-	wait_log_count(b, "(loaded from the store (cache foreign", 1);
-	g_assert_true(g_file_set_contents(cache_path, "", 0, NULL));
-	uidls = uidl_pop3_list(b, "u1", NULL);
-	assert_uidls(uidls, map2);
-	g_strfreev(uidls);
-	wait_log_count(b, "(loaded from the store (cache corrupt", 1);
-	uidls = uidl_pop3_list(b, "u1", NULL);
-	assert_uidls(uidls, map2);
-	g_strfreev(uidls);
-	wait_log_count(b, "(read from the local cache)", 3);
-
-	/* cleared on A: B serves its native UIDLs, whatever its cache */
 	g_assert_cmpint(uidl_doveadm(a, NULL, NULL, "pop3-uidl", "clear",
 				     "-u", "u1", NULL), ==, 0);
 	uidls = uidl_pop3_list(b, "u1", NULL);
@@ -661,11 +690,8 @@ static void test_map_cache_shared_store(void)
 		g_free(native);
 	}
 	g_strfreev(uidls);
-
-	g_free(cache_path);
 	pp_instance_stop(a);
 	pp_instance_stop(b);
-	pp_backend_free(backend);
 }
 
 int main(int argc, char **argv)
@@ -686,7 +712,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/uidl/guard-bad-setting", test_guard_bad_setting);
 	g_test_add_func("/uidl/broken-map-fails-closed",
 			test_broken_map_fails_closed);
-	g_test_add_func("/uidl/map-cache-shared-store",
-			test_map_cache_shared_store);
+	g_test_add_func("/uidl/guard-survives-index-loss",
+			test_guard_survives_index_loss);
+	g_test_add_func("/uidl/map-shared-storage", test_map_shared_storage);
 	return g_test_run();
 }

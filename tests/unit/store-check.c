@@ -9,8 +9,7 @@
 
    The first two forms round-trip every record kind (set, lookup, unset,
    lookup-not-found) for user names with '/', '\' and spaces and values up
-   to the store's 60 KiB limit, load UIDL map chunks with pipelined lookups,
-   and check the error paths: records written raw with lib-dict that are
+   to the store's 60 KiB limit, prefetch, and check the error paths: records written raw with lib-dict that are
    malformed, of an unknown version or of another kind, refused writes, and
    a dict server that is not there. The third form expects every operation
    on the URI to fail (a stopped dict server, a broken backend) and checks
@@ -37,7 +36,6 @@
 #define SECRET "S3cr3tValue"
 
 static const char *store_uri, *store_base_dir;
-static bool uri_scopes_private;
 
 static const char *const test_users[] = {
 	"alice",
@@ -179,8 +177,6 @@ static void test_store_round_trip(void)
 	test_begin("store round trip of every kind, user and size");
 	store = store_open(store_uri, store_base_dir);
 	for (kind = 0; kind < POP3_POLICY_RECORD_KIND_COUNT; kind++) {
-		if (kind == POP3_POLICY_RECORD_UIDL_MAP_CHUNK)
-			continue;
 		for (u = 0; u < N_ELEMENTS(test_users); u++) {
 			for (s = 0; s < N_ELEMENTS(sizes); s++) T_BEGIN {
 				round_trip_kind(store, kind, test_users[u],
@@ -198,8 +194,8 @@ static void test_store_prefetch(void)
 {
 	static const enum pop3_policy_record_kind kinds[] = {
 		POP3_POLICY_RECORD_POLICY,
-		POP3_POLICY_RECORD_UIDL_MAP_INDEX,
-		POP3_POLICY_RECORD_UIDL_GUARD,
+		POP3_POLICY_RECORD_LOGIN,
+		POP3_POLICY_RECORD_APOP,
 	};
 	const char *policy[] = { "1795391833", "on_delete=hold", NULL };
 	const char *changed[] = { "1795391834", "on_delete=expunge", NULL };
@@ -212,7 +208,7 @@ static void test_store_prefetch(void)
 	other = store_open(store_uri, store_base_dir);
 	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_POLICY,
 					  user, policy, &error) == 0);
-	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_UIDL_GUARD,
+	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_APOP,
 					  user, guard, &error) == 0);
 	pop3_policy_store_prefetch(store, user, kinds, N_ELEMENTS(kinds));
 	/* changed by another process after the prefetch: the kept answer
@@ -224,9 +220,9 @@ static void test_store_prefetch(void)
 	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
 		user, &found, &error) == 1 && fields_equal(found, changed));
 	test_assert(pop3_policy_store_lookup(store,
-		POP3_POLICY_RECORD_UIDL_MAP_INDEX, user, &found, &error) == 0);
+		POP3_POLICY_RECORD_LOGIN, user, &found, &error) == 0);
 	test_assert(pop3_policy_store_lookup(store,
-		POP3_POLICY_RECORD_UIDL_GUARD, user, &found, &error) == 1 &&
+		POP3_POLICY_RECORD_APOP, user, &found, &error) == 1 &&
 		fields_equal(found, guard));
 
 	/* a write of a prefetched key drops the kept answer */
@@ -243,7 +239,7 @@ static void test_store_prefetch(void)
 	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
 		user, &found, &error) == 0);
 	test_assert(pop3_policy_store_unset(store,
-		POP3_POLICY_RECORD_UIDL_GUARD, user, &error) == 1);
+		POP3_POLICY_RECORD_APOP, user, &error) == 1);
 
 	/* an empty user name prefetches nothing and the lookup fails */
 	pop3_policy_store_prefetch(store, "", kinds, N_ELEMENTS(kinds));
@@ -407,14 +403,7 @@ static void test_store_users_apart(void)
 
 	test_begin("store keeps users apart");
 	store = store_open(store_uri, store_base_dir);
-	for (kind = 0; kind < POP3_POLICY_RECORD_UIDL_MAP_CHUNK; kind++) {
-		bool priv = str_begins(pop3_policy_store_key(kind, "x"),
-				       DICT_PATH_PRIVATE);
-		if (priv && !uri_scopes_private) {
-			/* file: is one flat file (see the store's key
-			   schema): nothing to scope */
-			continue;
-		}
+	for (kind = 0; kind < POP3_POLICY_RECORD_KIND_COUNT; kind++) {
 		test_assert_idx(pop3_policy_store_set(store, kind, "dept/bob",
 			fields_a, &error) == 0, kind);
 		test_assert_idx(pop3_policy_store_lookup(store, kind, "dept",
@@ -438,77 +427,6 @@ static void test_store_users_apart(void)
 	test_end();
 }
 
-#define CHUNK_COUNT 40
-
-static void test_store_chunks(void)
-{
-	const char *user = "dept/bob", *keys[CHUNK_COUNT + 1];
-	const char *values[CHUNK_COUNT], *error;
-	struct pop3_policy_store_change changes[CHUNK_COUNT];
-	struct pop3_policy_store_result *results;
-	struct pop3_policy_store *store;
-	unsigned int i;
-	int ret;
-
-	test_begin("store UIDL map chunks: keyed set, pipelined lookup, "
-		   "transactional removal");
-	store = store_open(store_uri, store_base_dir);
-	for (i = 0; i < CHUNK_COUNT; i++) {
-		const char *fields[] = { NULL, NULL };
-
-		keys[i] = pop3_policy_store_uidl_chunk_key("gen/1", i);
-		values[i] = t_strdup_printf("%u %s", i,
-					    make_value(50 * 1024));
-		fields[0] = values[i];
-		if (pop3_policy_store_set_key(store,
-				POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user,
-				keys[i], fields, &error) < 0) {
-			i_warning("store-check: %s", error);
-			test_assert_idx(FALSE, i);
-		}
-	}
-	/* the generation is escaped like a user name */
-	test_assert(strstr(keys[0], "/gen\\|1/0") != NULL);
-	/* one more key that has no record */
-	keys[CHUNK_COUNT] = pop3_policy_store_uidl_chunk_key("gen/1",
-							     CHUNK_COUNT);
-
-	ret = pop3_policy_store_lookup_keys(store,
-		POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user, keys,
-		CHUNK_COUNT + 1, &results, &error);
-	test_assert(ret == 0);
-	if (ret < 0)
-		i_warning("store-check: %s", error);
-	for (i = 0; ret == 0 && i < CHUNK_COUNT; i++) {
-		test_assert_idx(results[i].fields != NULL &&
-				strcmp(results[i].fields[0], values[i]) == 0 &&
-				results[i].fields[1] == NULL, i);
-	}
-	test_assert(ret < 0 || results[CHUNK_COUNT].fields == NULL);
-
-	/* no keys: nothing to do */
-	test_assert(pop3_policy_store_lookup_keys(store,
-		POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user, keys, 0,
-		&results, &error) == 0);
-
-	/* remove them all in one transaction */
-	for (i = 0; i < CHUNK_COUNT; i++) {
-		i_zero(&changes[i]);
-		changes[i].key = keys[i];
-	}
-	ret = pop3_policy_store_apply(store, user, changes, CHUNK_COUNT,
-				      &error);
-	test_assert(ret == 0);
-	ret = pop3_policy_store_lookup_keys(store,
-		POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user, keys,
-		CHUNK_COUNT, &results, &error);
-	test_assert(ret == 0);
-	for (i = 0; ret == 0 && i < CHUNK_COUNT; i++)
-		test_assert_idx(results[i].fields == NULL, i);
-	pop3_policy_store_deinit(&store);
-	test_end();
-}
-
 struct raw_case {
 	enum pop3_policy_record_kind kind;
 	const char *value;
@@ -528,9 +446,9 @@ static const struct raw_case raw_cases[] = {
 	  "1 fields, a apop record has at least 3" },
 	{ POP3_POLICY_RECORD_LOGIN, "1\t"SECRET"\t1\t2\t3",
 	  "unknown kind tag" },
-	{ POP3_POLICY_RECORD_UIDL_GUARD, "-7\tuidl-guard\t"SECRET"\t1",
+	{ POP3_POLICY_RECORD_LOGIN, "-7\tlogin\t"SECRET"\t1\t1",
 	  "version field is not a decimal number" },
-	{ POP3_POLICY_RECORD_UIDL_MAP_INDEX, "3\tuidl-map\t"SECRET"\t1\t1",
+	{ POP3_POLICY_RECORD_LOGIN, "3\tlogin\t"SECRET"\t1\t1",
 	  "unknown record version 3" },
 };
 
@@ -570,31 +488,6 @@ static void test_store_bad_records(void)
 		} T_END;
 	}
 
-	/* one bad chunk among good ones fails the whole load, naming it */
-	user = "with space";
-	{
-		const char *keys[3], *fields[] = { "k u", NULL };
-
-		for (i = 0; i < 3; i++) {
-			keys[i] = pop3_policy_store_uidl_chunk_key("7", i);
-			test_assert_idx(pop3_policy_store_set_key(store,
-				POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user,
-				keys[i], fields, &error) == 0, i);
-		}
-		raw_dict_set(user, keys[1], "9\tuidl-map-chunk\t"SECRET);
-		struct pop3_policy_store_result *results;
-		error = NULL;
-		test_assert(pop3_policy_store_lookup_keys(store,
-			POP3_POLICY_RECORD_UIDL_MAP_CHUNK, user, keys, 3,
-			&results, &error) == -1);
-		check_error(error, user, keys[1], 100);
-		test_assert(error != NULL &&
-			    strstr(error, "unknown record version 9") != NULL);
-		for (i = 0; i < 3; i++) {
-			test_assert_idx(pop3_policy_store_unset_key(store,
-				user, keys[i], &error) == 1, i);
-		}
-	}
 	pop3_policy_store_deinit(&store);
 	test_end();
 }
@@ -606,15 +499,14 @@ static void test_store_refused_input(void)
 	const char *const *found, *error, *big_fields[3];
 	const char *few_fields[] = { SECRET, NULL };
 	const char *user = "dept/bob";
-	struct pop3_policy_store_result *results;
 
 	test_begin("store refuses bad input with an error, not a crash");
 	store = store_open(store_uri, store_base_dir);
 
-	/* empty user names: lib-dict would assert on priv/ keys */
+	/* empty user names: no user's key */
 	error = NULL;
 	test_assert(pop3_policy_store_lookup(store,
-		POP3_POLICY_RECORD_UIDL_GUARD, "", &found, &error) == -1);
+		POP3_POLICY_RECORD_LOGIN, "", &found, &error) == -1);
 	test_assert(error != NULL && strstr(error, "empty user") != NULL);
 	error = NULL;
 	test_assert(pop3_policy_store_set(store, POP3_POLICY_RECORD_POLICY,
@@ -622,20 +514,8 @@ static void test_store_refused_input(void)
 	test_assert(error != NULL && strstr(error, "empty user") != NULL);
 	test_assert(pop3_policy_store_unset(store, POP3_POLICY_RECORD_APOP,
 		"", &error) == -1);
-	test_assert(pop3_policy_store_lookup_key(store,
-		POP3_POLICY_RECORD_UIDL_MAP_INDEX, NULL,
-		"priv/pop3-policy/uidl-map", &found, &error) == -1);
-
-	/* keys outside the package's namespace */
-	error = NULL;
-	test_assert(pop3_policy_store_lookup_key(store,
-		POP3_POLICY_RECORD_POLICY, user, "shared/other/x",
-		&found, &error) == -1);
-	check_error(error, user, "shared/other/x", 0);
-	test_assert(pop3_policy_store_lookup_keys(store,
-		POP3_POLICY_RECORD_POLICY, user,
-		(const char *const []){ "nonsense" }, 1,
-		&results, &error) == -1);
+	test_assert(pop3_policy_store_lookup(store, POP3_POLICY_RECORD_POLICY,
+		NULL, &found, &error) == -1);
 
 	/* too few fields for the kind */
 	error = NULL;
@@ -689,7 +569,6 @@ static void expect_failed(bool failed, const char *error, const char *what,
 static void expect_failures(const char *uri, const char *base_dir)
 {
 	const char *fields[] = { "1", SECRET, SECRET, SECRET, NULL };
-	struct pop3_policy_store_result *results;
 	struct async_result async;
 	struct pop3_policy_store *store;
 	const char *const *found, *error, *key, *user = "dept/bob";
@@ -699,60 +578,46 @@ static void expect_failures(const char *uri, const char *base_dir)
 	i_zero(&async);
 	store = store_open(uri, base_dir);
 	for (kind = 0; kind < POP3_POLICY_RECORD_KIND_COUNT; kind++) T_BEGIN {
-		if (kind == POP3_POLICY_RECORD_UIDL_MAP_CHUNK) {
-			key = pop3_policy_store_uidl_chunk_key("1", 0);
-			error = NULL;
-			ret = pop3_policy_store_set_key(store, kind, user, key,
-							fields, &error);
-			expect_failed(ret == -1, error, "set", user, key,
-				      kind);
-			error = NULL;
-			ret = pop3_policy_store_lookup_keys(store, kind, user,
-				&key, 1, &results, &error);
-			expect_failed(ret == -1, error, "lookup", user, key,
-				      kind);
-		} else {
-			key = pop3_policy_store_key(kind, user);
-			/* a prefetched failure is reported by the lookup */
-			enum pop3_policy_record_kind prefetch_kind = kind;
+		key = pop3_policy_store_key(kind, user);
+		/* a prefetched failure is reported by the lookup */
+		enum pop3_policy_record_kind prefetch_kind = kind;
 
-			error = NULL;
-			pop3_policy_store_prefetch(store, user,
-						   &prefetch_kind, 1);
-			ret = pop3_policy_store_lookup(store, kind, user,
-						       &found, &error);
-			expect_failed(ret == -1, error, "prefetched lookup",
-				      user, key, kind);
-			error = NULL;
-			ret = pop3_policy_store_set(store, kind, user, fields,
-						    &error);
-			expect_failed(ret == -1, error, "set", user, key,
-				      kind);
-			error = NULL;
-			ret = pop3_policy_store_lookup(store, kind, user,
-						       &found, &error);
-			expect_failed(ret == -1, error, "lookup", user, key,
-				      kind);
-			pop3_policy_store_lookup_async(store, kind, user,
-				async_lookup_callback, &async);
-			pop3_policy_store_wait(store);
-			expect_failed(async.calls == 1 && async.ret == -1,
-				      async.error, "async lookup", user, key,
-				      kind);
-			async_result_free(&async);
-			pop3_policy_store_set_async(store, kind, user, fields,
-				async_set_callback, &async);
-			pop3_policy_store_wait(store);
-			expect_failed(async.calls == 1 && async.ret == -1,
-				      async.error, "async set", user, key,
-				      kind);
-			async_result_free(&async);
-			error = NULL;
-			ret = pop3_policy_store_unset(store, kind, user,
-						      &error);
-			expect_failed(ret == -1, error, "unset", user, key,
-				      kind);
-		}
+		error = NULL;
+		pop3_policy_store_prefetch(store, user,
+					   &prefetch_kind, 1);
+		ret = pop3_policy_store_lookup(store, kind, user,
+					       &found, &error);
+		expect_failed(ret == -1, error, "prefetched lookup",
+			      user, key, kind);
+		error = NULL;
+		ret = pop3_policy_store_set(store, kind, user, fields,
+					    &error);
+		expect_failed(ret == -1, error, "set", user, key,
+			      kind);
+		error = NULL;
+		ret = pop3_policy_store_lookup(store, kind, user,
+					       &found, &error);
+		expect_failed(ret == -1, error, "lookup", user, key,
+			      kind);
+		pop3_policy_store_lookup_async(store, kind, user,
+			async_lookup_callback, &async);
+		pop3_policy_store_wait(store);
+		expect_failed(async.calls == 1 && async.ret == -1,
+			      async.error, "async lookup", user, key,
+			      kind);
+		async_result_free(&async);
+		pop3_policy_store_set_async(store, kind, user, fields,
+			async_set_callback, &async);
+		pop3_policy_store_wait(store);
+		expect_failed(async.calls == 1 && async.ret == -1,
+			      async.error, "async set", user, key,
+			      kind);
+		async_result_free(&async);
+		error = NULL;
+		ret = pop3_policy_store_unset(store, kind, user,
+					      &error);
+		expect_failed(ret == -1, error, "unset", user, key,
+			      kind);
 	} T_END;
 	pop3_policy_store_deinit(&store);
 }
@@ -847,7 +712,6 @@ int main(int argc, char *argv[])
 		test_store_set_async,
 		test_store_lookup_async,
 		test_store_users_apart,
-		test_store_chunks,
 		test_store_bad_records,
 		test_store_refused_input,
 		test_store_missing_server,
@@ -903,7 +767,6 @@ int main(int argc, char *argv[])
 		store_uri = t_strdup_printf("file:%s/store.dict", tmpdir);
 		store_base_dir = tmpdir;
 	}
-	uri_scopes_private = !str_begins(store_uri, "file:");
 
 	if (expect_failure) {
 		expect_failure_uri = store_uri;

@@ -58,30 +58,32 @@ static void test_handover_round_trip(void)
 	static const char *const users[] = {
 		"alice", "dept/bob", "100%h", "tab\there", "%%u",
 	};
-	struct pop3_policy_handover_record in[3], *out;
+	static const char *const records[] = {
+		"1\tpolicy\t1795391833\ton_delete=move:Sp%hm%%x\001",
+		"1\tpolicy\t1\t7:00a1:9c0e\r\n\t%u",
+		NULL,
+	};
+	struct pop3_policy_handover_record in, *out;
 	struct expanded_fields ef;
-	unsigned int i, count;
+	unsigned int i, r, count;
 	const char *error;
 
 	test_begin("handover round trip through %variable expansion");
-	in[0].kind = POP3_POLICY_RECORD_POLICY;
-	in[0].record = "1\tpolicy\t1795391833\ton_delete=move:Sp%hm%%x\001";
-	in[1].kind = POP3_POLICY_RECORD_UIDL_MAP_INDEX;
-	in[1].record = NULL;
-	in[2].kind = POP3_POLICY_RECORD_UIDL_GUARD;
-	in[2].record = "1\tuidl-guard\t1\t7:00a1:9c0e\r\n\t%u";
+	in.kind = POP3_POLICY_RECORD_POLICY;
+	for (r = 0; r < N_ELEMENTS(records); r++)
 	for (i = 0; i < N_ELEMENTS(users); i++) T_BEGIN {
+		in.record = records[r];
 		expanded_fields_init(&ef, pop3_policy_handover_fields(
-					     users[i], in, N_ELEMENTS(in)));
+					     users[i], &in, 1));
 		error = NULL;
 		test_assert_idx(pop3_policy_handover_read(users[i],
 			expanded_get, &ef, &out, &count, &error) == 1, i);
 		test_assert_idx(error == NULL, i);
-		test_assert_idx(count == N_ELEMENTS(in), i);
-		for (unsigned int j = 0; j < count && j < N_ELEMENTS(in); j++) {
-			test_assert_idx(out[j].kind == in[j].kind, i);
-			test_assert_idx(null_strcmp(out[j].record,
-						    in[j].record) == 0, i);
+		test_assert_idx(count == 1, i);
+		if (count == 1) {
+			test_assert_idx(out[0].kind == in.kind, i);
+			test_assert_idx(null_strcmp(out[0].record,
+						    in.record) == 0, i);
 		}
 	} T_END;
 	test_end();
@@ -89,45 +91,43 @@ static void test_handover_round_trip(void)
 
 static void test_handover_budget(void)
 {
-	struct pop3_policy_handover_record in[3], *out;
+	struct pop3_policy_handover_record in, *out;
 	struct expanded_fields ef;
 	const char *const *fields, *error;
 	unsigned int count;
 	char *big;
 
 	test_begin("handover budget");
-	/* each is a bit under half the budget: two fit, the third does not
-	   and is not listed, so that the session reads it */
-	big = t_malloc0(POP3_POLICY_HANDOVER_MAX_BYTES / 2 - 10);
-	memset(big, 'x', POP3_POLICY_HANDOVER_MAX_BYTES / 2 - 11);
-	in[0].kind = POP3_POLICY_RECORD_POLICY;
-	in[0].record = big;
-	in[1].kind = POP3_POLICY_RECORD_UIDL_MAP_INDEX;
-	in[1].record = big;
-	in[2].kind = POP3_POLICY_RECORD_UIDL_GUARD;
-	in[2].record = big;
-	fields = pop3_policy_handover_fields("alice", in, N_ELEMENTS(in));
+	/* a record of the whole budget fits */
+	big = t_malloc0(POP3_POLICY_HANDOVER_MAX_BYTES + 2);
+	memset(big, 'x', POP3_POLICY_HANDOVER_MAX_BYTES);
+	in.kind = POP3_POLICY_RECORD_POLICY;
+	in.record = big;
+	fields = pop3_policy_handover_fields("alice", &in, 1);
 	expanded_fields_init(&ef, fields);
 	test_assert(pop3_policy_handover_read("alice", expanded_get, &ef,
 					      &out, &count, &error) == 1);
-	test_assert(count == 2);
-	test_assert_strcmp(expanded_get(POP3_POLICY_HANDOVER_KINDS_FIELD,
-					&ef), "policy uidl-map");
-	test_assert(expanded_get("pop3_policy_handover_uidl_guard",
-				 &ef) == NULL);
+	test_assert(count == 1);
+	/* one byte more does not, and is not listed, so that the session
+	   reads it */
+	big[POP3_POLICY_HANDOVER_MAX_BYTES] = 'x';
+	fields = pop3_policy_handover_fields("alice", &in, 1);
+	test_assert(fields[0] == NULL);
 
 	/* a doubled '%' counts: a record of '%' only fits at half length */
 	big = t_malloc0(POP3_POLICY_HANDOVER_MAX_BYTES);
-	memset(big, '%', POP3_POLICY_HANDOVER_MAX_BYTES / 2 + 1);
-	in[0].record = big;
-	in[1].record = NULL;
-	fields = pop3_policy_handover_fields("alice", in, 2);
+	memset(big, '%', POP3_POLICY_HANDOVER_MAX_BYTES / 2);
+	in.record = big;
+	fields = pop3_policy_handover_fields("alice", &in, 1);
 	expanded_fields_init(&ef, fields);
 	test_assert_strcmp(expanded_get(POP3_POLICY_HANDOVER_KINDS_FIELD,
-					&ef), "uidl-map");
+					&ef), "policy");
+	big[POP3_POLICY_HANDOVER_MAX_BYTES / 2] = '%';
+	fields = pop3_policy_handover_fields("alice", &in, 1);
+	test_assert(fields[0] == NULL);
 
 	/* no record read: no fields at all, and no handover */
-	fields = pop3_policy_handover_fields("alice", in, 0);
+	fields = pop3_policy_handover_fields("alice", &in, 0);
 	test_assert(fields[0] == NULL);
 	expanded_fields_init(&ef, fields);
 	test_assert(pop3_policy_handover_read("alice", expanded_get, &ef,
@@ -152,10 +152,10 @@ static void test_handover_refused(void)
 		{ { POP3_POLICY_HANDOVER_KINDS_FIELD, "policy apop",
 		    POP3_POLICY_HANDOVER_USER_FIELD, "alice", NULL },
 		  "unknown record kind" },
-		{ { POP3_POLICY_HANDOVER_KINDS_FIELD, "uidl-map-chunk",
+		{ { POP3_POLICY_HANDOVER_KINDS_FIELD, "uidl-map",
 		    POP3_POLICY_HANDOVER_USER_FIELD, "alice", NULL },
 		  "unknown record kind" },
-		{ { POP3_POLICY_HANDOVER_KINDS_FIELD, "policy uidl-map policy",
+		{ { POP3_POLICY_HANDOVER_KINDS_FIELD, "policy policy",
 		    POP3_POLICY_HANDOVER_USER_FIELD, "alice", NULL },
 		  "listed twice" },
 	};

@@ -15,8 +15,7 @@
 static void test_record_kind_names(void)
 {
 	static const char *const names[POP3_POLICY_RECORD_KIND_COUNT] = {
-		"policy", "apop", "login", "uidl-guard", "uidl-map",
-		"uidl-map-chunk",
+		"policy", "apop", "login",
 	};
 	unsigned int i;
 
@@ -47,14 +46,11 @@ static const struct round_trip_case round_trip_cases[] = {
 	  { "PLAIN", "1795391833", "pa ss\tw\001rd\n", NULL } },
 	{ POP3_POLICY_RECORD_LOGIN,
 	  { "1795391833", "1795391800", "3", NULL } },
-	{ POP3_POLICY_RECORD_UIDL_GUARD,
-	  { "1795391833", "\t\t\t", NULL } },
-	{ POP3_POLICY_RECORD_UIDL_MAP_INDEX,
-	  { "gen/1\\x", "2", "100000", NULL } },
-	{ POP3_POLICY_RECORD_UIDL_MAP_CHUNK,
-	  { "guid:abc UIDL1\nuid:1:2 UIDL2\nhdr:00ff UIDL3", NULL } },
-	{ POP3_POLICY_RECORD_UIDL_MAP_CHUNK,
-	  { "\001\001\001", "extra field a later revision appends", NULL } },
+	{ POP3_POLICY_RECORD_LOGIN,
+	  { "1795391833", "\t\t\t", "gen/1\\x", NULL } },
+	{ POP3_POLICY_RECORD_POLICY,
+	  { "\001\001\001", "x", "extra field a later revision appends",
+	    NULL } },
 };
 
 static void test_record_round_trip(void)
@@ -162,8 +158,10 @@ static const struct hostile_case hostile_cases[] = {
 	  "0 fields, a login record has at least 3" },
 	{ POP3_POLICY_RECORD_APOP, "1\tapop\t"SECRET"\t"SECRET,
 	  "2 fields, a apop record has at least 3" },
-	{ POP3_POLICY_RECORD_UIDL_MAP_INDEX, "1\tuidl-map\tg\t"SECRET,
-	  "2 fields, a uidl-map record has at least 3" },
+	{ POP3_POLICY_RECORD_LOGIN, "1\tlogin\tg\t"SECRET,
+	  "2 fields, a login record has at least 3" },
+	{ POP3_POLICY_RECORD_POLICY, "1\tuidl-map\tg\t"SECRET"\t1",
+	  "unknown kind tag, expected 'policy'" },
 };
 
 static void test_record_hostile(void)
