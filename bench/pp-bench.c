@@ -406,27 +406,26 @@ static char *uidl_of_msn(struct bench_instance *bi, unsigned int msn)
 	return uidl;
 }
 
-/* The index record of the map: "<version> uidl-map <generation> <chunks>
-   <entries> [<persisted uidvalidity>]" (src/lib/pop3-policy-uidl-map.c).
-   Returns its fields (g_strfreev). */
-static char **uidl_map_index(struct bench_instance *bi)
+/* Reads the entry count and the persisted UIDVALIDITY from the header of
+   the big user's map file in its Maildir (offsets 16 and 48, see
+   src/lib/pop3-policy-uidl-map-file.c). */
+static void uidl_map_file_header(struct bench_instance *bi,
+				 guint32 *entries_r, guint32 *persisted_r)
 {
-	const char *const argv[] = {
-		"dict", "get", "-u", big_user.user,
-		pp_instance_store_uri(bi->inst), "priv/pop3-policy/uidl-map",
-		NULL
-	};
-	char *out = doveadm_or_die(bi, "dict get uidl-map", argv, NULL);
-	char **fields;
+	char *path = g_build_filename(pp_instance_home(bi->inst,
+						       big_user.user),
+				      "Maildir", "pop3-policy-uidl.map", NULL);
+	char *data = NULL;
+	gsize size;
 
-	g_strchomp(out);
-	fields = g_strsplit(out, "\t", -1);
-	g_free(out);
-	if (g_strv_length(fields) < 5 ||
-	    strcmp(fields[1], "uidl-map") != 0)
-		die("%s: unexpected UIDL map index record",
-		    instance_specs[bi - instances].name);
-	return fields;
+	if (!g_file_get_contents(path, &data, &size, NULL) || size < 64 ||
+	    memcmp(data, "PPUIDLM", 8) != 0)
+		die("%s: %s is not a UIDL map file",
+		    instance_specs[bi - instances].name, path);
+	memcpy(entries_r, data + 16, sizeof(*entries_r));
+	memcpy(persisted_r, data + 48, sizeof(*persisted_r));
+	g_free(data);
+	g_free(path);
 }
 
 /* Gives the big user the map a migration leaves: an import of the old
@@ -452,8 +451,9 @@ static void uidl_map_setup(struct bench_instance *bi)
 		NULL
 	};
 	GString *file;
-	char *out, *p, *expected, *uidl, **fields;
+	char *out, *p, *expected, *uidl;
 	unsigned long uidvalidity;
+	guint32 entries, persisted;
 	unsigned int msns[2] = { 1, opt_big_messages };
 	double start = g_get_monotonic_time() / 1e6;
 
@@ -496,21 +496,18 @@ static void uidl_map_setup(struct bench_instance *bi)
 			g_free(expected);
 		}
 	}
-	fields = uidl_map_index(bi);
-	if (strtoul(fields[4], NULL, 10) != 2 * (unsigned long)opt_big_messages)
-		die("%s: the map index says %s entries", spec->name,
-		    fields[4]);
+	uidl_map_file_header(bi, &entries, &persisted);
+	if (entries != 2 * (guint32)opt_big_messages)
+		die("%s: the map file has %u entries", spec->name, entries);
 	if (spec->plugin_settings != NULL &&
 	    strstr(spec->plugin_settings, "pop3_policy_uidl_persist") != NULL) {
-		if (fields[5] == NULL || strtoul(fields[5], NULL, 10) !=
-		    uidvalidity)
+		if (persisted != uidvalidity)
 			die("%s: the map was not marked persisted",
 			    spec->name);
-	} else if (fields[5] != NULL) {
+	} else if (persisted != 0) {
 		die("%s: the map was persisted, but the instance does not "
 		    "persist", spec->name);
 	}
-	g_strfreev(fields);
 	progress("%s: %d-entry UIDL map set up and served in %.1f s",
 		 spec->name, 2 * opt_big_messages,
 		 g_get_monotonic_time() / 1e6 - start);

@@ -82,8 +82,8 @@ struct pop3_policy_uidl_map_uid {
    A map is built with pop3_policy_uidl_map_add() (a hash table finds
    repeated keys), then frozen for serving: pop3_policy_uidl_map_freeze()
    replaces the hash table with sorted arrays, which a session searches
-   without hashing strings and which the local cache
-   (pop3-policy-uidl-cache.h) stores as they are. */
+   without hashing strings and which the mailbox's map file
+   (pop3-policy-uidl-map-file.h) stores as they are. */
 struct pop3_policy_uidl_map {
 	pool_t pool;
 	ARRAY(struct pop3_policy_uidl_map_entry) entries;
@@ -92,7 +92,8 @@ struct pop3_policy_uidl_map {
 	/* how many entries of each key kind the map has, so that a session
 	   skips computing keys no entry uses (hdr: reads every header) */
 	unsigned int kind_counts[POP3_POLICY_UIDL_KEY_KIND_COUNT];
-	/* the store generation it was loaded from (NULL if not loaded) */
+	/* the generation of the map file it was read from or written to
+	   (NULL if neither) */
 	const char *generation;
 
 	/* frozen: the indexes of all entries sorted by key (strcmp), and the
@@ -113,7 +114,7 @@ int pop3_policy_uidl_map_add(struct pop3_policy_uidl_map *map,
    frozen already). Lookups give the same answers as before. */
 void pop3_policy_uidl_map_freeze(struct pop3_policy_uidl_map *map);
 /* Marks the map frozen with the given tables (allocated from its pool or
-   living as long as it), for the local cache, which stores them. */
+   living as long as it), for the map file, which stores them. */
 void pop3_policy_uidl_map_set_frozen(struct pop3_policy_uidl_map *map,
 				     const uint32_t *sorted,
 				     const struct pop3_policy_uidl_map_uid *uids,

@@ -9,7 +9,7 @@
    mailbox's UIDVALIDITY. Because the sample is chosen by the message and
    not by its position, new mail and deletions do not change which of the
    remaining messages are sampled; up to 256 messages the sample is the
-   whole mailbox. It is small enough for one store record at any size.
+   whole mailbox. It is small enough for one small file at any size.
    Hashes are FNV-1a (64 bits), not cryptographic: the guard defends
    against accidents, not against someone choosing GUIDs.
 
@@ -25,12 +25,13 @@
    After a new UIDVALIDITY a message whose GUID changed too looks deleted,
    so the guard cannot see a migration that also changes GUIDs.
 
-   Record (priv/pop3-policy/uidl-guard), payload fields:
+   Sketch fields (the second line of the guard file,
+   pop3-policy-uidl-guard-file.c):
 
      <sample count> TAB <uid>:<guidhash>:<uidlhash>,... TAB <uidvalidity>
 
    with 16 lower-case hex digits per hash, e.g.
-   "1\tuidl-guard\t2\t7:00a1...ff:9c0e...01,3:0b33...20:77aa...3c\t1795391833". */
+   "2\t7:00a1...ff:9c0e...01,3:0b33...20:77aa...3c\t1795391833". */
 
 #include "lib.h"
 #include "array.h"

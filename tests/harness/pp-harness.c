@@ -1108,6 +1108,23 @@ char *pp_instance_read_log(PpInstance *inst)
 	return g_string_free(str, FALSE);
 }
 
+unsigned int pp_instance_log_count(PpInstance *inst, const char *process,
+				   const char *text)
+{
+	char *log = pp_instance_read_log(inst);
+	char **lines = g_strsplit(log, "\n", -1);
+	unsigned int i, count = 0;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		if ((process == NULL || strstr(lines[i], process) != NULL) &&
+		    strstr(lines[i], text) != NULL)
+			count++;
+	}
+	g_strfreev(lines);
+	g_free(log);
+	return count;
+}
+
 unsigned int pp_instance_log_lookups(PpInstance *inst, const char *process,
 				     const char *key)
 {

@@ -130,6 +130,10 @@ char *pp_instance_read_log(PpInstance *inst);
    if it appeared. */
 gboolean pp_instance_wait_log(PpInstance *inst, const char *text,
 			      unsigned int timeout_msecs);
+/* Counts the log lines that contain text, of process (a part of the log
+   prefix such as " dict(", or NULL for any). */
+unsigned int pp_instance_log_count(PpInstance *inst, const char *process,
+				   const char *text);
 /* How many store lookups of key the log shows (lib-dict's debug lines
    "Looking up '<key>'" and "Looking up (async) '<key>'", so the instance
    needs debug), by the processes whose log lines contain process (e.g.

@@ -1,12 +1,13 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The records a POP3 session reads at its start, handed over by userdb
+/* The policy record a POP3 session needs, handed over by userdb
    pop3_policy (src/lib/pop3-policy-handover.c), against a real Dovecot
-   with the package's auth chain and mail_debug: a session that is handed
-   all of them and writes nothing sends the dict server nothing; a record
-   too large to hand over is read from the store; the policy handed over is
-   the one applied; and handover fields that are malformed or name another
-   user are ignored, so the store's policy still applies. */
+   with the package's auth chain and debug logging: the store reads per
+   login, counted in the log of every process, and none in the pop3
+   process;
+   a record too large to hand over is read from the store; the policy
+   handed over is the one applied; and handover fields that are malformed
+   or name another user are ignored, so the store's policy still applies. */
 
 #include "test-retention-common.h"
 
@@ -42,10 +43,10 @@ static PpInstance *start_with_chain(void)
 	return rt_start(&opts);
 }
 
-/* The log lines of the most recent pop3 session of user that logged how
-   its records were handed over (g_free), and that line itself. */
-static char *last_session_lines(PpInstance *inst, const char *user,
-				char **handover_line_r)
+/* The log lines of the most recent pop3 session of user that logged a
+   line with marker (g_free), and that line itself. */
+static char *last_session_lines_of(PpInstance *inst, const char *user,
+				   const char *marker, char **marker_line_r)
 {
 	char *log = pp_instance_read_log(inst);
 	char **lines = g_strsplit(log, "\n", -1);
@@ -57,11 +58,12 @@ static char *last_session_lines(PpInstance *inst, const char *user,
 
 	for (i = 0; lines[i] != NULL; i++) {
 		if (strstr(lines[i], prefix) != NULL &&
-		    strstr(lines[i], "handed over by the userdb") != NULL)
+		    strstr(lines[i], marker) != NULL)
 			last = lines[i];
 	}
 	if (last == NULL)
-		g_error("no session of %s logged its handover:\n%s", user, log);
+		g_error("no session of %s logged '%s':\n%s", user, marker,
+			log);
 	/* "pop3(user)<pid><session>": the session's own lines */
 	session_prefix = g_strndup(strstr(last, prefix),
 		strchr(strchr(strstr(last, prefix), '>') + 1, '>') + 1 -
@@ -72,12 +74,21 @@ static char *last_session_lines(PpInstance *inst, const char *user,
 			g_string_append_c(out, '\n');
 		}
 	}
-	*handover_line_r = g_strdup(last);
+	*marker_line_r = g_strdup(last);
 	g_free(session_prefix);
 	g_free(prefix);
 	g_strfreev(lines);
 	g_free(log);
 	return g_string_free(out, FALSE);
+}
+
+/* The same, for the session's line about how its policy was handed
+   over. */
+static char *last_session_lines(PpInstance *inst, const char *user,
+				char **handover_line_r)
+{
+	return last_session_lines_of(inst, user, "handed over by the userdb",
+				     handover_line_r);
 }
 
 static void session_stat(PpInstance *inst, const char *user,
@@ -97,73 +108,113 @@ static void session_stat(PpInstance *inst, const char *user,
 	rt_settle(inst);
 }
 
-/* The policy comes from the store through the userdb; once the guard's
-   sketch is stored, a session sends the dict server nothing. */
-static void test_session_reads_nothing(void)
+/* Counts the store lookups of key by every process of the instance
+   (lib-dict logs each one at debug level in the process that makes it:
+   auth, pop3, the dict server's clients). */
+static unsigned int store_lookups(PpInstance *inst, const char *key)
+{
+	return pp_instance_log_lookups(inst, NULL, key);
+}
+
+/* The store reads per POP3 login with the documented auth chain: one (the
+   policy record, read by the login check and handed on by the userdb) for
+   a user without login_delay; with login_delay the login record too, and
+   one write of it. The pop3 process never uses the store: it logs that it
+   was handed the policy, sends the dict server nothing, and applies the
+   handed policy (expire=0 removes the retrieved message at QUIT). */
+static void test_store_reads_per_login(void)
 {
 	PpInstance *inst = start_with_chain();
 	char *out, *lines, *handover;
+	unsigned int i;
 	PpPop3 *pop3;
 
 	pp_instance_add_user(inst, "alice", "secret", NULL);
-	rt_deliver_n(inst, "alice", 3);
+	pp_instance_add_user(inst, "bob", "secret", NULL);
+	rt_deliver_n(inst, "alice", 4);
+	rt_deliver_n(inst, "bob", 1);
 	g_assert_cmpint(rt_doveadm(inst, &out, "pop3-policy", "set", "-u",
 				   "alice", "expire=0", NULL), ==, 0);
 	g_free(out);
+	g_assert_cmpint(rt_doveadm(inst, &out, "pop3-policy", "set", "-u",
+				   "bob", "login_delay=1h login_burst=5",
+				   NULL), ==, 0);
+	g_free(out);
+	g_assert_cmpuint(store_lookups(inst,
+			 "shared/pop3-policy/policy/alice"), ==, 0);
 
-	/* expire=0, handed over: the retrieved message goes at QUIT */
-	pop3 = rt_login(inst, "alice");
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	rt_quit(pop3);
-	rt_wait_inbox_count(inst, "alice", 2);
-	lines = last_session_lines(inst, "alice", &handover);
-	rt_assert_contains(handover,
-		"3 record(s) handed over by the userdb, 0 read from the store");
-	g_free(handover);
-	g_free(lines);
-
-	/* the guard stores the new sketch (one message is gone) */
-	session_stat(inst, "alice", "+OK 2 ");
-	/* nothing changed: nothing to read, nothing to write */
-	session_stat(inst, "alice", "+OK 2 ");
-	lines = last_session_lines(inst, "alice", &handover);
-	rt_assert_contains(handover,
-		"3 record(s) handed over by the userdb, 0 read from the store");
-	if (lines_use_dict(lines))
-		g_error("the session used the dict server:\n%s", lines);
-	g_free(handover);
-	g_free(lines);
-	/* the userdb took the policy record from the login check: one
-	   lookup of it per login (three), as of the guard's sketch, which
-	   only the userdb reads */
-	g_assert_cmpuint(pp_instance_log_lookups(inst, " auth: ",
-			 "priv/pop3-policy/uidl-guard"), ==, 3);
-	g_assert_cmpuint(pp_instance_log_lookups(inst, " auth: ",
+	for (i = 0; i < 3; i++) {
+		pop3 = rt_login(inst, "alice");
+		g_free(rt_multi_ok(pop3, "RETR 1"));
+		g_free(rt_multi_ok(pop3, "UIDL"));
+		rt_quit(pop3);
+		rt_wait_inbox_count(inst, "alice", 3 - i);
+		lines = last_session_lines(inst, "alice", &handover);
+		rt_assert_contains(handover, "Policy record handed over by "
+				   "the userdb: the session does not use "
+				   "the store");
+		if (lines_use_dict(lines))
+			g_error("the session used the store:\n%s", lines);
+		g_free(handover);
+		g_free(lines);
+	}
+	g_assert_cmpuint(store_lookups(inst,
 			 "shared/pop3-policy/policy/alice"), ==, 3);
+	g_assert_cmpuint(store_lookups(inst,
+			 "shared/pop3-policy/login/alice"), ==, 0);
+	/* and nothing else: one store read per login in all */
+	g_assert_cmpuint(pp_instance_log_count(inst, NULL, "Looking up"), ==,
+			 3);
+
+	for (i = 0; i < 3; i++) {
+		session_stat(inst, "bob", "+OK 1 ");
+		lines = last_session_lines(inst, "bob", &handover);
+		if (lines_use_dict(lines))
+			g_error("the session used the store:\n%s", lines);
+		g_free(handover);
+		g_free(lines);
+	}
+	g_assert_cmpuint(store_lookups(inst,
+			 "shared/pop3-policy/policy/bob"), ==, 3);
+	g_assert_cmpuint(store_lookups(inst,
+			 "shared/pop3-policy/login/bob"), ==, 3);
+	g_assert_cmpuint(pp_instance_log_count(inst, NULL,
+			 "Setting 'shared/pop3-policy/login/bob'"), ==, 3);
+	g_assert_cmpuint(pp_instance_log_count(inst, NULL, "Looking up"), ==,
+			 3 + 6);
+	g_assert_cmpuint(pp_instance_log_count(inst, NULL, "Setting '"), ==,
+			 3);
+	/* no pop3 process ever looked anything up */
+	g_assert_cmpuint(pp_instance_log_lookups(inst, " pop3(", "shared/"),
+			 ==, 0);
 	rt_stop(inst);
 }
 
-/* A guard sketch of a mailbox this size is larger than the handover's
-   budget: it is read from the store, the other two are handed over. The
-   same check as above sees that lookup in the log. */
+/* A policy record larger than the handover's budget is not handed over:
+   the session reads it from the store itself (the slower setup). */
 static void test_large_record_read_from_store(void)
 {
 	PpInstance *inst = start_with_chain();
-	char *lines, *handover;
+	GString *policy = g_string_new("expire=never");
+	char *out, *lines, *handover;
 
 	pp_instance_add_user(inst, "bob", "secret", NULL);
-	rt_deliver_n(inst, "bob", 150);
-	session_stat(inst, "bob", "+OK 150 ");
-	session_stat(inst, "bob", "+OK 150 ");
-	lines = last_session_lines(inst, "bob", &handover);
-	rt_assert_contains(handover,
-		"2 record(s) handed over by the userdb, 1 read from the store");
+	rt_deliver_n(inst, "bob", 2);
+	/* a long but valid policy: the same key again and again */
+	while (policy->len < 3200)
+		g_string_append(policy, " expire=never");
+	g_assert_cmpint(rt_doveadm(inst, &out, "pop3-policy", "set", "-u",
+				   "bob", policy->str, NULL), ==, 0);
+	g_free(out);
+	session_stat(inst, "bob", "+OK 2 ");
+	lines = last_session_lines_of(inst, "bob", "with a store", &handover);
 	g_assert_true(lines_use_dict(lines));
 	/* "Looking up (async) '...'" on the dict server, "Looking up
 	   '...'" where the driver has no async lookups (redis:) */
-	rt_assert_contains(lines, "'priv/pop3-policy/uidl-guard'");
+	rt_assert_contains(lines, "'shared/pop3-policy/policy/bob'");
 	g_free(handover);
 	g_free(lines);
+	g_string_free(policy, TRUE);
 	rt_stop(inst);
 }
 
@@ -221,8 +272,8 @@ static void test_bad_handover_ignored(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/handover/session-reads-nothing",
-			test_session_reads_nothing);
+	g_test_add_func("/handover/store-reads-per-login",
+			test_store_reads_per_login);
 	g_test_add_func("/handover/large-record-read-from-store",
 			test_large_record_read_from_store);
 	g_test_add_func("/handover/bad-handover-ignored",

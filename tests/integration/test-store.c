@@ -79,7 +79,7 @@ static void assert_store_works(PpInstance *inst)
 
 	g_assert_cmpint(run_store_check(inst, FALSE, "proxy::pop3policy",
 					&out), ==, 0);
-	g_assert_nonnull(strstr(out, "0 / 11 tests failed"));
+	g_assert_nonnull(strstr(out, "0 / 10 tests failed"));
 	g_free(out);
 }
 
@@ -100,8 +100,8 @@ static void assert_failure_output(const char *out, const char *cause)
 			g_error("error line lacks '%s': %s", cause, lines[i]);
 	}
 	/* prefetched lookup, set, lookup, asynchronous lookup and set, and
-	   unset of five kinds, set and lookup of a chunk */
-	g_assert_cmpuint(errors, ==, 32);
+	   unset of the three kinds */
+	g_assert_cmpuint(errors, ==, 18);
 	g_assert_nonnull(strstr(out, "0 / 1 tests failed"));
 	g_strfreev(lines);
 }
@@ -158,13 +158,6 @@ static void test_store_sqlite_map_layout(void)
 		 "1\tapop\tk1\t1\tsealed");
 	dict_set(inst, "dept/bob", "shared/pop3-policy/login/dept\\|bob",
 		 "1\tlogin\t1\t2\t3");
-	dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-guard",
-		 "1\tuidl-guard\t1\tsketch");
-	dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map",
-		 "1\tuidl-map\tg7\t2\t9");
-	dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map/g7/1",
-		 "1\tuidl-map-chunk\tuid:1:2 X");
-
 	out = sqlite_query(inst, "SELECT username || '|' || value "
 			   "FROM pop3_policy_policy");
 	g_assert_cmpstr(out, ==, "dept\\|bob|1\tpolicy\t1\thold=7d");
@@ -175,25 +168,19 @@ static void test_store_sqlite_map_layout(void)
 	out = sqlite_query(inst, "SELECT username FROM pop3_policy_login");
 	g_assert_cmpstr(out, ==, "dept\\|bob");
 	g_free(out);
-	out = sqlite_query(inst, "SELECT username || '|' || value "
-			   "FROM pop3_policy_uidl_guard");
-	g_assert_cmpstr(out, ==, "dept/bob|1\tuidl-guard\t1\tsketch");
-	g_free(out);
-	out = sqlite_query(inst, "SELECT username FROM pop3_policy_uidl_map");
-	g_assert_cmpstr(out, ==, "dept/bob");
-	g_free(out);
-	out = sqlite_query(inst, "SELECT username || '|' || generation || "
-			   "'|' || chunk || '|' || typeof(chunk) "
-			   "FROM pop3_policy_uidl_map_chunk");
-	g_assert_cmpstr(out, ==, "dept/bob|g7|1|integer");
+	/* the store holds the administrator's records only: a mailbox's
+	   UIDL map and guard live with the mailbox */
+	out = sqlite_query(inst, "SELECT count(*) FROM sqlite_master "
+			   "WHERE type = 'table'");
+	g_assert_cmpstr(out, ==, "3");
 	g_free(out);
 
 	/* a second write of the same key updates the row */
-	dict_set(inst, "dept/bob", "priv/pop3-policy/uidl-map/g7/1",
-		 "1\tuidl-map-chunk\tuid:1:2 Y");
+	dict_set(inst, "dept/bob", "shared/pop3-policy/login/dept\\|bob",
+		 "1\tlogin\t4\t5\t6");
 	out = sqlite_query(inst, "SELECT count(*) || '|' || max(value) "
-			   "FROM pop3_policy_uidl_map_chunk");
-	g_assert_cmpstr(out, ==, "1|1\tuidl-map-chunk\tuid:1:2 Y");
+			   "FROM pop3_policy_login");
+	g_assert_cmpstr(out, ==, "1|1\tlogin\t4\t5\t6");
 	g_free(out);
 	pp_instance_stop(inst);
 }
@@ -412,7 +399,7 @@ static void test_store_redis(void)
 
 	uri = g_strdup_printf("redis:host=127.0.0.1:port=%u", port);
 	g_assert_cmpint(run_store_check_direct(FALSE, uri, &out), ==, 0);
-	g_assert_nonnull(strstr(out, "0 / 11 tests failed"));
+	g_assert_nonnull(strstr(out, "0 / 10 tests failed"));
 	g_free(out);
 
 	g_subprocess_send_signal(redis, SIGTERM);

@@ -694,6 +694,49 @@ static void test_map_shared_storage(void)
 	pp_instance_stop(b);
 }
 
+/* The README's way of carrying a map over from a version that kept it in
+   the store: export (doveadm -f tab pop3-uidl export), keep the rows
+   served from the map as "guid:<guid> <uidl>" lines, import. Run here on
+   this version's export, which has the same columns: after clearing the
+   map and importing the converted lines, every message is served the
+   UIDL it had. */
+#define CARRY_OVER_AWK \
+	"awk -F '\\t' 'NR > 1 && $6 == \"map\" && $3 != \"\" " \
+	"{ print \"guid:\" $3, $5 }'"
+static void test_map_carried_over(void)
+{
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 3);
+	char **before, **after, *out = NULL, *err = NULL, *lines = NULL;
+	char *export_path, *lines_path, *cmd;
+	int status;
+
+	import_msgid_map(inst, "OLD");
+	before = uidl_pop3_list(inst, "u1", NULL);
+	g_assert_cmpuint(g_strv_length(before), ==, 3);
+	g_assert_cmpint(uidl_doveadm(inst, &out, &err, "-f", "tab",
+				     "pop3-uidl", "export", "-u", "u1", NULL),
+			==, 0);
+	export_path = uidl_write_file(inst, "export.tab", out);
+	cmd = g_strdup_printf("%s %s", CARRY_OVER_AWK, export_path);
+	g_assert_true(g_spawn_command_line_sync(cmd, &lines, NULL, &status,
+						NULL));
+	g_assert_cmpint(status, ==, 0);
+	g_assert_nonnull(strstr(lines, "guid:"));
+	g_assert_nonnull(strstr(lines, " OLD-2\n"));
+	lines_path = uidl_write_file(inst, "carried.txt", lines);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "clear",
+				     "-u", "u1", NULL), ==, 0);
+	g_assert_cmpint(uidl_doveadm(inst, NULL, NULL, "pop3-uidl", "import",
+				     "-u", "u1", lines_path, NULL), ==, 0);
+	after = uidl_pop3_list(inst, "u1", NULL);
+	assert_uidls(after, (const char *const *)before);
+	g_strfreev(before);
+	g_strfreev(after);
+	g_free(out); g_free(err); g_free(lines); g_free(cmd);
+	g_free(export_path); g_free(lines_path);
+	pp_instance_stop(inst);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -715,5 +758,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/uidl/guard-survives-index-loss",
 			test_guard_survives_index_loss);
 	g_test_add_func("/uidl/map-shared-storage", test_map_shared_storage);
+	g_test_add_func("/uidl/map-carried-over", test_map_carried_over);
 	return g_test_run();
 }

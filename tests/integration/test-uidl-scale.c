@@ -1,13 +1,9 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* A 100,000-entry UIDL map through proxy:: to the dict server on SQLite
-   (issue 5, point 8), whose protocol ends a line at 64 KiB, and through
-   redis: (which has no iteration):
-   - the map codec and store round trip (tests/unit/test-uidl-map.c) run
-     against the instance's dict server;
-   - end to end: doveadm pop3-uidl import of a 100,000-line file, stored in
-     many chunks under one index, loaded by a POP3 session that serves the
-     mapped UIDLs. */
+/* A 100,000-entry UIDL map end to end: doveadm pop3-uidl import of a
+   100,000-line file into the INBOX's map file, read whole by a POP3
+   session that serves the mapped UIDLs, on maildir and on mdbox. The
+   store sees none of it. */
 
 #include "test-uidl-common.h"
 
@@ -16,57 +12,29 @@
 
 #define BIG 100000
 
-static void map_codec_on_store(PpStoreKind store, const char *uri_prefix)
+/* The entry count in the header of a map file (offset 16, see
+   src/lib/pop3-policy-uidl-map-file.c). */
+static guint32 map_file_entries(const char *path)
 {
-	PpInstance *inst = uidl_start_store(store, "maildir:~/Maildir",
-					    "%08Xu%08Xv", NULL);
-	const char *builddir = g_getenv("PP_TOP_BUILDDIR");
-	char *prog, *out = NULL, *err = NULL;
-	int ret;
+	char *data = NULL;
+	gsize size;
+	guint32 count;
 
-	g_assert_nonnull(builddir);
-	prog = g_build_filename(builddir, "tests", "test-uidl-map", NULL);
-	{
-		const char *argv[] = { prog, pp_instance_store_uri(inst),
-				       pp_instance_base_dir(inst), NULL };
-		ret = pp_instance_run(inst, argv, NULL, &out, &err);
-	}
-	g_test_message("test-uidl-map: exit %d\n%s%s", ret, out, err);
-	g_assert_cmpint(ret, ==, 0);
-	{
-		char *loaded = g_strdup_printf("loaded 100000 entries from %s",
-					       uri_prefix);
-		g_assert_nonnull(strstr(out, loaded));
-		g_free(loaded);
-	}
-	g_assert_nonnull(strstr(out, "0 / 3 tests failed"));
-	g_free(out); g_free(err); g_free(prog);
-	pp_instance_stop(inst);
+	g_assert_true(g_file_get_contents(path, &data, &size, NULL));
+	g_assert_cmpuint(size, >=, 64);
+	g_assert_cmpint(memcmp(data, "PPUIDLM", 8), ==, 0);
+	memcpy(&count, data + 16, sizeof(count));
+	g_free(data);
+	return count;
 }
 
-static void test_map_codec_on_dict_server(void)
+static void import_100k_and_serve(const char *mail_location,
+				  const char *map_dir)
 {
-	/* the default store: the dict server, or the backend that
-	   PP_STORE_BACKEND names */
-	const char *backend = g_getenv("PP_STORE_BACKEND");
-
-	map_codec_on_store(PP_STORE_SQLITE,
-			   g_strcmp0(backend, "redis") == 0 ? "redis:" :
-			   "proxy::");
-}
-
-static void test_map_codec_on_redis(void)
-{
-	map_codec_on_store(PP_STORE_REDIS, "redis:");
-}
-
-static void import_100k_and_serve(PpStoreKind store)
-{
-	PpInstance *inst = uidl_start_store(store, "maildir:~/Maildir",
-					    "%08Xu%08Xv", NULL);
+	PpInstance *inst = uidl_start(mail_location, "%08Xu%08Xv", NULL);
 	GPtrArray *rows;
 	GString *file = g_string_sized_new(BIG * 60);
-	char *path, *out = NULL, *err = NULL, **uidls, **fields;
+	char *path, *out = NULL, *err = NULL, **uidls;
 	guint i;
 
 	pp_instance_add_user(inst, "u1", "pass", NULL);
@@ -94,18 +62,14 @@ static void import_100k_and_serve(PpStoreKind store)
 	g_assert_nonnull(strstr(out, "u1\t100000"));
 	g_free(out); g_free(err);
 
-	/* one small index record naming many chunks */
-	g_assert_cmpint(uidl_doveadm(inst, &out, &err, "dict", "get", "-u",
-				     "u1", pp_instance_store_uri(inst),
-				     "priv/pop3-policy/uidl-map", NULL), ==, 0);
-	g_strchomp(out);
-	fields = g_strsplit(out, "\t", -1);
-	g_assert_cmpuint(g_strv_length(fields), ==, 5);
-	g_assert_cmpstr(fields[1], ==, "uidl-map");
-	g_assert_cmpuint(strtoul(fields[3], NULL, 10), >, 50);
-	g_assert_cmpstr(fields[4], ==, "100000");
-	g_strfreev(fields);
-	g_free(out); g_free(err);
+	/* one file in the INBOX's control directory */
+	{
+		char *map_path = g_build_filename(pp_instance_home(inst, "u1"),
+			map_dir, "pop3-policy-uidl.map", NULL);
+
+		g_assert_cmpuint(map_file_entries(map_path), ==, BIG);
+		g_free(map_path);
+	}
 
 	/* a POP3 session loads it all and serves the three real ones */
 	uidls = uidl_pop3_list(inst, "u1", NULL);
@@ -117,6 +81,8 @@ static void import_100k_and_serve(PpStoreKind store)
 		g_free(want);
 	}
 	g_strfreev(uidls);
+	/* nothing of it went through the store */
+	g_assert_cmpuint(pp_instance_log_count(inst, NULL, "uidl"), ==, 0);
 	uidl_export_free(rows);
 	g_free(path);
 	pp_instance_stop(inst);
@@ -124,24 +90,20 @@ static void import_100k_and_serve(PpStoreKind store)
 
 static void test_import_100k_and_serve(void)
 {
-	import_100k_and_serve(PP_STORE_SQLITE);
+	import_100k_and_serve("maildir:~/Maildir", "Maildir");
 }
 
-static void test_import_100k_and_serve_redis(void)
+static void test_import_100k_and_serve_mdbox(void)
 {
-	import_100k_and_serve(PP_STORE_REDIS);
+	import_100k_and_serve("mdbox:~/mdbox", "mdbox/mailboxes/INBOX/dbox-Mails");
 }
 
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/uidl/scale/map-codec-on-dict-server",
-			test_map_codec_on_dict_server);
 	g_test_add_func("/uidl/scale/import-100k-and-serve",
 			test_import_100k_and_serve);
-	g_test_add_func("/uidl/scale/map-codec-on-redis",
-			test_map_codec_on_redis);
-	g_test_add_func("/uidl/scale/import-100k-and-serve-redis",
-			test_import_100k_and_serve_redis);
+	g_test_add_func("/uidl/scale/import-100k-and-serve-mdbox",
+			test_import_100k_and_serve_mdbox);
 	return g_test_run();
 }
