@@ -1,5 +1,5 @@
-/* bench-apop: the APOP and LOGIN-DELAY figures of issue 4 (point 6), in
-   one run.
+/* bench-apop: what APOP from the store and LOGIN-DELAY cost a login, in
+   one run (bench/README.md).
 
    1. APOP logins/s (APOP + QUIT), 8 clients: APOP secrets from the store
       (the documented chain: pop3_policy passdb with an AES-256-GCM key

@@ -2,8 +2,8 @@
 
 /* Instructions of one POP3 session, counted by valgrind's callgrind, for
    vanilla Dovecot, the package without a policy and the package with a
-   policy (nothing due), on identical maildirs (README, "Retention
-   benchmarks"). On a shared machine the CPU time of a session on a big
+   policy (nothing due), on identical maildirs (bench/README.md,
+   "bench-callgrind"). On a shared machine the CPU time of a session on a big
    mailbox moves by more than the package costs; an instruction count does
    not move at all. The kernel's share is not counted.
 

@@ -23,7 +23,7 @@
 	"protocol pop3 {\n" \
 	"}\n"
 
-/* The site policy of the retention figures (issue 3), in plugin { }:
+/* The site policy of the retention figures, in plugin { }:
    nothing is due in the benchmarks' mailboxes, whose mail is new and kept,
    so what is measured is the cost of having a policy. */
 #define BENCH_RETENTION_POLICY \

@@ -1,5 +1,5 @@
-/* bench-retention: the retention figures of issue 3 (point 9), in one run,
-   vanilla Dovecot against Dovecot with the package and a policy set.
+/* bench-retention: what retention costs, in one run, vanilla Dovecot
+   against Dovecot with the package and a policy set (bench/README.md).
 
    1. POP3 sessions/s with a policy set (expire, max_age, on_delete=hold,
       nothing due), 8 clients: ratio package/vanilla, target >= 0.95.

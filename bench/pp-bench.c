@@ -45,7 +45,7 @@ enum bench_inst {
 	/* calibration: a second vanilla, and the package without a store */
 	INST_VANILLA2,
 	INST_PACKAGE_NOSTORE,
-	/* the package with a UIDL map on the big mailbox (issue 5) */
+	/* the package with a UIDL map on the big mailbox */
 	INST_UIDL_MAP,
 	INST_UIDL_PERSIST,
 	/* control: vanilla with one of Dovecot's own mail plugins */
@@ -53,7 +53,7 @@ enum bench_inst {
 	/* the package without its auth chain: the session reads its
 	   records from the store itself */
 	INST_PACKAGE_NO_CHAIN,
-	/* the package as INST_PACKAGE, with a retention policy (issue 3) */
+	/* the package as INST_PACKAGE, with a retention policy */
 	INST_PACKAGE_POLICY,
 	/* control: vanilla without the stock protocol sections */
 	INST_VANILLA_BARE,
@@ -139,6 +139,8 @@ struct bench_row {
 	/* Target on the ratio B/A, checked when target > 0: at least target
 	   for METRIC_RATE, at most target otherwise. */
 	double target;
+	/* what the target is about (session, policy, uidl), printed with
+	   it */
 	const char *target_source;
 	/* run only when named in --rows */
 	bool optional;
@@ -147,34 +149,35 @@ struct bench_row {
 static const struct bench_row rows[] = {
 	{ "sessions-1", "POP3 sessions/s, 1 client",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 1, FALSE,
-	  METRIC_RATE, 0.97, "issue 2", FALSE },
+	  METRIC_RATE, 0.97, "session", FALSE },
 	{ "sessions-8", "POP3 sessions/s, 8 clients",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 8, FALSE,
-	  METRIC_RATE, 0.97, "issue 2", FALSE },
+	  METRIC_RATE, 0.97, "session", FALSE },
 	{ "sessions-32", "POP3 sessions/s, 32 clients",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_FULL, 32, FALSE,
-	  METRIC_RATE, 0.97, "issue 2", FALSE },
-	/* issue 3: the same sessions with a retention policy set; RETR
-	   records the message's first retrieval, QUIT checks what is due */
+	  METRIC_RATE, 0.97, "session", FALSE },
+	/* The same sessions with a retention policy set, nothing due: what
+	   having a policy costs. RETR records the message's first
+	   retrieval, QUIT checks what is due. */
 	{ "policy-sessions-8", "policy: POP3 sessions/s, 8 cl.",
 	  INST_VANILLA, INST_PACKAGE_POLICY, BENCH_SESSION_FULL, 8, FALSE,
-	  METRIC_RATE, 0.95, "issue 3", FALSE },
+	  METRIC_RATE, 0.95, "policy", FALSE },
 	/* The package on the big mailbox without a map: the UIDL guard
 	   (default 50%) is the only UIDL work. */
 	{ "uidl-big", "UIDL latency ms, big mailbox, guard",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_UIDL, 1, TRUE,
-	  METRIC_UIDL_MS, 1.05, "issue 5", FALSE },
+	  METRIC_UIDL_MS, 1.05, "uidl", FALSE },
 	/* A 200,000-entry map (uid: and guid: keys of every message, as
 	   doveadm pop3-uidl snapshot stores them after a migration import)
 	   loaded from the store and applied in every session. */
 	{ "uidl-map", "UIDL latency ms, big mailbox, map",
 	  INST_VANILLA, INST_UIDL_MAP, BENCH_SESSION_UIDL, 1, TRUE,
-	  METRIC_UIDL_MS, 1.5, "issue 5", FALSE },
+	  METRIC_UIDL_MS, 1.5, "uidl", FALSE },
 	/* The same map with pop3_policy_uidl_persist = yes: the first
 	   session wrote the UIDLs into dovecot-uidlist. */
 	{ "uidl-persist", "UIDL latency ms, big mailbox, persisted",
 	  INST_VANILLA, INST_UIDL_PERSIST, BENCH_SESSION_UIDL, 1, TRUE,
-	  METRIC_UIDL_MS, 1.05, "issue 5", FALSE },
+	  METRIC_UIDL_MS, 1.05, "uidl", FALSE },
 	{ "session-big", "login+QUIT ms, big mailbox",
 	  INST_VANILLA, INST_PACKAGE, BENCH_SESSION_LOGIN, 1, TRUE,
 	  METRIC_SESSION_MS, 0, NULL, FALSE },
@@ -208,7 +211,8 @@ static const struct bench_row rows[] = {
 	  INST_VANILLA, INST_PACKAGE_NO_CHAIN, BENCH_SESSION_FULL, 8, FALSE,
 	  METRIC_RATE, 0, NULL, TRUE },
 	/* the package against a vanilla without the stock protocol
-	   sections: how pp-bench compared them before it had them */
+	   sections, whose config process then has less to go through for
+	   every settings request */
 	{ "bare-sessions-8", "package/bare vanilla, 8 cl.",
 	  INST_VANILLA_BARE, INST_PACKAGE, BENCH_SESSION_FULL, 8, FALSE,
 	  METRIC_RATE, 0, NULL, TRUE },
@@ -941,7 +945,7 @@ static const GOptionEntry options[] = {
 	  "(to check that the order does not bias the ratio)", NULL },
 	{ "extra-conf", 0, 0, G_OPTION_ARG_FILENAME, &opt_extra_conf,
 	  "Append this file to every instance's dovecot.conf (e.g. service "
-	  "blocks that run a process under valgrind, see README)", "FILE" },
+	  "blocks that run a process under valgrind, see bench/README.md)", "FILE" },
 	{ "list", 'l', 0, G_OPTION_ARG_NONE, &opt_list,
 	  "List the rows and exit", NULL },
 	{ NULL }
