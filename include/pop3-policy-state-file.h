@@ -14,6 +14,9 @@ struct pop3_policy_state_file_perm {
 	mode_t mode;
 	/* (gid_t)-1: the creating process's */
 	gid_t gid;
+	/* the new content is not flushed to disk before the rename
+	   (mail_fsync = never) */
+	bool no_fsync;
 };
 
 /* Reads the whole file at path into pool (NUL-terminated after size_r
@@ -25,7 +28,8 @@ int pop3_policy_state_file_read(const char *path, size_t max_size,
 				size_t *size_r, const char **error_r);
 
 /* Replaces the file at path with data atomically: written to a temporary
-   file in the same directory, flushed to disk, then renamed over path, so
+   file in the same directory, flushed to disk (unless perm->no_fsync),
+   then renamed over path, so
    that a reader sees the old file or the new one, never a part, and a
    crash leaves one of them. Returns 0, or -1 with error_r naming the path
    (the old file stays). */

@@ -12,8 +12,9 @@
    Writers never change a file in place where a reader could see half of
    it: the new content goes to a temporary file named <path>.<host>.<pid>.
    <random> (safe_mkstemp_hostpid(), created with O_EXCL, so never through
-   a planted symlink), is flushed with fdatasync() and renamed over the
-   old file. Readers refuse what is not a regular file (O_NOFOLLOW) and
+   a planted symlink), is flushed with fdatasync() (unless mail_fsync =
+   never) and renamed over the old file, so that a crash leaves the old
+   file or the new one, never an empty one. Readers refuse what is not a regular file (O_NOFOLLOW) and
    anything larger than the caller's bound before allocating it. */
 
 #include "lib.h"
@@ -96,7 +97,7 @@ int pop3_policy_state_file_write(const char *path,
 		*error_r = t_strdup_printf("write(%s) failed: %m",
 					   str_c(temp_path));
 		ret = -1;
-	} else if (fdatasync(fd) < 0) {
+	} else if (!perm->no_fsync && fdatasync(fd) < 0) {
 		*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
 					   str_c(temp_path));
 		ret = -1;

@@ -42,5 +42,7 @@ int pop3_policy_uidl_state_paths(struct mailbox *box,
 					  NULL);
 	paths_r->perm.mode = perm->file_create_mode;
 	paths_r->perm.gid = perm->file_create_gid;
+	paths_r->perm.no_fsync =
+		box->storage->set->parsed_fsync_mode == FSYNC_MODE_NEVER;
 	return 1;
 }
