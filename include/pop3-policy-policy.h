@@ -1,7 +1,7 @@
 #ifndef POP3_POLICY_POLICY_H
 #define POP3_POLICY_POLICY_H
 
-/* The policy language (SPEC 3.1) and its layered resolution (SPEC 3.2).
+/* The policy language and its layered resolution (README: "The policy language").
 
    A policy is a string of space-separated key=value words. Layers are
    applied in order (default, site, classes, userdb, store); each parsed
@@ -86,7 +86,7 @@ typedef int
 pop3_policy_class_lookup_t(const char *name, void *context,
 			   const char **policy_r, const char **error_r);
 
-/* Fills the policy with the defaults of SPEC 3.1, all keys from the
+/* Fills the policy with the defaults of the policy language, all keys from the
    default layer. */
 void pop3_policy_init(struct pop3_policy *policy_r);
 

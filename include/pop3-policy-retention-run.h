@@ -2,7 +2,7 @@
 #define POP3_POLICY_RETENTION_RUN_H
 
 /* The retention executor: carries out the removals a resolved policy owes
-   on a user's mail (SPEC 3.3). Shared by the mail plugin (after a POP3
+   on a user's mail (README: "Retention"). Shared by the mail plugin (after a POP3
    session's QUIT, once the client is gone) and doveadm (sweep, restore).
    It works through lib-storage only and reads no settings: the caller
    passes everything in pop3_policy_run_settings.

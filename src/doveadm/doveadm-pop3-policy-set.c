@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* doveadm pop3-policy set -u USER POLICY...: writes the user's store
-   record (the last layer of SPEC 3.2), after checking that the user's
+   record (the last of the policy's layers), after checking that the user's
    whole policy resolves with it; a bad policy is refused and nothing is
    written. */
 

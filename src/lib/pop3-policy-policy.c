@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The policy language (SPEC 3.1, 3.2): parsing and key-by-key merging.
+/* The policy language: parsing and key-by-key merging.
 
    Grammar: words separated by spaces or tabs, each "key=value" with the
    value running to the end of the word (so a move:<mailbox> target cannot

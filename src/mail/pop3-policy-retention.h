@@ -1,7 +1,7 @@
 #ifndef POP3_POLICY_RETENTION_H
 #define POP3_POLICY_RETENTION_H
 
-/* Retention in the mail plugin (SPEC 3.3): the policy of a POP3 session's
+/* Retention in the mail plugin: the policy of a POP3 session's
    user, the DELEs and whole retrievals seen in the session, and the
    removals run once the client is gone (mail_user deinit_pre). */
 

@@ -1,7 +1,7 @@
 #ifndef POP3_POLICY_UIDL_SESSION_H
 #define POP3_POLICY_UIDL_SESSION_H
 
-/* UIDL remapping and the UIDL guard in the POP3 session (SPEC section 5):
+/* UIDL remapping and the UIDL guard in the POP3 session:
    hooks called from pop3-policy-plugin.c. */
 
 struct module;

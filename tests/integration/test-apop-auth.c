@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* APOP secrets and login control against a real Dovecot (issue 4):
+/* APOP secrets and login control against a real Dovecot:
    the documented passdb/userdb chain (APOP from the store, USER/PASS from
    a passwd-file with SHA512-CRYPT hashes, login control), the same
    -ERR [AUTH] text for every failure, -ERR [SYS/TEMP] for a store that is
@@ -967,7 +967,7 @@ static char *try_imap_auth_plain(Fixture *f, const char *user,
 	return reply;
 }
 
-/* Issue 4 point 5 over real IMAP (dovecot-imapd) next to POP3 on the same
+/* Login control over real IMAP (dovecot-imapd) next to POP3 on the same
    instance and passdb chain: login_delay and apop_only act on POP3 only,
    and IMAP logins are not POP3 logins for the delay. */
 static void test_apop_imap_untouched(void)

@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Foundation tests (issue 2): the package's three modules load in a real
+/* Foundation tests: the package's three modules load in a real
    Dovecot, their exported symbols are named after their files, a POP3
    session with the plugin loaded and no policy answers exactly as vanilla
    Dovecot does, and the harness leaves nothing behind, also when a test

@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* kill -9 in the middle of the store-changing work (issue 6, point 3):
+/* kill -9 in the middle of the store-changing work:
    the pop3 process killed during QUIT's update (on_delete=hold moves every
    DELE'd message to the quarantine), doveadm pop3-policy sweep killed
    half-way (max_age with on_delete=hold) and doveadm pop3-policy restore

@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Retention runs that compete (issue 3, point 7): `doveadm pop3-policy
+/* Retention runs that compete: `doveadm pop3-policy
    sweep -A` for users who never log in, concurrent sessions of one user,
    a sweep during a session, and a sweep killed half-way: no message the
    policy keeps is lost and none is removed (or copied) twice. */

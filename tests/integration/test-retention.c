@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Retention (issue 3) against a real Dovecot: the policy layers and doveadm
+/* Retention against a real Dovecot: the policy layers and doveadm
    show/set/unset, bad policies failing closed, on_delete actions with RFC
    1939 semantics (no QUIT, RSET), hold and restore with the same UIDL,
    expire after RETR or a whole-body TOP, max_age, legal_hold, dry_run and

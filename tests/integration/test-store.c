@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The store against a real dict server (issue 2, point 3): the schema and
+/* The store against a real dict server: the schema and
    dict-sql map shipped in conf.d/ on SQLite, reached with proxy::pop3policy
    from tests/unit/store-check (Dovecot-linked) run inside the instance's
    environment. Also: the rows land where the map says, and a dict server
@@ -361,7 +361,7 @@ static int run_store_check_direct(gboolean expect_failure, const char *uri,
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-/* redis: (SPEC 2: "more machines") through the same store code, on a
+/* redis: (a store for more machines) through the same store code, on a
    throwaway redis-server on 127.0.0.1; then the server stopped by its pid:
    every operation fails with an error naming user and key. */
 static void test_store_redis(void)

@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* UIDL remapping proven with real POP3 clients that leave mail on the
-   server (issue 5, points 4 and 5):
+   server:
    - migration: fetchmail (keep + uidl) and mpop (USER/PASS) fetch
      everything from a "source" Dovecot; the mail moves to a "target"
      instance with another pop3_uidl_format (maildir) or another format
