@@ -43,8 +43,12 @@ void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
 				 const char *args,
 				 struct pop3_policy_auth_settings *set_r);
 /* How long the auth process keeps an idle connection to the dict server
-   (proxy: stores) open */
-#define POP3_POLICY_AUTH_DICT_IDLE_MSECS (60 * 1000)
+   (proxy: stores) open. Must stay below the dict client's request timeout
+   (DICT_CLIENT_REQUEST_TIMEOUT_MSECS, 30 s, src/lib-dict/dict-client.c):
+   Dovecot 2.3's dict client leaves that timeout armed after the first
+   burst of commands on a new connection, and it asserts when it fires
+   with nothing pending; closing the idle connection first removes it. */
+#define POP3_POLICY_AUTH_DICT_IDLE_MSECS (20 * 1000)
 
 /* Opens the store of the settings, with a proxy: store's connection kept
    open (pop3_policy_store_uri_keep_open()); i_fatal() on a bad URI. */

@@ -269,6 +269,31 @@ static void test_bad_handover_ignored(void)
 	rt_stop(inst);
 }
 
+/* The auth process keeps its connection to the dict server open between
+   logins. Dovecot 2.3's dict client leaves a request timeout armed when a
+   new connection serves only one burst of commands, and asserts when it
+   fires 30 s later with nothing pending (src/lib-dict/dict-client.c,
+   client_dict_input_timeout()); the package's idle time is shorter, so
+   the connection is closed first. One login, then 35 s of nothing: no
+   panic, and the next login works. */
+static void test_auth_store_connection_idle(void)
+{
+	PpInstance *inst = start_with_chain();
+	unsigned int i;
+
+	pp_instance_add_user(inst, "carol", "secret", NULL);
+	rt_deliver_n(inst, "carol", 1);
+	session_stat(inst, "carol", "+OK 1 ");
+	for (i = 0; i < 35; i++) {
+		if (pp_instance_wait_log(inst, "Panic:", 1000))
+			g_error("auth panicked after an idle store "
+				"connection:\n%s", pp_instance_read_log(inst));
+	}
+	session_stat(inst, "carol", "+OK 1 ");
+	g_assert_false(pp_instance_wait_log(inst, "Panic:", 0));
+	rt_stop(inst);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -276,6 +301,8 @@ int main(int argc, char **argv)
 			test_store_reads_per_login);
 	g_test_add_func("/handover/large-record-read-from-store",
 			test_large_record_read_from_store);
+	g_test_add_func("/handover/auth-store-connection-idle",
+			test_auth_store_connection_idle);
 	g_test_add_func("/handover/bad-handover-ignored",
 			test_bad_handover_ignored);
 	return g_test_run();
