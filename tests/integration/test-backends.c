@@ -140,6 +140,9 @@ static Site *site_start(PpBackendKind kind, unsigned int instances)
 	opts.store = store_kind(kind);
 	opts.backend = site->backend;
 	opts.auth_chain = TRUE;
+	/* UIDL maps are still read by the sessions and imported by doveadm
+	   pop3-uidl as the mail user */
+	opts.store_socket = PP_STORE_SOCKET_MAIL;
 	opts.apop_key_file = site->key_file;
 	opts.plugin_settings = site->plugin_settings;
 	current_site = site;
