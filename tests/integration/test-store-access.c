@@ -99,7 +99,8 @@ static void assert_refused(PpInstance *inst, const char *socket_name,
 		pp_instance_base_dir(inst), socket_name);
 
 	if (g_test_verbose())
-		g_printerr("# %s as the mail uid: exit %d: %s\n", what, ret, out);
+		g_printerr("# %s as the mail uid: exit %d: %s\n", what, ret,
+			   out);
 	if (ret == 0 || strstr(out, refusal) == NULL)
 		g_error("%s as the mail uid was not refused (exit %d):\n%s",
 			what, ret, out);
