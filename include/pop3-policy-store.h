@@ -38,7 +38,11 @@ const char *pop3_policy_store_uri_keep_open(const char *uri,
 
 /* Opens the store. Returns 0 on success, -1 with error_r on a bad URI. No
    connection is made yet: a store that is down is reported by the first
-   lookup or set. */
+   lookup or set. In a process whose privileges are dropped only for the
+   effective uid (real uid root: doveadm's MAIL_STORAGE_SERVICE_FLAG_TEMP_-
+   PRIV_DROP), a proxy: store makes its dict calls with the effective uid
+   0, so that it reaches a dict server socket that only root and auth may
+   use. */
 int pop3_policy_store_init(const struct pop3_policy_store_settings *set,
 			   struct pop3_policy_store **store_r,
 			   const char **error_r);

@@ -31,6 +31,18 @@ int doveadm_pop3_policy_store_open(struct mail_user *user,
 	return 1;
 }
 
+void doveadm_pop3_policy_cmd_setup(struct doveadm_mail_cmd_context *ctx)
+{
+	/* doveadm drops privileges to the mail user before run(): for -u on
+	   the command line for good (setuid() in restrict_access(), see
+	   Dovecot's src/doveadm/doveadm-mail.c doveadm_mail_cmd_exec() and
+	   src/lib-storage/mail-storage-service.c service_drop_privileges()),
+	   else only the effective uid. The store's socket is root's and
+	   auth's only, so ask for the temporary drop that -A gets anyway:
+	   pop3-policy-store.c regains root for its dict calls. */
+	ctx->service_flags |= MAIL_STORAGE_SERVICE_FLAG_TEMP_PRIV_DROP;
+}
+
 int doveadm_pop3_policy_resolve(struct mail_user *user,
 				struct pop3_policy_store **store_r,
 				struct pop3_policy *policy_r,

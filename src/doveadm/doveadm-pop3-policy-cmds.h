@@ -14,6 +14,11 @@ extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_unset;
 extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_sweep;
 extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_restore;
 
+/* For a command that uses the store: makes doveadm drop privileges to the
+   mail user only temporarily, so that the store can reach the dict
+   server's socket, which the mail user cannot (see
+   src/lib/pop3-policy-store.c). Call from the command's alloc. */
+void doveadm_pop3_policy_cmd_setup(struct doveadm_mail_cmd_context *ctx);
 /* Opens the user's store (pop3_policy_dict). Returns 1 and the store,
    0 if pop3_policy_dict is not set (store_r NULL), -1 with error_r. */
 int doveadm_pop3_policy_store_open(struct mail_user *user,

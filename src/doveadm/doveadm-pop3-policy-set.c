@@ -87,6 +87,7 @@ static struct doveadm_mail_cmd_context *cmd_pop3_policy_set_alloc(void)
 	ctx = doveadm_mail_cmd_alloc(struct pop3_policy_set_cmd_context);
 	ctx->ctx.v.init = cmd_pop3_policy_set_init;
 	ctx->ctx.v.run = cmd_pop3_policy_set_run;
+	doveadm_pop3_policy_cmd_setup(&ctx->ctx);
 	return &ctx->ctx;
 }
 

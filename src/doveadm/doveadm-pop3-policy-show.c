@@ -55,6 +55,7 @@ static struct doveadm_mail_cmd_context *cmd_pop3_policy_show_alloc(void)
 	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
 	ctx->v.init = cmd_pop3_policy_show_init;
 	ctx->v.run = cmd_pop3_policy_show_run;
+	doveadm_pop3_policy_cmd_setup(ctx);
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
 	return ctx;
 }

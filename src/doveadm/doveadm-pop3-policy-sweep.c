@@ -114,6 +114,7 @@ static struct doveadm_mail_cmd_context *cmd_pop3_policy_sweep_alloc(void)
 	ctx->ctx.v.parse_arg = cmd_pop3_policy_sweep_parse_arg;
 	ctx->ctx.v.init = cmd_pop3_policy_sweep_init;
 	ctx->ctx.v.run = cmd_pop3_policy_sweep_run;
+	doveadm_pop3_policy_cmd_setup(&ctx->ctx);
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
 	return &ctx->ctx;
 }

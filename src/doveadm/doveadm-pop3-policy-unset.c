@@ -49,6 +49,7 @@ static struct doveadm_mail_cmd_context *cmd_pop3_policy_unset_alloc(void)
 	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
 	ctx->v.init = cmd_pop3_policy_unset_init;
 	ctx->v.run = cmd_pop3_policy_unset_run;
+	doveadm_pop3_policy_cmd_setup(ctx);
 	return ctx;
 }
 

@@ -37,6 +37,16 @@
    async() and pop3_policy_store_set_async() instead; they do not use
    prefetched answers.
 
+   Who may connect: the dict server's socket is the auth process's user's
+   and root's only (conf.d/90-pop3-policy.conf), since the dict proxy
+   believes the user name a client sends (src/dict/dict-commands.c).
+   doveadm runs the package's mail commands with the privileges of the
+   mail user dropped only for the effective uid (MAIL_STORAGE_SERVICE_-
+   FLAG_TEMP_PRIV_DROP; the real uid stays root), so a proxy: store there
+   makes its dict calls, and with them the connection and any reconnect,
+   with the effective uid 0, as lib-storage/mail-storage-service.c does
+   itself to reach the config socket; see store_priv_begin().
+
    Failure rule: a store that cannot be reached, a malformed record and a
    record of an unknown version are all errors (-1) that name the user and
    the key, so that callers fail closed; never is a bad record read as "no
@@ -50,6 +60,8 @@
 #include "str-sanitize.h"
 #include "dict.h"
 #include "pop3-policy-store.h"
+
+#include <unistd.h>
 
 /* An answer of pop3_policy_store_prefetch(), kept until its key's next
    lookup. */
@@ -75,6 +87,8 @@ struct pop3_policy_store {
 	struct dict *dict;
 	char *uri;
 	ARRAY(struct store_prefetched *) prefetched;
+	/* proxy: the dict server's socket, see store_priv_begin() */
+	bool proxy:1;
 };
 
 static const char *const record_key_prefixes[POP3_POLICY_RECORD_KIND_COUNT] = {
@@ -110,8 +124,34 @@ int pop3_policy_store_init(const struct pop3_policy_store_settings *set,
 	store = i_new(struct pop3_policy_store, 1);
 	store->dict = dict;
 	store->uri = i_strdup(set->uri);
+	store->proxy = str_begins(set->uri, "proxy:");
 	*store_r = store;
 	return 0;
+}
+
+/* In a process whose privileges are dropped temporarily (real uid root,
+   effective uid the mail user's: doveadm's mail commands, see the top of
+   this file), switches a proxy: store's effective uid back to root for
+   a dict call and returns the uid to restore with store_priv_end();
+   returns (uid_t)-1 and changes nothing anywhere else: in auth and pop3
+   (whose real uid is not root), as root, and for the other drivers
+   (file: would write its file as root). */
+static uid_t store_priv_begin(const struct pop3_policy_store *store)
+{
+	uid_t euid;
+
+	if (!store->proxy || getuid() != 0 || (euid = geteuid()) == 0)
+		return (uid_t)-1;
+	if (seteuid(0) < 0)
+		i_fatal("pop3-policy: seteuid(0) failed: %m");
+	return euid;
+}
+
+static void store_priv_end(uid_t euid)
+{
+	/* never go on as root */
+	if (euid != (uid_t)-1 && seteuid(euid) < 0)
+		i_fatal("pop3-policy: seteuid(%s) failed: %m", dec2str(euid));
 }
 
 const char *pop3_policy_store_uri_keep_open(const char *uri,
@@ -201,11 +241,14 @@ void pop3_policy_store_deinit(struct pop3_policy_store **_store)
 {
 	struct pop3_policy_store *store = *_store;
 	struct store_prefetched **itemp;
+	uid_t euid;
 
 	if (store == NULL)
 		return;
 	*_store = NULL;
+	euid = store_priv_begin(store);
 	dict_wait(store->dict);
+	store_priv_end(euid);
 	if (array_is_created(&store->prefetched)) {
 		array_foreach_modifiable(&store->prefetched, itemp)
 			store_prefetched_free(itemp);
@@ -329,6 +372,7 @@ store_lookup_key(struct pop3_policy_store *store,
 	struct dict_op_settings op_set;
 	struct store_prefetched *item;
 	const char *value, *error;
+	uid_t euid;
 	int ret;
 
 	if (store_check_key(user, key, error_r) < 0)
@@ -341,9 +385,11 @@ store_lookup_key(struct pop3_policy_store *store,
 		store_prefetched_free(&item);
 	} else {
 		store_op_settings(user, &op_set);
+		euid = store_priv_begin(store);
 		ret = dict_lookup(store->dict, &op_set,
 				  pool_datastack_create(), key, &value,
 				  &error);
+		store_priv_end(euid);
 	}
 	if (ret < 0) {
 		*error_r = store_lookup_error(user, key, error);
@@ -396,6 +442,7 @@ void pop3_policy_store_lookup_async(struct pop3_policy_store *store,
 	struct dict_op_settings op_set;
 	struct store_async_lookup *al;
 	const char *key, *error;
+	uid_t euid;
 
 	if (store_check_user(kind, user, &error) < 0) {
 		callback(-1, NULL, error, context);
@@ -414,8 +461,10 @@ void pop3_policy_store_lookup_async(struct pop3_policy_store *store,
 	al->context = context;
 	store_op_settings(user, &op_set);
 	/* drivers without asynchronous lookups call back at once */
+	euid = store_priv_begin(store);
 	dict_lookup_async(store->dict, &op_set, key,
 			  store_async_lookup_callback, al);
+	store_priv_end(euid);
 }
 
 int pop3_policy_store_lookup(struct pop3_policy_store *store,
@@ -450,10 +499,12 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 	struct store_prefetched *item;
 	const char *key, *error;
 	unsigned int i;
+	uid_t euid;
 
 	if (user == NULL || user[0] == '\0')
 		return;
 	store_op_settings(user, &op_set);
+	euid = store_priv_begin(store);
 	for (i = 0; i < count; i++) {
 		key = pop3_policy_store_key(kinds[i], user);
 		/* a bad key is reported by the lookup itself */
@@ -476,6 +527,7 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 		}
 	}
 	dict_wait(store->dict);
+	store_priv_end(euid);
 	/* an unanswered lookup keeps ret 0 with done unset: make it an
 	   error, never "no record" */
 	array_foreach_elem(&store->prefetched, item) {
@@ -591,12 +643,17 @@ store_apply(struct pop3_policy_store *store, const char *user,
 	struct dict_transaction_context *trans;
 	struct store_commit_result commit;
 	const char *error;
+	uid_t euid;
 
 	if (count == 0)
 		return 0;
+	/* dict-client sends BEGIN and each change at once */
+	euid = store_priv_begin(store);
 	trans = store_changes_begin(store, user, changes, count, error_r);
-	if (trans == NULL)
+	if (trans == NULL) {
+		store_priv_end(euid);
 		return -1;
+	}
 	/* Committed asynchronously and waited for, never with the
 	   synchronous dict_transaction_commit(): Dovecot 2.3.19's redis
 	   driver calls the commit callback twice in synchronous mode and
@@ -604,6 +661,7 @@ store_apply(struct pop3_policy_store *store, const char *user,
 	i_zero(&commit);
 	dict_transaction_commit_async(&trans, store_commit_callback, &commit);
 	dict_wait(store->dict);
+	store_priv_end(euid);
 	error = commit.error != NULL ? t_strdup(commit.error) :
 		"the commit was not answered";
 	i_free(commit.error);
@@ -642,7 +700,10 @@ store_async_commit_callback(const struct dict_commit_result *result,
 
 void pop3_policy_store_wait(struct pop3_policy_store *store)
 {
+	uid_t euid = store_priv_begin(store);
+
 	dict_wait(store->dict);
+	store_priv_end(euid);
 }
 
 void pop3_policy_store_set_async(struct pop3_policy_store *store,
@@ -658,6 +719,7 @@ void pop3_policy_store_set_async(struct pop3_policy_store *store,
 	struct dict_transaction_context *trans;
 	struct store_async_commit *ac;
 	const char *error;
+	uid_t euid;
 
 	i_assert(fields != NULL);
 	if (store_check_user(kind, user, &error) < 0) {
@@ -665,8 +727,10 @@ void pop3_policy_store_set_async(struct pop3_policy_store *store,
 		return;
 	}
 	change.key = pop3_policy_store_key(kind, user);
+	euid = store_priv_begin(store);
 	trans = store_changes_begin(store, user, &change, 1, &error);
 	if (trans == NULL) {
+		store_priv_end(euid);
 		callback(-1, error, context);
 		return;
 	}
@@ -678,6 +742,7 @@ void pop3_policy_store_set_async(struct pop3_policy_store *store,
 	/* asynchronous, for the reason given in store_apply();
 	   drivers without asynchronous commits call back at once */
 	dict_transaction_commit_async(&trans, store_async_commit_callback, ac);
+	store_priv_end(euid);
 }
 
 static int
@@ -716,6 +781,7 @@ store_unset_key(struct pop3_policy_store *store,
 	};
 	struct dict_op_settings op_set;
 	const char *value, *error;
+	uid_t euid;
 	int ret;
 
 	if (store_check_key(user, key, error_r) < 0)
@@ -723,8 +789,10 @@ store_unset_key(struct pop3_policy_store *store,
 	/* lib-dict does not say whether an unset removed anything; look
 	   first (raw, so that a malformed record can still be removed) */
 	store_op_settings(user, &op_set);
+	euid = store_priv_begin(store);
 	ret = dict_lookup(store->dict, &op_set, pool_datastack_create(),
 			  key, &value, &error);
+	store_priv_end(euid);
 	if (ret < 0) {
 		*error_r = t_strconcat(store_error_prefix(user, key),
 				       "lookup before removal failed: ",

@@ -705,13 +705,7 @@ char *pp_backends_instance_store(PpStoreKind kind, PpBackend *backend,
 			g_error("pp-backends: chmod %s: %s", map_path,
 				g_strerror(errno));
 		g_string_append_printf(conf,
-			"dict {\n  pop3policy = pgsql:%s\n}\n"
-			"service dict {\n"
-			"  client_limit = 100\n"
-			"  unix_listener dict {\n"
-			"    mode = 0666\n"
-			"  }\n"
-			"}\n", map_path);
+			"dict {\n  pop3policy = pgsql:%s\n}\n", map_path);
 		g_free(map);
 		g_free(map_path);
 		g_free(store_dir);

@@ -71,7 +71,8 @@ PpStoreKind pp_backends_effective_store(PpStoreKind requested);
    PP_STORE_REDIS or PP_STORE_PGSQL (effective kind) in the instance's
    directory inst_dir on `backend` (NULL: a fresh store on the program's
    shared server), appends what dovecot.conf needs (the dict server's map
-   for PostgreSQL) to conf, and returns the instance's dict URI (g_free). */
+   for PostgreSQL; pp-harness.c adds service dict) to conf, and returns
+   the instance's dict URI (g_free). */
 char *pp_backends_instance_store(PpStoreKind kind, PpBackend *backend,
 				 const char *inst_dir, GString *conf);
 

@@ -345,14 +345,6 @@ static void pp_instance_make_sqlite_store(PpInstance *inst,
 
 	g_string_append_printf(conf, "dict {\n  pop3policy = sqlite:%s\n}\n",
 			       map_path);
-	/* client_limit as README and conf.d/90-pop3-policy.conf advise */
-	g_string_append(conf,
-		"service dict {\n"
-		"  client_limit = 100\n"
-		"  unix_listener dict {\n"
-		"    mode = 0666\n"
-		"  }\n"
-		"}\n");
 	inst->store_uri = g_strdup("proxy::pop3policy");
 
 	g_strfreev(lines);
@@ -362,6 +354,41 @@ static void pp_instance_make_sqlite_store(PpInstance *inst,
 	g_free(map_path);
 	g_free(db);
 	g_free(storedir);
+}
+
+/* service dict, for the stores behind Dovecot's dict server: client_limit
+   as README and conf.d/90-pop3-policy.conf advise, and its socket, which
+   lets in whoever may read and write every user's records (the dict
+   proxy believes the user name a client sends): the auth process's user
+   (default_internal_user) and root, and with PP_STORE_SOCKET_MAIL the mail
+   user's group too. */
+static void pp_instance_dict_service(PpInstance *inst, GString *conf)
+{
+	PpStoreSocket socket = inst->opts.store_socket;
+	struct group *gr;
+
+	if (socket == PP_STORE_SOCKET_AUTO) {
+		socket = inst->opts.auth_chain ? PP_STORE_SOCKET_TRUSTED :
+			PP_STORE_SOCKET_MAIL;
+	}
+	g_string_append(conf,
+		"service dict {\n"
+		"  client_limit = 100\n"
+		"  unix_listener dict {\n"
+		"    user = dovecot\n");
+	if (socket == PP_STORE_SOCKET_MAIL) {
+		gr = getgrgid(inst->mail_gid);
+		if (gr == NULL) {
+			g_error("pp-harness: the mail gid %u has no group",
+				(unsigned int)inst->mail_gid);
+		}
+		g_string_append_printf(conf,
+			"    group = %s\n"
+			"    mode = 0660\n", gr->gr_name);
+	} else {
+		g_string_append(conf, "    mode = 0600\n");
+	}
+	g_string_append(conf, "  }\n}\n");
 }
 
 static void pp_instance_make_file_store(PpInstance *inst)
@@ -453,6 +480,7 @@ static char *pp_instance_build_conf(PpInstance *inst)
 	switch (pp_backends_effective_store(o->store)) {
 	case PP_STORE_SQLITE:
 		pp_instance_make_sqlite_store(inst, conf);
+		pp_instance_dict_service(inst, conf);
 		break;
 	case PP_STORE_FILE:
 		pp_instance_make_file_store(inst);
@@ -464,6 +492,8 @@ static char *pp_instance_build_conf(PpInstance *inst)
 		inst->store_uri = pp_backends_instance_store(
 			pp_backends_effective_store(o->store), o->backend,
 			inst->dir, conf);
+		if (pp_backends_effective_store(o->store) == PP_STORE_PGSQL)
+			pp_instance_dict_service(inst, conf);
 		break;
 	}
 

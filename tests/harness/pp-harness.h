@@ -42,6 +42,22 @@ typedef enum {
 	PP_STORE_PGSQL,
 } PpStoreKind;
 
+/* Who may connect to the dict server's socket (PP_STORE_SQLITE and
+   PP_STORE_PGSQL), i.e. read and write every user's records. */
+typedef enum {
+	/* PP_STORE_SOCKET_TRUSTED with auth_chain, whose userdb hands the
+	   pop3 process its records; PP_STORE_SOCKET_MAIL without it, where
+	   the pop3 process reads the store itself */
+	PP_STORE_SOCKET_AUTO = 0,
+	/* the auth process's user (dovecot) and root: mode 0600, as
+	   conf.d/90-pop3-policy.conf ships it */
+	PP_STORE_SOCKET_TRUSTED,
+	/* and the mail user's group (mode 0660): the setup without the
+	   pop3_policy userdb, and sessions that read what was not handed
+	   over */
+	PP_STORE_SOCKET_MAIL,
+} PpStoreSocket;
+
 typedef struct {
 	/* Load the package: the mail plugin in protocol pop3 and doveadm, the
 	   auth module and the doveadm plugin. FALSE gives a vanilla Dovecot. */
@@ -87,6 +103,7 @@ typedef struct {
 	const char *auth_chain_args;
 	const char *apop_key_file;
 	const char *apop_dict;
+	PpStoreSocket store_socket;
 } PpInstanceOptions;
 
 /* Writes the config, creates the store, starts `dovecot -F` and waits until
