@@ -4,6 +4,8 @@
 #include "module-context.h"
 #include "mail-user.h"
 
+struct pop3_policy;
+
 #define POP3_POLICY_USER_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, pop3_policy_user_module)
 
@@ -19,6 +21,13 @@ extern MODULE_CONTEXT_DEFINE(pop3_policy_user_module,
 extern struct event_category event_category_pop3_policy;
 
 extern const char *pop3_policy_plugin_version;
+
+/* Returns the effective retention policy of a POP3 session's user (the
+   one its removals follow), or NULL if the user has none (not a pop3
+   session, or the session failed). For the pop3-only CAPA module, which
+   is its own file: the one function this module exports beyond the
+   loader's. */
+const struct pop3_policy *pop3_policy_plugin_user_policy(struct mail_user *user);
 
 void pop3_policy_plugin_init(struct module *module);
 void pop3_policy_plugin_deinit(void);
