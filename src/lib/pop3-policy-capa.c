@@ -85,7 +85,7 @@ int pop3_policy_capa_bounds_get(const char *site,
 		    pop3_policy_parse(&policy, pool_datastack_create(),
 				      t_strconcat("class=", class_names[i],
 						  NULL),
-				      POP3_POLICY_LAYER_USERDB, lookup,
+				      POP3_POLICY_LAYER_SITE, lookup,
 				      context, &error) < 0) {
 			*error_r = t_strdup_printf("pop3_policy_class_%s: %s",
 						   class_names[i], error);
@@ -143,7 +143,8 @@ bool pop3_policy_capa_within(const struct pop3_policy *policy,
 	if (secs < bounds->expire_min_secs) {
 		*reason_r = t_strdup_printf(
 			"%s=%s removes messages sooner than the %s that CAPA "
-			"announces before login to every user",
+			"announces before login to every user "
+			"(pop3_policy_capa_expire_min)",
 			policy->expire_secs <= policy->max_age_secs ?
 			"expire" : "max_age", pop3_policy_duration_str(secs),
 			pop3_policy_duration_str(bounds->expire_min_secs));
@@ -152,7 +153,8 @@ bool pop3_policy_capa_within(const struct pop3_policy *policy,
 	if (policy->login_delay_secs > bounds->login_delay_max_secs) {
 		*reason_r = t_strdup_printf(
 			"login_delay=%s is longer than the %s that CAPA "
-			"announces before login to every user",
+			"announces before login to every user "
+			"(pop3_policy_capa_login_delay_max)",
 			pop3_policy_duration_str(policy->login_delay_secs),
 			pop3_policy_duration_str(
 				bounds->login_delay_max_secs));

@@ -123,9 +123,7 @@ static int retention_capa_bound(struct mail_user *user,
 	if (!pop3_policy_capa_within(&asked, &bounds, &reason)) {
 		(void)pop3_policy_capa_bound(&ruser->policy, &bounds);
 		e_warning(ruser->event, "user %s: %s; using expire=%s "
-			  "max_age=%s login_delay=%s (settings "
-			  "pop3_policy_capa_expire_min, "
-			  "pop3_policy_capa_login_delay_max)",
+			  "max_age=%s login_delay=%s",
 			  user->username, reason,
 			  pop3_policy_duration_str(ruser->policy.expire_secs),
 			  pop3_policy_duration_str(ruser->policy.max_age_secs),

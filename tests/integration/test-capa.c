@@ -104,6 +104,8 @@ static void populate(PpInstance *inst)
 
 	for (i = 0; i < G_N_ELEMENTS(users); i++)
 		pp_instance_add_user(inst, users[i][0], "secret", users[i][1]);
+	/* for doveadm pop3-policy set */
+	pp_instance_add_user(inst, "lena", "secret", NULL);
 	{
 		const char *const create_argv[] = {
 			"mailbox", "status", "-u", "alice", "messages",
@@ -328,6 +330,416 @@ static void test_same_as_vanilla(void)
 	}
 }
 
+/* Runs argv (stdin_data may be NULL) and returns its exit status; its
+   output in out_r if not NULL (g_free). */
+static int run(const char *const *argv, const char *cwd,
+	       const char *stdin_data, char **out_r)
+{
+	GSubprocess *proc;
+	GError *error = NULL;
+	/* a stdin pipe needs data to give, even none */
+	GBytes *in = g_bytes_new(stdin_data == NULL ? "" : stdin_data,
+				 stdin_data == NULL ? 0 : strlen(stdin_data));
+	GBytes *out = NULL, *err = NULL;
+	GSubprocessLauncher *l = g_subprocess_launcher_new(
+		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+		G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	int status;
+
+	if (cwd != NULL)
+		g_subprocess_launcher_set_cwd(l, cwd);
+	proc = g_subprocess_launcher_spawnv(l, argv, &error);
+	if (proc == NULL)
+		g_error("%s: %s", argv[0], error->message);
+	if (!g_subprocess_communicate(proc, in, NULL, &out, &err, &error))
+		g_error("%s: %s", argv[0], error->message);
+	status = g_subprocess_get_exit_status(proc);
+	g_test_message("%s: exit %d\n%.*s%.*s", argv[0], status,
+		       (int)g_bytes_get_size(out),
+		       (const char *)g_bytes_get_data(out, NULL),
+		       (int)g_bytes_get_size(err),
+		       (const char *)g_bytes_get_data(err, NULL));
+	if (out_r != NULL) {
+		*out_r = g_strndup(g_bytes_get_data(out, NULL),
+				   g_bytes_get_size(out));
+	}
+	g_bytes_unref(in);
+	g_bytes_unref(out);
+	g_bytes_unref(err);
+	g_object_unref(proc);
+	g_object_unref(l);
+	return status;
+}
+
+/* The same script over TLS after STLS (openssl s_client sends STLS
+   itself): returns what the server sent after the TLS handshake. */
+static char *stls_session(guint16 port, const char *script)
+{
+	char *connect = g_strdup_printf("127.0.0.1:%u", port);
+	const char *const argv[] = {
+		"openssl", "s_client", "-connect", connect, "-starttls",
+		"pop3", "-quiet", "-ign_eof", NULL
+	};
+	char *out = NULL;
+
+	g_assert_cmpint(run(argv, NULL, script, &out), ==, 0);
+	g_free(connect);
+	return out;
+}
+
+static void test_stls(void)
+{
+	char *dir = g_build_filename(pp_tmp_root(), "capa-tls-XXXXXX", NULL);
+	char *cert, *key, *ssl_conf, *conf, *v, *p, *expected;
+	const char *const pre_lines[] = { PREAUTH_LINES, NULL };
+	const char *const post_lines[] = {
+		PREAUTH_LINES, "EXPIRE 2\r\nLOGIN-DELAY 300\r\n", NULL
+	};
+	PpInstance *tls_vanilla, *tls_package;
+
+	g_assert_nonnull(g_mkdtemp(dir));
+	cert = g_build_filename(dir, "cert.pem", NULL);
+	key = g_build_filename(dir, "key.pem", NULL);
+	{
+		const char *const argv[] = {
+			"openssl", "req", "-x509", "-newkey", "rsa:2048",
+			"-nodes", "-keyout", key, "-out", cert, "-days", "1",
+			"-subj", "/CN=localhost", NULL
+		};
+		g_assert_cmpint(run(argv, NULL, NULL, NULL), ==, 0);
+	}
+	ssl_conf = g_strdup_printf("ssl = yes\nssl_cert = <%s\n"
+				   "ssl_key = <%s\n", cert, key);
+	conf = g_strconcat(ssl_conf, CAPA_MODULES, NULL);
+	{
+		PpInstanceOptions vo = {
+			.with_package = FALSE, .store = PP_STORE_NONE,
+			.extra_conf = ssl_conf,
+		};
+		PpInstanceOptions po = {
+			.with_package = TRUE, .store = PP_STORE_SQLITE,
+			.plugin_settings = SITE_AND_CLASSES
+				"  pop3_policy_capa = yes\n",
+			.extra_conf = conf,
+		};
+		tls_vanilla = start_or_die(&vo);
+		tls_package = start_or_die(&po);
+	}
+	populate(tls_vanilla);
+	populate(tls_package);
+
+	/* before STLS: the reply names STLS, and gets the lines */
+	v = raw_session(pp_instance_port(tls_vanilla), "CAPA\r\nQUIT\r\n");
+	p = raw_session(pp_instance_port(tls_package), "CAPA\r\nQUIT\r\n");
+	g_assert_true(g_str_has_prefix(v, "+OK\r\n" CAPA_FIXED "STLS\r\n"));
+	expected = insert_lines(v, pre_lines);
+	g_assert_cmpstr(p, ==, expected);
+	g_free(v); g_free(p); g_free(expected);
+
+	/* after STLS: pop3-login's reply without STLS, then the user's */
+	v = stls_session(pp_instance_port(tls_vanilla), "CAPA\r\n"
+			 "USER bob\r\nPASS secret\r\nCAPA\r\nQUIT\r\n");
+	p = stls_session(pp_instance_port(tls_package), "CAPA\r\n"
+			 "USER bob\r\nPASS secret\r\nCAPA\r\nQUIT\r\n");
+	g_assert_true(g_str_has_prefix(v, "+OK\r\n" CAPA_FIXED "USER\r\n"));
+	g_assert_null(strstr(v, "STLS"));
+	g_assert_nonnull(strstr(v, "+OK Logged in.\r\n"));
+	expected = insert_lines(v, post_lines);
+	g_assert_cmpstr(p, ==, expected);
+	g_free(v); g_free(p); g_free(expected);
+
+	pp_instance_stop(tls_package);
+	pp_instance_stop(tls_vanilla);
+	{
+		const char *const argv[] = { "rm", "-rf", dir, NULL };
+		(void)run(argv, NULL, NULL, NULL);
+	}
+	g_free(cert); g_free(key); g_free(ssl_conf); g_free(conf);
+	g_free(dir);
+}
+
+/* The post-login CAPA reply of user, as the harness's client gives it
+   (lines without CRLF, joined with "\n"). */
+static char *user_capa(PpInstance *inst, const char *user)
+{
+	GError *error = NULL;
+	PpPop3 *pop3 = pp_pop3_connect(pp_instance_port(inst), &error);
+	char *reply;
+
+	g_assert_nonnull(pop3);
+	g_assert_true(pp_pop3_login(pop3, user, "secret"));
+	reply = pp_pop3_cmd_multi(pop3, "CAPA");
+	pp_pop3_close(pop3);
+	return reply;
+}
+
+/* doveadm pop3-policy set refuses a store record that would leave the
+   user outside what CAPA announced before login, and says which setting
+   widens the bound; a record inside it is taken and announced. */
+static void test_bound_doveadm(void)
+{
+	static const char *const refused[][2] = {
+		{ "login_delay=2h", "login_delay=2h is longer than the 1h "
+		  "that CAPA announces before login to every user" },
+		{ "expire=1d", "expire=1d removes messages sooner than the "
+		  "60h that CAPA announces before login to every user" },
+		{ "max_age=2d", "max_age=2d removes messages sooner" },
+		{ "class=fast expire=59h", "expire=59h removes" },
+	};
+	unsigned int i;
+	char *out, *err, *reply;
+
+	for (i = 0; i < G_N_ELEMENTS(refused); i++) {
+		char **words = g_strsplit(refused[i][0], " ", -1);
+		GPtrArray *argv = g_ptr_array_new();
+		unsigned int j;
+
+		g_ptr_array_add(argv, (char *)"pop3-policy");
+		g_ptr_array_add(argv, (char *)"set");
+		g_ptr_array_add(argv, (char *)"-u");
+		g_ptr_array_add(argv, (char *)"lena");
+		for (j = 0; words[j] != NULL; j++)
+			g_ptr_array_add(argv, words[j]);
+		g_ptr_array_add(argv, NULL);
+		out = err = NULL;
+		g_assert_cmpint(pp_instance_doveadm(package,
+			(const char *const *)argv->pdata, NULL, &out, &err),
+			!=, 0);
+		g_test_message("%s: %s", refused[i][0], err);
+		g_assert_nonnull(strstr(err, refused[i][1]));
+		g_assert_nonnull(strstr(err, refused[i][0][0] == 'l' ?
+			"(pop3_policy_capa_login_delay_max)" :
+			"(pop3_policy_capa_expire_min)"));
+		g_free(out); g_free(err);
+		g_ptr_array_unref(argv);
+		g_strfreev(words);
+	}
+	/* nothing was written */
+	reply = user_capa(package, "lena");
+	g_assert_nonnull(strstr(reply, "\nEXPIRE 30\nLOGIN-DELAY 300"));
+	g_free(reply);
+	{
+		const char *const argv[] = {
+			"pop3-policy", "set", "-u", "lena", "expire=60h",
+			"login_delay=1h", NULL
+		};
+		out = err = NULL;
+		g_assert_cmpint(pp_instance_doveadm(package, argv, NULL, &out,
+						    &err), ==, 0);
+		g_free(out); g_free(err);
+	}
+	reply = user_capa(package, "lena");
+	g_assert_true(g_str_has_suffix(reply, "\nEXPIRE 2\nLOGIN-DELAY 3600"));
+	g_free(reply);
+}
+
+typedef struct {
+	char *dir, *out;
+} Client;
+
+static Client *client_new(void)
+{
+	Client *c = g_new0(Client, 1);
+	const char *sub[] = { "new", "cur", "tmp" };
+	unsigned int i;
+
+	c->dir = g_build_filename(pp_tmp_root(), "capa-client-XXXXXX", NULL);
+	g_assert_nonnull(g_mkdtemp(c->dir));
+	g_assert_cmpint(g_chmod(c->dir, 0755), ==, 0);
+	c->out = g_build_filename(c->dir, "out", NULL);
+	g_assert_cmpint(g_mkdir(c->out, 0755), ==, 0);
+	for (i = 0; i < G_N_ELEMENTS(sub); i++) {
+		char *d = g_build_filename(c->out, sub[i], NULL);
+		g_assert_cmpint(g_mkdir(d, 0755), ==, 0);
+		g_free(d);
+	}
+	return c;
+}
+
+static void client_free(Client *c)
+{
+	const char *const argv[] = { "rm", "-rf", c->dir, NULL };
+
+	(void)run(argv, NULL, NULL, NULL);
+	g_free(c->dir); g_free(c->out); g_free(c);
+}
+
+/* The messages a client delivered that carry text. */
+static guint count_delivered(Client *c, const char *text)
+{
+	const char *sub[] = { "new", "cur" };
+	guint i, n = 0;
+
+	for (i = 0; i < G_N_ELEMENTS(sub); i++) {
+		char *d = g_build_filename(c->out, sub[i], NULL);
+		GDir *gd = g_dir_open(d, 0, NULL);
+		const char *name;
+
+		g_assert_nonnull(gd);
+		while ((name = g_dir_read_name(gd)) != NULL) {
+			char *path = g_build_filename(d, name, NULL), *data;
+
+			g_assert_true(g_file_get_contents(path, &data, NULL,
+							  NULL));
+			if (strstr(data, text) != NULL)
+				n++;
+			g_free(data); g_free(path);
+		}
+		g_dir_close(gd);
+		g_free(d);
+	}
+	return n;
+}
+
+/* mpop --serverinfo shows the values before login; Python's poplib
+   reads both CAPA replies; curl lists and retrieves; fetchmail and
+   getmail fetch both messages, bodies intact. */
+static void test_clients(void)
+{
+	char *port = g_strdup_printf("%u", pp_instance_port(package));
+	char *port_arg = g_strdup_printf("--port=%s", port);
+	char *out = NULL, *url;
+	Client *c;
+
+	{
+		const char *const argv[] = {
+			"mpop", "--serverinfo", "--host=127.0.0.1", port_arg,
+			"--tls=off", NULL
+		};
+		g_assert_cmpint(run(argv, NULL, NULL, &out), ==, 0);
+		g_assert_nonnull(strstr(out, "EXPIRE"));
+		g_assert_nonnull(strstr(out, "2 days"));
+		g_assert_nonnull(strstr(out, "LOGIN-DELAY"));
+		g_assert_nonnull(strstr(out, "3600 seconds"));
+		g_free(out);
+	}
+	{
+		const char *const argv[] = {
+			"/usr/bin/python3", "-c",
+			"import poplib, sys\n"
+			"p = poplib.POP3('127.0.0.1', int(sys.argv[1]))\n"
+			"print(sorted(p.capa().items()))\n"
+			"p.user('alice'); p.pass_('secret')\n"
+			"print(sorted(p.capa().items()))\n"
+			"print(p.stat()[0])\n"
+			"print(b'\\n'.join(p.retr(1)[1]).decode())\n"
+			"p.quit()\n", port, NULL
+		};
+		g_assert_cmpint(run(argv, NULL, NULL, &out), ==, 0);
+		g_assert_nonnull(strstr(out, "('EXPIRE', ['2', 'USER'])"));
+		g_assert_nonnull(strstr(out,
+					"('LOGIN-DELAY', ['3600', 'USER'])"));
+		g_assert_nonnull(strstr(out, "('EXPIRE', ['30'])"));
+		g_assert_nonnull(strstr(out, "('LOGIN-DELAY', ['300'])"));
+		g_assert_nonnull(strstr(out, "\n2\n"));
+		/* poplib un-stuffs the body's last line */
+		g_assert_nonnull(strstr(out, "AUTH-RESP-CODE\n.\n"));
+		g_free(out);
+	}
+	url = g_strdup_printf("pop3://127.0.0.1:%s/", port);
+	{
+		const char *const argv[] = {
+			"curl", "-sS", "--max-time", "30", "-u", "alice:secret",
+			url, NULL
+		};
+		g_assert_cmpint(run(argv, NULL, NULL, &out), ==, 0);
+		g_assert_true(g_str_has_prefix(out, "1 "));
+		g_assert_nonnull(strstr(out, "\r\n2 "));
+		g_free(out);
+	}
+	g_free(url);
+	url = g_strdup_printf("pop3://127.0.0.1:%s/2", port);
+	{
+		const char *const argv[] = {
+			"curl", "-sS", "--max-time", "30", "-u", "alice:secret",
+			url, NULL
+		};
+		g_assert_cmpint(run(argv, NULL, NULL, &out), ==, 0);
+		g_assert_nonnull(strstr(out, "Subject: the same in CRLF"));
+		g_free(out);
+	}
+	g_free(url);
+
+	c = client_new();
+	{
+		char *rc = g_build_filename(c->dir, "fetchmailrc", NULL);
+		char *ids = g_build_filename(c->dir, "fetchids", NULL);
+		char *pid = g_build_filename(c->dir, "fetchmail.pid", NULL);
+		char *conf = g_strdup_printf(
+			"set no bouncemail\n"
+			"set no syslog\n"
+			"poll 127.0.0.1 service %s protocol POP3 auth password "
+			"uidl timeout 60\n"
+			"    user \"alice\" there with password \"secret\" is "
+			"\"root\" here\n"
+			"    keep no fetchall sslproto ''\n"
+			"    mda \"/bin/sh -c 'cat > %s/new/$(date +%%s%%N)'\"\n",
+			port, c->out);
+		const char *const argv[] = {
+			"env", "-i", "PATH=/usr/bin:/bin", NULL, "fetchmail",
+			"-f", rc, "-i", ids, "--pidfile", pid, "--nosyslog",
+			NULL
+		};
+		char *home = g_strdup_printf("FETCHMAILHOME=%s", c->dir);
+
+		((const char **)argv)[3] = home;
+		g_assert_true(g_file_set_contents(rc, conf, -1, NULL));
+		g_assert_cmpint(g_chmod(rc, 0600), ==, 0);
+		g_assert_cmpint(run(argv, c->dir, NULL, NULL), ==, 0);
+		/* its MDA gets LF line ends: both bodies end alike */
+		g_assert_cmpuint(count_delivered(c, "\n\n+OK\nCAPA\nTOP\n"
+			"UIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\n.\n"),
+			==, 2);
+		g_assert_cmpuint(count_delivered(c, "Subject: the same in "
+						 "CRLF"), ==, 1);
+		g_free(rc); g_free(ids); g_free(pid); g_free(conf);
+		g_free(home);
+	}
+	client_free(c);
+
+	c = client_new();
+	{
+		char *rc = g_build_filename(c->dir, "getmailrc", NULL);
+		char *conf = g_strdup_printf(
+			"[retriever]\n"
+			"type = SimplePOP3Retriever\n"
+			"server = 127.0.0.1\n"
+			"port = %s\n"
+			"username = alice\n"
+			"password = secret\n"
+			"use_apop = false\n"
+			"\n"
+			"[destination]\n"
+			"type = Maildir\n"
+			"path = %s/\n"
+			"user = nobody\n"
+			"\n"
+			"[options]\n"
+			"delete = false\n"
+			"read_all = false\n"
+			"verbose = 0\n", port, c->out);
+		const char *const chown_argv[] = {
+			"chown", "-R", "nobody", c->out, NULL
+		};
+		const char *const argv[] = {
+			"getmail", "--getmaildir", c->dir, "--rcfile",
+			"getmailrc", NULL
+		};
+
+		g_assert_true(g_file_set_contents(rc, conf, -1, NULL));
+		g_assert_cmpint(run(chown_argv, NULL, NULL, NULL), ==, 0);
+		g_assert_cmpint(run(argv, c->dir, NULL, NULL), ==, 0);
+		g_assert_cmpuint(count_delivered(c, "\n\n+OK\nCAPA\nTOP\n"
+			"UIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\n.\n"),
+			==, 2);
+		g_assert_cmpuint(count_delivered(c, "Subject: the same in "
+						 "CRLF"), ==, 1);
+		g_free(rc); g_free(conf);
+	}
+	client_free(c);
+	g_free(port); g_free(port_arg);
+}
+
 int main(int argc, char **argv)
 {
 	PpInstanceOptions vanilla_opts = {
@@ -346,6 +758,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/capa/postauth", test_postauth);
 	g_test_add_func("/capa/pipelined-and-retr", test_pipelined);
 	g_test_add_func("/capa/off-same-as-vanilla", test_same_as_vanilla);
+	g_test_add_func("/capa/stls", test_stls);
+	g_test_add_func("/capa/bound-doveadm", test_bound_doveadm);
+	g_test_add_func("/capa/clients", test_clients);
 
 	vanilla = start_or_die(&vanilla_opts);
 	package = start_or_die(&package_opts);
