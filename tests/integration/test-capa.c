@@ -39,7 +39,7 @@
 #define CAPA_MODULES \
 	"protocol pop3 {\n" \
 	"  mail_plugins = $mail_plugins pop3_policy pop3_policy_capa\n" \
-	"  login_plugins = pop3_policy_login\n" \
+	"  login_plugins = $login_plugins pop3_policy_login\n" \
 	"}\n"
 
 static const char *const users[][3] = {
@@ -328,6 +328,54 @@ static void test_same_as_vanilla(void)
 		pp_instance_stop(inst);
 		g_free(settings);
 	}
+}
+
+/* The loading recipe of conf.d/90-pop3-policy.conf next to IMAP:
+   login_plugins inside protocol pop3 leaves imap-login as it is. */
+static void test_imap_untouched(void)
+{
+	PpInstanceOptions opts = {
+		.with_package = TRUE, .store = PP_STORE_SQLITE,
+		.with_imap = TRUE,
+		.plugin_settings = SITE_AND_CLASSES "  pop3_policy_capa = yes\n",
+		.extra_conf = CAPA_MODULES,
+	};
+	PpInstance *inst = start_or_die(&opts);
+	GSocketClient *sc = g_socket_client_new();
+	GSocketConnection *conn;
+	GDataInputStream *in;
+	GError *error = NULL;
+	char *line, *p, *log;
+	const char *const pre_lines[] = { PREAUTH_LINES, NULL };
+
+	g_socket_client_set_timeout(sc, 30);
+	conn = g_socket_client_connect_to_host(sc, "127.0.0.1",
+		pp_instance_imap_port(inst), NULL, &error);
+	g_assert_nonnull(conn);
+	in = g_data_input_stream_new(g_io_stream_get_input_stream(
+		G_IO_STREAM(conn)));
+	line = g_data_input_stream_read_line(in, NULL, NULL, &error);
+	g_assert_nonnull(line);
+	g_assert_true(g_str_has_prefix(line, "* OK "));
+	g_free(line);
+	g_object_unref(in);
+	g_object_unref(conn);
+	g_object_unref(sc);
+
+	/* and pop3-login of the same instance has the lines */
+	p = raw_session(pp_instance_port(inst), "CAPA\r\nQUIT\r\n");
+	line = raw_session(pp_instance_port(vanilla), "CAPA\r\nQUIT\r\n");
+	{
+		char *expected = insert_lines(line, pre_lines);
+
+		g_assert_cmpstr(p, ==, expected);
+		g_free(expected);
+	}
+	g_free(p); g_free(line);
+	log = pp_instance_read_log(inst);
+	g_assert_null(strstr(log, "Fatal:"));
+	g_free(log);
+	pp_instance_stop(inst);
 }
 
 /* Runs argv (stdin_data may be NULL) and returns its exit status; its
@@ -759,6 +807,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/capa/pipelined-and-retr", test_pipelined);
 	g_test_add_func("/capa/off-same-as-vanilla", test_same_as_vanilla);
 	g_test_add_func("/capa/stls", test_stls);
+	g_test_add_func("/capa/imap-untouched", test_imap_untouched);
 	g_test_add_func("/capa/bound-doveadm", test_bound_doveadm);
 	g_test_add_func("/capa/clients", test_clients);
 
