@@ -127,8 +127,8 @@ static void capa_client_created(struct client **clientp)
 	const struct pop3_policy *policy;
 	struct ostream *output;
 
-	if (mail_user_plugin_getenv_bool(client->user, "pop3_policy_capa") &&
-	    (policy = pop3_policy_plugin_user_policy(client->user)) != NULL) {
+	policy = pop3_policy_plugin_capa_policy(client->user);
+	if (policy != NULL) {
 		output = capa_ostream_create(client->output, client,
 			pop3_policy_capa_user_lines(policy));
 		o_stream_set_name(output, o_stream_get_name(client->output));

@@ -120,6 +120,7 @@ static int retention_capa_bound(struct mail_user *user,
 							 error_r);
 	if (ret <= 0)
 		return ret;
+	ruser->capa = TRUE;
 	if (!pop3_policy_capa_within(&asked, &bounds, &reason)) {
 		(void)pop3_policy_capa_bound(&ruser->policy, &bounds);
 		e_warning(ruser->event, "user %s: %s; using expire=%s "

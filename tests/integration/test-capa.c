@@ -65,6 +65,9 @@ static const char *const users[][3] = {
 	  "EXPIRE 2\r\nLOGIN-DELAY 300\r\n" },
 	{ "kate", "pop3_policy=login_delay=2h",
 	  "EXPIRE 30\r\nLOGIN-DELAY 3600\r\n" },
+	/* what was announced before login is announced after it (RFC 2449
+	   5): the site's setting decides, not the user's */
+	{ "mia", "pop3_policy_capa=no", "EXPIRE 30\r\nLOGIN-DELAY 300\r\n" },
 };
 
 static const char capa_copy_message[] =
