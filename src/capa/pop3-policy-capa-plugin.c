@@ -13,9 +13,9 @@
    replayed (client_add_input() in src/pop3/main.c), so a pipelined CAPA is
    answered with the lines too. A message can never produce the same
    write: RETR and TOP send a body in pieces that break before every line
-   starting with "." (fetch_callback()), and only while client->cmd is set
-   or inside a command that is not CAPA, so the exact match on the whole
-   write, with no command in progress, is what makes this safe. */
+   starting with "." (fetch_callback()), and the reply ends with such a
+   line. The filter also leaves alone every write made while a command
+   continues in the background (client->cmd set: a long RETR or TOP). */
 
 #include "lib.h"
 #include "ostream-private.h"
