@@ -109,6 +109,8 @@ static void populate(PpInstance *inst)
 		pp_instance_add_user(inst, users[i][0], "secret", users[i][1]);
 	/* for doveadm pop3-policy set */
 	pp_instance_add_user(inst, "lena", "secret", NULL);
+	/* vanilla's twin of the users of /capa/settings */
+	pp_instance_add_user(inst, "nora", "secret", NULL);
 	{
 		const char *const create_argv[] = {
 			"mailbox", "status", "-u", "alice", "messages",
@@ -330,6 +332,70 @@ static void test_same_as_vanilla(void)
 		g_free(log);
 		pp_instance_stop(inst);
 		g_free(settings);
+	}
+}
+
+/* Nothing ever removed: NEVER before and after login. And the two bound
+   settings, read by pop3-login from the config server, widen what is
+   announced; per-user layers may then go that far. */
+static void test_settings(void)
+{
+	static const struct {
+		const char *settings, *preauth;
+		const char *user_fields, *postauth;
+	} cases[] = {
+		{ "  pop3_policy_capa = yes\n",
+		  "EXPIRE NEVER USER\r\nLOGIN-DELAY 0 USER\r\n",
+		  NULL, "EXPIRE NEVER\r\nLOGIN-DELAY 0\r\n" },
+		{ "  pop3_policy_capa = yes\n"
+		  "  pop3_policy_class_keep = legal_hold=yes max_age=1d\n",
+		  "EXPIRE NEVER USER\r\nLOGIN-DELAY 0 USER\r\n",
+		  "pop3_policy=class=keep", "EXPIRE NEVER\r\nLOGIN-DELAY 0\r\n" },
+		{ SITE_AND_CLASSES "  pop3_policy_capa = yes\n"
+		  "  pop3_policy_capa_expire_min = 1w\n"
+		  "  pop3_policy_capa_login_delay_max = 2h\n",
+		  "EXPIRE 2 USER\r\nLOGIN-DELAY 7200 USER\r\n",
+		  "pop3_policy=login_delay=2h", "EXPIRE 30\r\nLOGIN-DELAY 7200\r\n" },
+		{ SITE_AND_CLASSES "  pop3_policy_capa = yes\n"
+		  "  pop3_policy_capa_expire_min = 1d\n",
+		  "EXPIRE 1 USER\r\nLOGIN-DELAY 3600 USER\r\n",
+		  "pop3_policy=expire=1d", "EXPIRE 1\r\nLOGIN-DELAY 300\r\n" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		PpInstanceOptions opts = {
+			.with_package = TRUE, .store = PP_STORE_SQLITE,
+			.plugin_settings = cases[i].settings,
+			.extra_conf = CAPA_MODULES,
+		};
+		PpInstance *inst = start_or_die(&opts);
+		const char *const pre[] = { cases[i].preauth, NULL };
+		const char *const post[] = { cases[i].postauth, NULL };
+		char *v, *p, *expected, *log;
+
+		pp_instance_add_user(inst, "nora", "secret",
+				     cases[i].user_fields);
+		v = raw_session(pp_instance_port(vanilla), "CAPA\r\nQUIT\r\n");
+		p = raw_session(pp_instance_port(inst), "CAPA\r\nQUIT\r\n");
+		expected = insert_lines(v, pre);
+		g_assert_cmpstr(p, ==, expected);
+		g_free(v); g_free(p); g_free(expected);
+
+		v = raw_session(pp_instance_port(vanilla), "USER nora\r\n"
+				"PASS secret\r\nCAPA\r\nQUIT\r\n");
+		p = raw_session(pp_instance_port(inst), "USER nora\r\n"
+				"PASS secret\r\nCAPA\r\nQUIT\r\n");
+		expected = insert_lines(v, post);
+		g_assert_cmpstr(p, ==, expected);
+		g_free(v); g_free(p); g_free(expected);
+
+		/* inside the widened bounds: nothing held, nothing logged */
+		log = pp_instance_read_log(inst);
+		g_assert_null(strstr(log, "Warning:"));
+		g_assert_null(strstr(log, "Error:"));
+		g_free(log);
+		pp_instance_stop(inst);
 	}
 }
 
@@ -809,6 +875,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/capa/postauth", test_postauth);
 	g_test_add_func("/capa/pipelined-and-retr", test_pipelined);
 	g_test_add_func("/capa/off-same-as-vanilla", test_same_as_vanilla);
+	g_test_add_func("/capa/settings", test_settings);
 	g_test_add_func("/capa/stls", test_stls);
 	g_test_add_func("/capa/imap-untouched", test_imap_untouched);
 	g_test_add_func("/capa/bound-doveadm", test_bound_doveadm);
