@@ -19,6 +19,9 @@ extern struct doveadm_cmd_ver2 doveadm_pop3_policy_cmd_restore;
 int doveadm_pop3_policy_store_open(struct mail_user *user,
 				   struct pop3_policy_store **store_r,
 				   const char **error_r);
+/* Returns doveadm's own plugin {} settings (key, value, ..., NULL; data
+   stack): the site's values, before any userdb field. */
+const char *const *doveadm_pop3_policy_global_envs(void);
 /* Opens the store and resolves the user's effective policy into
    policy_r (strings from user->pool). Returns 0 or -1 with error_r;
    the store is returned (or NULL) on both. */

@@ -45,12 +45,15 @@ policy_set_check_capa(struct mail_user *user, const char *record,
 	const char *error, *reason;
 	int ret;
 
-	ret = pop3_policy_retention_settings_capa_bounds(user, &bounds,
-							 error_r);
+	ret = pop3_policy_retention_settings_capa_bounds(user,
+			doveadm_pop3_policy_global_envs(), &bounds, error_r);
 	if (ret <= 0)
 		return ret;
+	/* the layers below the record, as a session would see them */
 	if (pop3_policy_retention_settings_resolve(user, NULL,
-			pool_datastack_create(), NULL, &policy, error_r) < 0)
+			pool_datastack_create(),
+			doveadm_pop3_policy_global_envs(), &policy,
+			error_r) < 0)
 		return -1;
 	if (pop3_policy_parse(&policy, pool_datastack_create(), record,
 			      POP3_POLICY_LAYER_STORE,

@@ -104,12 +104,11 @@ static int settings_site_policy(struct mail_user *user, bool userdb_set,
 	return 0;
 }
 
-int pop3_policy_retention_settings_resolve(struct mail_user *user,
-					   struct pop3_policy_store *store,
-					   pool_t pool,
-				const char *const *global_plugin_envs,
-					   struct pop3_policy *policy_r,
-					   const char **error_r)
+static int
+settings_resolve_layers(struct mail_user *user,
+			struct pop3_policy_store *store, pool_t pool,
+			const char *const *global_plugin_envs,
+			struct pop3_policy *policy_r, const char **error_r)
 {
 	const char *userdb, *site, *const *fields, *error;
 	int ret;
@@ -184,6 +183,7 @@ settings_global_class_lookup(const char *name, void *context,
 }
 
 int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
+			const char *const *global_plugin_envs,
 			struct pop3_policy_capa_bounds *bounds_r,
 			const char **error_r)
 {
@@ -195,10 +195,15 @@ int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
 
 	/* the site's settings, as pop3-login sees them: a userdb field
 	   must not move the bound it is held to */
-	global_set = settings_global_mail_user_set();
-	if (global_set == NULL)
-		global_set = user->set;
-	envs.envs = array_get(&global_set->plugin_envs, &envs.count);
+	if (global_plugin_envs != NULL) {
+		envs.envs = global_plugin_envs;
+		envs.count = str_array_length(global_plugin_envs);
+	} else {
+		global_set = settings_global_mail_user_set();
+		if (global_set == NULL)
+			global_set = user->set;
+		envs.envs = array_get(&global_set->plugin_envs, &envs.count);
+	}
 	capa = settings_plugin_env(&envs, "pop3_policy_capa");
 	if (capa == NULL || strcasecmp(capa, "yes") != 0)
 		return 0;
@@ -225,6 +230,42 @@ int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
 		return -1;
 	}
 	return 1;
+}
+
+int pop3_policy_retention_settings_resolve(struct mail_user *user,
+					   struct pop3_policy_store *store,
+					   pool_t pool,
+				const char *const *global_plugin_envs,
+					   struct pop3_policy *policy_r,
+					   const char **error_r)
+{
+	struct pop3_policy_capa_bounds bounds;
+	const char *reason;
+	int ret;
+
+	if (settings_resolve_layers(user, store, pool, global_plugin_envs,
+				    policy_r, error_r) < 0)
+		return -1;
+	/* With pop3_policy_capa = yes, CAPA has told every client before
+	   login how soon any message may be removed and how long a login
+	   may be refused (RFC 2449 6.5, 6.7): a userdb field or store record
+	   beyond those bounds is held to them, in sessions and in doveadm's
+	   sweeps alike, so that what was announced stays true. */
+	ret = pop3_policy_retention_settings_capa_bounds(user,
+			global_plugin_envs, &bounds, error_r);
+	if (ret < 0)
+		return -1;
+	if (ret > 0 && !pop3_policy_capa_within(policy_r, &bounds, &reason)) {
+		(void)pop3_policy_capa_bound(policy_r, &bounds);
+		e_warning(user->event, "pop3-policy: user %s: %s; using "
+			  "expire=%s max_age=%s login_delay=%s",
+			  user->username, reason,
+			  pop3_policy_duration_str(policy_r->expire_secs),
+			  pop3_policy_duration_str(policy_r->max_age_secs),
+			  pop3_policy_duration_str(
+				policy_r->login_delay_secs));
+	}
+	return 0;
 }
 
 const char *pop3_policy_retention_settings_quarantine(struct mail_user *user)

@@ -102,38 +102,6 @@ static void retention_user_deinit(struct mail_user *user)
 	ruser->module_ctx.super.deinit(user);
 }
 
-/* With pop3_policy_capa = yes, CAPA has told every client before login
-   how soon any message may be removed and how long a login may be
-   refused (RFC 2449 6.5, 6.7): a userdb field or store record that
-   undercuts or exceeds those bounds is held to them, so that what was
-   announced stays true. Returns 0, or -1 with error_r on a bad setting. */
-static int retention_capa_bound(struct mail_user *user,
-				struct pop3_policy_retention_user *ruser,
-				const char **error_r)
-{
-	struct pop3_policy_capa_bounds bounds;
-	struct pop3_policy asked = ruser->policy;
-	const char *reason;
-	int ret;
-
-	ret = pop3_policy_retention_settings_capa_bounds(user, &bounds,
-							 error_r);
-	if (ret <= 0)
-		return ret;
-	ruser->capa = TRUE;
-	if (!pop3_policy_capa_within(&asked, &bounds, &reason)) {
-		(void)pop3_policy_capa_bound(&ruser->policy, &bounds);
-		e_warning(ruser->event, "user %s: %s; using expire=%s "
-			  "max_age=%s login_delay=%s",
-			  user->username, reason,
-			  pop3_policy_duration_str(ruser->policy.expire_secs),
-			  pop3_policy_duration_str(ruser->policy.max_age_secs),
-			  pop3_policy_duration_str(
-				ruser->policy.login_delay_secs));
-	}
-	return 0;
-}
-
 void pop3_policy_retention_user_created(struct mail_user *user,
 					struct pop3_policy_user *puser)
 {
@@ -157,9 +125,13 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 					"%s", user->username,
 					ruser->quarantine, reason);
 	} else if (pop3_policy_retention_settings_resolve(user, puser->store,
-			user->pool, NULL, &ruser->policy, &error) == 0 &&
-		   retention_capa_bound(user, ruser, &error) == 0) {
+			user->pool, NULL, &ruser->policy, &error) == 0) {
+		struct pop3_policy_capa_bounds bounds;
+
 		error = NULL;
+		/* resolved (and bounded) above: no error left here */
+		ruser->capa = pop3_policy_retention_settings_capa_bounds(
+			user, NULL, &bounds, &error) > 0;
 	}
 	if (error != NULL) {
 		/* fail closed: a session with a policy we cannot read

@@ -18,6 +18,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -65,6 +66,9 @@ static const char *const users[][3] = {
 	  "EXPIRE 2\r\nLOGIN-DELAY 300\r\n" },
 	{ "kate", "pop3_policy=login_delay=2h",
 	  "EXPIRE 30\r\nLOGIN-DELAY 3600\r\n" },
+	/* expire=0 removes a message at the QUIT of the session that
+	   retrieved it: held to the 60h announced */
+	{ "otto", "pop3_policy=expire=0", "EXPIRE 2\r\nLOGIN-DELAY 300\r\n" },
 	/* what was announced before login is announced after it (RFC 2449
 	   5): the site's setting decides, not the user's */
 	{ "mia", "pop3_policy_capa=no", "EXPIRE 30\r\nLOGIN-DELAY 300\r\n" },
@@ -445,6 +449,72 @@ static void test_imap_untouched(void)
 	g_assert_null(strstr(log, "Fatal:"));
 	g_free(log);
 	pp_instance_stop(inst);
+}
+
+static unsigned int mailbox_messages(PpInstance *inst, const char *user)
+{
+	const char *const argv[] = {
+		"-f", "flow", "mailbox", "status", "-u", user, "messages",
+		"INBOX", NULL
+	};
+	char *out = NULL, *err = NULL;
+	unsigned int n;
+
+	if (pp_instance_doveadm(inst, argv, NULL, &out, &err) != 0)
+		g_error("doveadm mailbox status: %s%s", out, err);
+	g_test_message("mailbox status: %s", out);
+	g_assert_nonnull(strstr(out, "messages="));
+	n = atoi(strstr(out, "messages=") + 9);
+	g_free(out); g_free(err);
+	return n;
+}
+
+/* The bound is kept, not only announced: a user whose userdb field says
+   expire=0 keeps a retrieved message past the QUIT (in the session and in
+   doveadm's sweep), and doveadm pop3-policy show says what is used. */
+static void test_bound_retention(void)
+{
+	const char *const sweep_argv[] = {
+		"pop3-policy", "sweep", "-u", "otto", NULL
+	};
+	const char *const show_argv[] = {
+		"pop3-policy", "show", "-u", "otto", NULL
+	};
+	GError *error = NULL;
+	PpPop3 *pop3;
+	char *reply, *out = NULL, *err = NULL;
+
+	pp_instance_deliver(package, "otto", capa_copy_message);
+	g_assert_cmpuint(mailbox_messages(package, "otto"), ==, 1);
+	pop3 = pp_pop3_connect(pp_instance_port(package), &error);
+	g_assert_nonnull(pop3);
+	g_assert_true(pp_pop3_login(pop3, "otto", "secret"));
+	reply = pp_pop3_cmd_multi(pop3, "RETR 1");
+	g_assert_true(g_str_has_prefix(reply, "+OK"));
+	g_free(reply);
+	reply = pp_pop3_cmd(pop3, "QUIT");
+	g_assert_true(g_str_has_prefix(reply, "+OK"));
+	g_free(reply);
+	pp_pop3_close(pop3);
+	/* removals run after the client is answered: give them time */
+	g_assert_true(pp_instance_wait_log(package, "pop3(otto)", 5000));
+	g_usleep(1000 * 1000);
+	g_assert_cmpuint(mailbox_messages(package, "otto"), ==, 1);
+	g_assert_true(pp_instance_wait_log(package, "user otto: expire=0 "
+					   "removes messages sooner", 5000));
+
+	g_assert_cmpint(pp_instance_doveadm(package, sweep_argv, NULL, &out,
+					    &err), ==, 0);
+	g_test_message("sweep: %s%s", out, err);
+	g_free(out); g_free(err);
+	g_assert_cmpuint(mailbox_messages(package, "otto"), ==, 1);
+
+	out = err = NULL;
+	g_assert_cmpint(pp_instance_doveadm(package, show_argv, NULL, &out,
+					    &err), ==, 0);
+	g_test_message("show: %s%s", out, err);
+	g_assert_nonnull(strstr(out, "60h"));
+	g_free(out); g_free(err);
 }
 
 /* Runs argv (stdin_data may be NULL) and returns its exit status; its
@@ -879,6 +949,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/capa/stls", test_stls);
 	g_test_add_func("/capa/imap-untouched", test_imap_untouched);
 	g_test_add_func("/capa/bound-doveadm", test_bound_doveadm);
+	g_test_add_func("/capa/bound-retention", test_bound_retention);
 	g_test_add_func("/capa/clients", test_clients);
 
 	vanilla = start_or_die(&vanilla_opts);
