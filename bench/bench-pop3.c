@@ -32,6 +32,7 @@ enum bench_step {
 	STEP_UIDL,
 	STEP_RETR,
 	STEP_QUIT,
+	STEP_CAPA,
 	STEP_END,
 };
 
@@ -39,7 +40,7 @@ volatile sig_atomic_t bench_pop3_stop = 0;
 
 static const char *const step_names[] = {
 	"greeting", "USER", "PASS", "APOP", "STAT", "UIDL", "RETR 1", "QUIT",
-	"end"
+	"CAPA", "end"
 };
 
 static const enum bench_step steps_full[] = {
@@ -51,6 +52,10 @@ static const enum bench_step steps_apop[] = {
 };
 static const enum bench_step steps_login[] = {
 	STEP_GREETING, STEP_USER, STEP_PASS, STEP_QUIT, STEP_END
+};
+static const enum bench_step steps_capa[] = {
+	STEP_GREETING, STEP_CAPA, STEP_USER, STEP_PASS, STEP_CAPA, STEP_STAT,
+	STEP_UIDL, STEP_RETR, STEP_QUIT, STEP_END
 };
 static const enum bench_step steps_uidl[] = {
 	STEP_GREETING, STEP_USER, STEP_PASS, STEP_UIDL, STEP_QUIT, STEP_END
@@ -132,7 +137,7 @@ void bench_result_clear(struct bench_result *result)
 
 static bool step_is_multiline(enum bench_step step)
 {
-	return step == STEP_UIDL || step == STEP_RETR;
+	return step == STEP_UIDL || step == STEP_RETR || step == STEP_CAPA;
 }
 
 static void slot_close(struct bench_slot *slot)
@@ -178,6 +183,9 @@ static void slot_start(struct bench_run *run, struct bench_slot *slot)
 		break;
 	case BENCH_SESSION_LOGIN:
 		slot->steps = steps_login;
+		break;
+	case BENCH_SESSION_CAPA:
+		slot->steps = steps_capa;
 		break;
 	case BENCH_SESSION_UIDL:
 		slot->steps = steps_uidl;
@@ -249,6 +257,9 @@ static void slot_send_step(struct bench_slot *slot)
 		break;
 	case STEP_QUIT:
 		len = g_snprintf(slot->out, sizeof(slot->out), "QUIT\r\n");
+		break;
+	case STEP_CAPA:
+		len = g_snprintf(slot->out, sizeof(slot->out), "CAPA\r\n");
 		break;
 	case STEP_GREETING:
 	case STEP_END:

@@ -24,6 +24,8 @@ enum bench_session_kind {
 	BENCH_SESSION_LOGIN,
 	/* USER, PASS, UIDL (its latency is recorded), QUIT */
 	BENCH_SESSION_UIDL,
+	/* CAPA, USER, PASS, CAPA, STAT, UIDL, RETR 1, QUIT */
+	BENCH_SESSION_CAPA,
 };
 
 struct bench_user {

@@ -57,6 +57,9 @@ enum bench_inst {
 	INST_PACKAGE_POLICY,
 	/* control: vanilla without the stock protocol sections */
 	INST_VANILLA_BARE,
+	/* INST_PACKAGE_POLICY with the CAPA lines (pop3_policy_capa and
+	   both CAPA modules) */
+	INST_PACKAGE_CAPA,
 	INST_COUNT
 };
 
@@ -116,6 +119,15 @@ static const struct bench_instance_spec instance_specs[INST_COUNT] = {
 				  TRUE },
 	[INST_VANILLA_BARE] = { "vanilla-bare", FALSE, PP_STORE_NONE, NULL,
 				NULL, FALSE, NULL, FALSE, TRUE },
+	[INST_PACKAGE_CAPA] = { "package+capa", TRUE, PP_STORE_SQLITE,
+				BENCH_RETENTION_POLICY "\n"
+				"  pop3_policy_capa = yes", NULL, FALSE,
+				"protocol pop3 {\n"
+				"  mail_plugins = $mail_plugins pop3_policy "
+				"pop3_policy_capa\n"
+				"  login_plugins = $login_plugins "
+				"pop3_policy_login\n"
+				"}", TRUE },
 };
 
 enum bench_metric {
@@ -213,6 +225,11 @@ static const struct bench_row rows[] = {
 	/* the package against a vanilla without the stock protocol
 	   sections, whose config process then has less to go through for
 	   every settings request */
+	/* RFC 2449 advertising: sessions with CAPA before and after login,
+	   the package with its lines against the package without them */
+	{ "capa-sessions-8", "CAPA lines: sessions/s, 8 cl.",
+	  INST_PACKAGE_POLICY, INST_PACKAGE_CAPA, BENCH_SESSION_CAPA, 8,
+	  FALSE, METRIC_RATE, 0, NULL, TRUE },
 	{ "bare-sessions-8", "package/bare vanilla, 8 cl.",
 	  INST_VANILLA_BARE, INST_PACKAGE, BENCH_SESSION_FULL, 8, FALSE,
 	  METRIC_RATE, 0, NULL, TRUE },
@@ -574,6 +591,22 @@ instance_prepare(enum bench_inst idx, const struct bench_row *row)
 			die("%s: the policy is not in force:\n%s",
 			    spec->name, out);
 		g_free(out);
+		bi->policy_checked = TRUE;
+	}
+	if (idx == INST_PACKAGE_CAPA && !bi->policy_checked) {
+		/* a row measured without its lines would look good */
+		PpPop3 *pop3 = pp_pop3_connect(bi->port, &error);
+		char *capa;
+
+		if (pop3 == NULL)
+			die("%s: %s", spec->name, error->message);
+		capa = pp_pop3_cmd_multi(pop3, "CAPA");
+		if (strstr(capa, "\nEXPIRE 30 USER\nLOGIN-DELAY 0 USER") ==
+		    NULL)
+			die("%s: CAPA has no EXPIRE line:\n%s", spec->name,
+			    capa);
+		g_free(capa);
+		pp_pop3_close(pop3);
 		bi->policy_checked = TRUE;
 	}
 	if (row->big_mailbox && !bi->big_ready) {

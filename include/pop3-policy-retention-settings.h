@@ -23,8 +23,10 @@ struct pop3_policy_handed_record {
    global_plugin_envs (key, value, ..., NULL) are the process's plugin {}
    settings before userdb fields, needed when the userdb sets pop3_policy;
    NULL finds them in the process's global settings, and fails closed if
-   they are not there. Returns 0 on success, -1 with error_r naming the
-   user, the layer, the word and why. */
+   they are not there. With pop3_policy_capa = yes the result is held to
+   the bounds CAPA announces before login (logged as a warning when that
+   changes it). Returns 0 on success, -1 with error_r naming the user, the
+   layer, the word and why. */
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
 				struct pop3_policy_store *store,
 				const struct pop3_policy_handed_record *handed_record,
@@ -32,6 +34,19 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 				const char *const *global_plugin_envs,
 					   struct pop3_policy *policy_r,
 					   const char **error_r);
+struct pop3_policy_capa_bounds;
+/* Returns the bounds that CAPA announces before login (RFC 2449 EXPIRE and
+   LOGIN-DELAY with USER, pop3-policy-capa.h), from the global plugin {}
+   settings (global_plugin_envs as for _resolve(), or NULL for the
+   process's global settings): pop3_policy, every
+   pop3_policy_class_<name>, pop3_policy_capa_expire_min and
+   pop3_policy_capa_login_delay_max. Returns 1 with the bounds if
+   pop3_policy_capa is yes, 0 if it is not (nothing is announced, nothing
+   bounded), -1 with error_r on a bad setting. */
+int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
+			const char *const *global_plugin_envs,
+			struct pop3_policy_capa_bounds *bounds_r,
+			const char **error_r);
 /* Returns the quarantine mailbox name (pop3_policy_quarantine). */
 const char *
 pop3_policy_retention_settings_quarantine(struct mail_user *user);

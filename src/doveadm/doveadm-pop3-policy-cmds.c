@@ -43,15 +43,10 @@ void doveadm_pop3_policy_cmd_setup(struct doveadm_mail_cmd_context *ctx)
 	ctx->service_flags |= MAIL_STORAGE_SERVICE_FLAG_TEMP_PRIV_DROP;
 }
 
-int doveadm_pop3_policy_resolve(struct mail_user *user,
-				struct pop3_policy_store **store_r,
-				struct pop3_policy *policy_r,
-				const char **error_r)
+const char *const *doveadm_pop3_policy_global_envs(void)
 {
 	const char **envs;
 
-	if (doveadm_pop3_policy_store_open(user, store_r, error_r) < 0)
-		return -1;
 	/* the userdb may override plugin { pop3_policy } in the user's
 	   settings; doveadm's own settings still have the site value */
 	if (array_is_created(&doveadm_settings->plugin_envs)) {
@@ -63,9 +58,19 @@ int doveadm_pop3_policy_resolve(struct mail_user *user,
 	} else {
 		envs = t_new(const char *, 1);
 	}
+	return envs;
+}
+
+int doveadm_pop3_policy_resolve(struct mail_user *user,
+				struct pop3_policy_store **store_r,
+				struct pop3_policy *policy_r,
+				const char **error_r)
+{
+	if (doveadm_pop3_policy_store_open(user, store_r, error_r) < 0)
+		return -1;
 	return pop3_policy_retention_settings_resolve(user, *store_r, NULL,
-						      user->pool, envs,
-						      policy_r, error_r);
+			user->pool, doveadm_pop3_policy_global_envs(),
+			policy_r, error_r);
 }
 
 void doveadm_pop3_policy_register_policy_cmds(void)

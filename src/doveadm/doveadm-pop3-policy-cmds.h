@@ -24,6 +24,9 @@ void doveadm_pop3_policy_cmd_setup(struct doveadm_mail_cmd_context *ctx);
 int doveadm_pop3_policy_store_open(struct mail_user *user,
 				   struct pop3_policy_store **store_r,
 				   const char **error_r);
+/* Returns doveadm's own plugin {} settings (key, value, ..., NULL; data
+   stack): the site's values, before any userdb field. */
+const char *const *doveadm_pop3_policy_global_envs(void);
 /* Opens the store and resolves the user's effective policy into
    policy_r (strings from user->pool). Returns 0 or -1 with error_r;
    the store is returned (or NULL) on both. */

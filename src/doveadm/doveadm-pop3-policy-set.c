@@ -11,6 +11,7 @@
 #include "mail-user.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-retention-settings.h"
+#include "pop3-policy-capa.h"
 #include "doveadm-pop3-policy-cmds.h"
 
 struct pop3_policy_set_cmd_context {
@@ -29,6 +30,47 @@ policy_set_class_lookup(const char *name, void *context,
 	return *policy_r == NULL ? 0 : 1;
 }
 
+/* With pop3_policy_capa = yes, CAPA announces before login the smallest
+   EXPIRE and the largest LOGIN-DELAY of every user (RFC 2449 6.5, 6.7).
+   A record that would leave the user's effective policy outside them is
+   refused: sessions would hold expire to the bound anyway, but auth
+   enforces the record's login_delay as it is. Returns 0, or -1 with
+   error_r saying why and what to change. */
+static int
+policy_set_check_capa(struct mail_user *user, const char *record,
+		      const char **error_r)
+{
+	struct pop3_policy_capa_bounds bounds;
+	struct pop3_policy policy;
+	const char *error, *reason;
+	int ret;
+
+	ret = pop3_policy_retention_settings_capa_bounds(user,
+			doveadm_pop3_policy_global_envs(), &bounds, error_r);
+	if (ret <= 0)
+		return ret;
+	/* the layers below the record, as a session would see them */
+	if (pop3_policy_retention_settings_resolve(user, NULL, NULL,
+			pool_datastack_create(),
+			doveadm_pop3_policy_global_envs(), &policy,
+			error_r) < 0)
+		return -1;
+	if (pop3_policy_parse(&policy, pool_datastack_create(), record,
+			      POP3_POLICY_LAYER_STORE,
+			      policy_set_class_lookup, user, &error) < 0) {
+		*error_r = error;
+		return -1;
+	}
+	if (!pop3_policy_capa_within(&policy, &bounds, &reason)) {
+		*error_r = t_strdup_printf("refused with pop3_policy_capa = "
+			"yes: %s; widen the bound with that setting (or a "
+			"class) first",
+			reason);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_pop3_policy_set_run(struct doveadm_mail_cmd_context *_ctx,
 			struct mail_user *user)
@@ -44,6 +86,11 @@ cmd_pop3_policy_set_run(struct doveadm_mail_cmd_context *_ctx,
 	if (pop3_policy_parse(&policy, pool_datastack_create(), ctx->policy,
 			      POP3_POLICY_LAYER_STORE,
 			      policy_set_class_lookup, user, &error) < 0) {
+		i_error("user %s: %s", user->username, error);
+		doveadm_mail_failed_error(_ctx, MAIL_ERROR_PARAMS);
+		return -1;
+	}
+	if (policy_set_check_capa(user, ctx->policy, &error) < 0) {
 		i_error("user %s: %s", user->username, error);
 		doveadm_mail_failed_error(_ctx, MAIL_ERROR_PARAMS);
 		return -1;

@@ -10,6 +10,7 @@
    - store: shared/pop3-policy/policy/<user>. */
 
 #include "lib.h"
+#include "array.h"
 #include "master-service.h"
 #include "mail-user.h"
 #include "settings-parser.h"
@@ -19,6 +20,7 @@
 #include "pop3-policy-store.h"
 #include "pop3-policy-retention-run.h"
 #include "pop3-policy-retention-settings.h"
+#include "pop3-policy-capa.h"
 
 static int
 settings_class_lookup(const char *name, void *context, const char **policy_r,
@@ -102,13 +104,12 @@ static int settings_site_policy(struct mail_user *user, bool userdb_set,
 	return 0;
 }
 
-int pop3_policy_retention_settings_resolve(struct mail_user *user,
-				struct pop3_policy_store *store,
-				const struct pop3_policy_handed_record *handed_record,
-					   pool_t pool,
-				const char *const *global_plugin_envs,
-					   struct pop3_policy *policy_r,
-					   const char **error_r)
+static int
+settings_resolve_layers(struct mail_user *user,
+			struct pop3_policy_store *store,
+			const struct pop3_policy_handed_record *handed_record,
+			pool_t pool, const char *const *global_plugin_envs,
+			struct pop3_policy *policy_r, const char **error_r)
 {
 	const char *userdb, *site, *const *fields, *error;
 	int ret;
@@ -163,6 +164,123 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 			pop3_policy_store_key(POP3_POLICY_RECORD_POLICY,
 					      user->username), error);
 		return -1;
+	}
+	return 0;
+}
+
+/* plugin {} settings as key, value, ... */
+struct settings_plugin_envs {
+	const char *const *envs;
+	unsigned int count;
+};
+
+static const char *
+settings_plugin_env(const struct settings_plugin_envs *envs, const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i + 1 < envs->count; i += 2) {
+		if (strcmp(envs->envs[i], key) == 0)
+			return envs->envs[i+1];
+	}
+	return NULL;
+}
+
+static int
+settings_global_class_lookup(const char *name, void *context,
+			     const char **policy_r,
+			     const char **error_r ATTR_UNUSED)
+{
+	const struct settings_plugin_envs *envs = context;
+
+	*policy_r = settings_plugin_env(envs, t_strconcat(
+		"pop3_policy_class_", name, NULL));
+	return *policy_r == NULL ? 0 : 1;
+}
+
+int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
+			const char *const *global_plugin_envs,
+			struct pop3_policy_capa_bounds *bounds_r,
+			const char **error_r)
+{
+	const struct mail_user_settings *global_set;
+	struct settings_plugin_envs envs;
+	ARRAY_TYPE(const_string) classes;
+	const char *capa, *error;
+	unsigned int i;
+
+	/* the site's settings, as pop3-login sees them: a userdb field
+	   must not move the bound it is held to */
+	if (global_plugin_envs != NULL) {
+		envs.envs = global_plugin_envs;
+		envs.count = str_array_length(global_plugin_envs);
+	} else {
+		global_set = settings_global_mail_user_set();
+		if (global_set == NULL)
+			global_set = user->set;
+		envs.envs = array_get(&global_set->plugin_envs, &envs.count);
+	}
+	capa = settings_plugin_env(&envs, "pop3_policy_capa");
+	if (capa == NULL || strcasecmp(capa, "yes") != 0)
+		return 0;
+
+	t_array_init(&classes, 8);
+	for (i = 0; i + 1 < envs.count; i += 2) {
+		if (str_begins(envs.envs[i], "pop3_policy_class_")) {
+			const char *name = envs.envs[i] + 18;
+			array_push_back(&classes, &name);
+		}
+	}
+	array_append_zero(&classes);
+	if (pop3_policy_capa_bounds_get(settings_plugin_env(&envs,
+							    "pop3_policy"),
+			array_front(&classes), settings_global_class_lookup,
+			&envs,
+			settings_plugin_env(&envs,
+					    "pop3_policy_capa_expire_min"),
+			settings_plugin_env(&envs,
+					    "pop3_policy_capa_login_delay_max"),
+			bounds_r, &error) < 0) {
+		*error_r = t_strdup_printf("user %s: plugin setting %s",
+					   user->username, error);
+		return -1;
+	}
+	return 1;
+}
+
+int pop3_policy_retention_settings_resolve(struct mail_user *user,
+				struct pop3_policy_store *store,
+				const struct pop3_policy_handed_record *handed_record,
+					   pool_t pool,
+				const char *const *global_plugin_envs,
+					   struct pop3_policy *policy_r,
+					   const char **error_r)
+{
+	struct pop3_policy_capa_bounds bounds;
+	const char *reason;
+	int ret;
+
+	if (settings_resolve_layers(user, store, handed_record, pool,
+				    global_plugin_envs, policy_r, error_r) < 0)
+		return -1;
+	/* With pop3_policy_capa = yes, CAPA has told every client before
+	   login how soon any message may be removed and how long a login
+	   may be refused (RFC 2449 6.5, 6.7): a userdb field or store record
+	   beyond those bounds is held to them, in sessions and in doveadm's
+	   sweeps alike, so that what was announced stays true. */
+	ret = pop3_policy_retention_settings_capa_bounds(user,
+			global_plugin_envs, &bounds, error_r);
+	if (ret < 0)
+		return -1;
+	if (ret > 0 && !pop3_policy_capa_within(policy_r, &bounds, &reason)) {
+		(void)pop3_policy_capa_bound(policy_r, &bounds);
+		e_warning(user->event, "pop3-policy: user %s: %s; using "
+			  "expire=%s max_age=%s login_delay=%s",
+			  user->username, reason,
+			  pop3_policy_duration_str(policy_r->expire_secs),
+			  pop3_policy_duration_str(policy_r->max_age_secs),
+			  pop3_policy_duration_str(
+				policy_r->login_delay_secs));
 	}
 	return 0;
 }

@@ -122,6 +122,16 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 	pop3_policy_retention_user_created(user, puser);
 }
 
+const struct pop3_policy *
+pop3_policy_plugin_capa_policy(struct mail_user *user)
+{
+	struct pop3_policy_retention_user *ruser =
+		POP3_POLICY_RETENTION_USER_CONTEXT(user);
+
+	return ruser == NULL || !ruser->capa || user->error != NULL ? NULL :
+		&ruser->policy;
+}
+
 static struct mail_storage_hooks pop3_policy_mail_storage_hooks = {
 	.mail_user_created = pop3_policy_mail_user_created,
 };

@@ -4,6 +4,8 @@
 #include "module-context.h"
 #include "mail-user.h"
 
+struct pop3_policy;
+
 #define POP3_POLICY_USER_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, pop3_policy_user_module)
 
@@ -25,6 +27,16 @@ extern MODULE_CONTEXT_DEFINE(pop3_policy_user_module,
 extern struct event_category event_category_pop3_policy;
 
 extern const char *pop3_policy_plugin_version;
+
+/* Returns the effective retention policy of a POP3 session's user (the
+   one its removals follow) if the site's pop3_policy_capa is yes, else
+   NULL (also when the user has no policy: not a pop3 session, or the
+   session failed). The site's setting, not the user's: a capability
+   announced before login must be announced after it (RFC 2449 5). For
+   the pop3-only CAPA module, which is its own file: the one function this
+   module exports beyond the loader's. */
+const struct pop3_policy *
+pop3_policy_plugin_capa_policy(struct mail_user *user);
 
 void pop3_policy_plugin_init(struct module *module);
 void pop3_policy_plugin_deinit(void);

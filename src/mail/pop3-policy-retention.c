@@ -17,6 +17,7 @@
 #include "pop3-policy-retention-run.h"
 #include "pop3-policy-retention-settings.h"
 #include "pop3-policy-retention.h"
+#include "pop3-policy-capa.h"
 
 /* A DELE waits this long for a concurrent sweep to finish */
 #define RETENTION_DELE_LOCK_SECS 30
@@ -129,7 +130,12 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 	} else if (pop3_policy_retention_settings_resolve(user, puser->store,
 			puser->policy_handed_over ? &handed : NULL,
 			user->pool, NULL, &ruser->policy, &error) == 0) {
+		struct pop3_policy_capa_bounds bounds;
+
 		error = NULL;
+		/* resolved (and bounded) above: no error left here */
+		ruser->capa = pop3_policy_retention_settings_capa_bounds(
+			user, NULL, &bounds, &error) > 0;
 	}
 	if (error != NULL) {
 		/* fail closed: a session with a policy we cannot read

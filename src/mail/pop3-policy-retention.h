@@ -28,6 +28,8 @@ struct pop3_policy_retention_user {
 	bool quit_seen:1;
 	/* at QUIT, the policy might owe removals (else none is run) */
 	bool owed_possible:1;
+	/* the site's pop3_policy_capa is yes: CAPA announces the policy */
+	bool capa:1;
 };
 
 extern MODULE_CONTEXT_DEFINE(pop3_policy_retention_user_module,

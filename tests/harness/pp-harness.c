@@ -255,11 +255,24 @@ static void pp_instance_make_modules(PpInstance *inst)
 		{ "src/auth/.libs/libauthdb_pop3_policy.so", "auth" },
 		{ "src/doveadm/.libs/lib20_doveadm_pop3_policy_plugin.so",
 		  "doveadm" },
+		/* RFC 2449 advertising: loaded only where a test's config
+		   names them (mail_plugins, login_plugins) */
+		{ "src/capa/.libs/lib21_pop3_policy_capa_plugin.so", "" },
+		{ "src/capa/.libs/lib20_pop3_policy_login_plugin.so",
+		  "login" },
 	};
 	unsigned int i;
 
 	pp_mkdir(moddir, 0755, 0, 0);
 	pp_spawn_or_die(cp_argv, NULL);
+	if (inst->opts.with_package) {
+		/* login_plugin_dir's default, which Debian does not ship */
+		char *logindir = g_build_filename(moddir, "login", NULL);
+
+		if (!g_file_test(logindir, G_FILE_TEST_IS_DIR))
+			pp_mkdir(logindir, 0755, 0, 0);
+		g_free(logindir);
+	}
 	if (inst->opts.with_package) {
 		for (i = 0; i < G_N_ELEMENTS(modules); i++) {
 			char *src = g_build_filename(pp_top_builddir(),

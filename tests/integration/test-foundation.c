@@ -356,6 +356,8 @@ static void test_module_symbols(void)
 		"src/mail/.libs/lib20_pop3_policy_plugin.so",
 		"src/auth/.libs/libauthdb_pop3_policy.so",
 		"src/doveadm/.libs/lib20_doveadm_pop3_policy_plugin.so",
+		"src/capa/.libs/lib21_pop3_policy_capa_plugin.so",
+		"src/capa/.libs/lib20_pop3_policy_login_plugin.so",
 	};
 	const char *builddir = g_getenv("PP_TOP_BUILDDIR");
 	char *src_dir, *prefix, *bad, *missing;
@@ -366,6 +368,9 @@ static void test_module_symbols(void)
 	g_assert_nonnull(builddir);
 	prefix = module_symbol_prefix("/x/lib20_doveadm_pop3_policy_plugin.so");
 	g_assert_cmpstr(prefix, ==, "doveadm_pop3_policy_plugin_");
+	g_free(prefix);
+	prefix = module_symbol_prefix("/x/lib21_pop3_policy_capa_plugin.so");
+	g_assert_cmpstr(prefix, ==, "pop3_policy_capa_plugin_");
 	g_free(prefix);
 	prefix = module_symbol_prefix("/x/libauthdb_pop3_policy.so");
 	g_assert_cmpstr(prefix, ==, "authdb_pop3_policy_");
