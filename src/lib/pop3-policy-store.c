@@ -507,6 +507,10 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 		}
 	}
 	dict_wait(store->dict);
+	/* no key may have been sent (all over the key size limit): then
+	   nothing was kept */
+	if (!array_is_created(&store->prefetched))
+		return;
 	/* an unanswered lookup keeps ret 0 with done unset: make it an
 	   error, never "no record" */
 	array_foreach_elem(&store->prefetched, item) {
