@@ -552,6 +552,24 @@ pop3_policy_lookup_credentials(struct auth_request *request,
 	enum passdb_result result;
 
 	if (module->set.mode == POP3_POLICY_AUTH_MODE_APOP) {
+		if (!pop3_policy_request_is_apop(request) ||
+		    !pop3_policy_auth_is_pop3(request)) {
+			/* The secret is APOP's alone: handed to any other
+			   mechanism that asks for credentials (CRAM-MD5,
+			   DIGEST-MD5, SCRAM) it would log in wherever that
+			   mechanism is offered, IMAP included, even without
+			   "mechanisms = apop" in the passdb's config. */
+			e_debug(authdb_event(request),
+				"APOP secrets answer only APOP on pop3, "
+				"not mechanism %s on service %s",
+				request->fields.mech_name == NULL ? "(none)" :
+				request->fields.mech_name,
+				request->fields.service == NULL ? "(none)" :
+				request->fields.service);
+			callback(PASSDB_RESULT_USER_UNKNOWN, NULL, 0,
+				 request);
+			return;
+		}
 		if (worker)
 			pop3_policy_apop_lookup_credentials(request, callback);
 		else
