@@ -269,6 +269,29 @@ static bool pop3_policy_request_is_apop(struct auth_request *request)
 		strcasecmp(request->fields.mech_name, "APOP") == 0;
 }
 
+/* pop3-login ignores nologin when the reply also says proxy (or
+   proxy_maybe, src/login-common/client-common-auth.c): it would proxy a
+   login that LOGIN-DELAY refuses. Removing the proxy fields an earlier
+   passdb set (with host, which would make a refusal a referral) lets
+   nologin refuse it as it refuses any other. */
+static void pop3_policy_login_drop_proxy(struct auth_request *request)
+{
+	static const char *const proxy_fields[] = {
+		"proxy", "proxy_maybe", "proxy_always", "host"
+	};
+	unsigned int i;
+
+	if (request->fields.extra_fields == NULL ||
+	    (!auth_fields_exists(request->fields.extra_fields, "proxy") &&
+	     !auth_fields_exists(request->fields.extra_fields, "proxy_maybe")))
+		return;
+	e_info(authdb_event(request),
+	       "login_delay: refusing a login the passdb would proxy");
+	for (i = 0; i < N_ELEMENTS(proxy_fields); i++)
+		auth_fields_remove(request->fields.extra_fields,
+				   proxy_fields[i]);
+}
+
 /* The decision of the login check, from the user's login policy, whether
    the user has an APOP secret (read only for apop_only=yes and a mechanism
    other than APOP) and the login record (read only with a login_delay). */
@@ -298,6 +321,7 @@ pop3_policy_login_decide(struct auth_request *request, bool is_apop,
 		e_info(authdb_event(request),
 		       "login_delay=%u: refused, next login allowed in %u "
 		       "seconds", login_delay_secs, wait_secs);
+		pop3_policy_login_drop_proxy(request);
 		auth_request_set_field(request, "nologin", "", NULL);
 		auth_request_set_field(request, "reason", t_strdup_printf(
 			"[LOGIN-DELAY] Logins are limited to one per %u "
