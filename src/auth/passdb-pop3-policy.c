@@ -44,7 +44,12 @@
    a key the key file lacks and a bad key file (loose permissions, wrong
    owner, bad line) are internal failures, which pop3-login reports as
    "-ERR [SYS/TEMP]", never as a wrong password: the module fails closed.
-   Plaintext logins are never answered here.
+   A PLAIN (unencrypted) record is such a failure too unless the args
+   say allow_plaintext=yes. The secret is answered to the APOP mechanism
+   of the pop3 service only, whatever the passdb's mechanisms= says:
+   CRAM-MD5, DIGEST-MD5 or SCRAM asking for credentials, or any other
+   service, get "unknown user". Plaintext logins are never answered
+   here.
 
    mode=login is lookup-only. It never authenticates anyone by itself (a
    request that no earlier passdb authenticated gets "unknown user"), and
@@ -224,6 +229,18 @@ pop3_policy_lookup_secret(struct auth_request *request,
 	if (ret == 0) {
 		e_debug(authdb_event(request), "no APOP secret in the store");
 		return PASSDB_RESULT_USER_UNKNOWN;
+	}
+	if (!module->set.allow_plaintext && fields[0] != NULL &&
+	    strcmp(fields[0], POP3_POLICY_APOP_PLAIN_KEY_ID) == 0) {
+		/* an unencrypted secret is a choice the passdb must make,
+		   not one the store's content makes for it */
+		e_error(authdb_event(request),
+			"pop3-policy store: user %s: key %s: record holds an "
+			"unencrypted (PLAIN) secret, which this passdb "
+			"refuses: add allow_plaintext=yes to its args to "
+			"accept such records", user,
+			pop3_policy_store_key(POP3_POLICY_RECORD_APOP, user));
+		return PASSDB_RESULT_INTERNAL_FAILURE;
 	}
 	if (pop3_policy_keyring_refresh(module, &error) < 0) {
 		e_error(authdb_event(request), "user %s: %s", user, error);
