@@ -113,6 +113,13 @@ int pop3_policy_parse(struct pop3_policy *policy, pool_t pool,
    the caller logs the action instead of doing it. */
 enum pop3_policy_action
 pop3_policy_removal_action(const struct pop3_policy *policy, bool is_dele);
+/* Returns TRUE if messages held in the quarantine are purged hold after
+   their removal under the policy: only for on_delete=hold without
+   legal_hold. Under any other policy the quarantine is left alone (held
+   mail stays until restored, or until a hold policy applies again), so
+   that a mailbox the user made with the quarantine's name is never
+   purged for a user whose policy never holds. */
+bool pop3_policy_purges_quarantine(const struct pop3_policy *policy);
 /* Returns TRUE if duration_secs counted from since have passed at now.
    since == 0 (no record) and POP3_POLICY_NEVER are never due, so a lost
    record can only delay a removal. */

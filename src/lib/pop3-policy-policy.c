@@ -466,6 +466,12 @@ pop3_policy_removal_action(const struct pop3_policy *policy, bool is_dele)
 	i_unreached();
 }
 
+bool pop3_policy_purges_quarantine(const struct pop3_policy *policy)
+{
+	return !policy->legal_hold &&
+		policy->on_delete == POP3_POLICY_ON_DELETE_HOLD;
+}
+
 bool pop3_policy_is_due(time_t since, unsigned int duration_secs,
 			time_t now)
 {

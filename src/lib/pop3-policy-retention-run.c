@@ -473,7 +473,7 @@ run_purge_quarantine(struct mail_user *user,
 	struct mailbox *box;
 	int ret;
 
-	if (policy->legal_hold)
+	if (!pop3_policy_purges_quarantine(policy))
 		return 0;
 	if ((ret = pop3_policy_mailbox_open(user, set->quarantine, FALSE,
 					    &box, error_r)) <= 0)
@@ -574,8 +574,9 @@ bool pop3_policy_run_owed_possible(struct mailbox *inbox,
 	run_read_hdr(inbox, run_retr_ext_id(inbox), &hdr);
 	if (pop3_policy_is_due(hdr.min_retr, policy->expire_secs,
 			       ioloop_time) ||
-	    pop3_policy_is_due(hdr.oldest_held, policy->hold_secs,
-			       ioloop_time))
+	    (pop3_policy_purges_quarantine(policy) &&
+	     pop3_policy_is_due(hdr.oldest_held, policy->hold_secs,
+				ioloop_time)))
 		return TRUE;
 	if (policy->max_age_secs == POP3_POLICY_NEVER ||
 	    mail_index_get_header(inbox->view)->messages_count == 0)

@@ -410,6 +410,39 @@ static void test_policy_decisions(void)
 	test_end();
 }
 
+/* The quarantine is purged only under a policy that holds: a mailbox of
+   its name under any other policy is the user's own. */
+static void test_policy_purges_quarantine(void)
+{
+	static const struct {
+		const char *policy;
+		bool purges;
+	} cases[] = {
+		{ "", FALSE },
+		{ "on_delete=expunge", FALSE },
+		{ "on_delete=move:Old", FALSE },
+		{ "on_delete=hold", TRUE },
+		{ "on_delete=hold dry_run=yes", TRUE },
+		{ "on_delete=hold legal_hold=yes", FALSE },
+		{ "legal_hold=yes", FALSE },
+		{ "expire=1d max_age=30d", FALSE },
+	};
+	struct pop3_policy policy;
+	const char *error;
+	unsigned int i;
+
+	test_begin("policy purges quarantine");
+	for (i = 0; i < N_ELEMENTS(cases); i++) T_BEGIN {
+		pop3_policy_init(&policy);
+		test_assert_idx(pop3_policy_parse(&policy,
+			pool_datastack_create(), cases[i].policy,
+			POP3_POLICY_LAYER_SITE, NULL, NULL, &error) == 0, i);
+		test_assert_idx(pop3_policy_purges_quarantine(&policy) ==
+				cases[i].purges, i);
+	} T_END;
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -420,6 +453,7 @@ int main(void)
 		test_policy_hostile,
 		test_policy_duration_str,
 		test_policy_decisions,
+		test_policy_purges_quarantine,
 		NULL
 	};
 	return test_run(test_functions);
