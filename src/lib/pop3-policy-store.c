@@ -351,6 +351,29 @@ const char *pop3_policy_store_driver_error(const char *error)
 			   " (reply not shown)", NULL);
 }
 
+const char *pop3_policy_store_uri_for_log(const char *uri)
+{
+	const char *const *args;
+	string_t *str;
+	unsigned int i;
+
+	if (strstr(uri, "password=") == NULL)
+		return str_sanitize(uri, 256);
+	/* drivers split their parameters at ':' (dict-redis.c), so a
+	   password never holds one */
+	str = t_str_new(strlen(uri) + 16);
+	args = t_strsplit(uri, ":");
+	for (i = 0; args[i] != NULL; i++) {
+		if (i > 0)
+			str_append_c(str, ':');
+		if (str_begins(args[i], "password="))
+			str_append(str, "password=<hidden>");
+		else
+			str_append(str, args[i]);
+	}
+	return str_sanitize(str_c(str), 256);
+}
+
 int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 				 enum pop3_policy_record_kind kind,
 				 const char *user, const char *key,
@@ -858,7 +881,8 @@ int pop3_policy_store_unset_key(struct pop3_policy_store *store,
 	if (ret < 0) {
 		*error_r = t_strconcat(store_error_prefix(user, key),
 				       "lookup before removal failed: ",
-				       error, NULL);
+				       pop3_policy_store_driver_error(error),
+				       NULL);
 		return -1;
 	}
 	if (ret == 0)

@@ -143,7 +143,7 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 		return;
 	}
 	e_debug(puser->event, "Plugin initialised for service %s with store %s",
-		user->service, store_set.uri);
+		user->service, pop3_policy_store_uri_for_log(store_set.uri));
 	pop3_policy_prefetch(user, puser);
 	pop3_policy_retention_user_created(user, puser);
 }
