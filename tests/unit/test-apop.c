@@ -210,6 +210,23 @@ static void test_apop_hostile(void)
 		&error) == -1);
 	test_assert(pop3_policy_apop_decrypt(ring, "alice",
 		fields_with(fields, 1, "-5"), &secret, &key_id, &error) == -1);
+	/* a set time that localtime() cannot take (doveadm pop3-apop
+	   status prints it) is malformed too */
+	{
+		const char *key_id2;
+		time_t set_time;
+
+		test_assert(pop3_policy_apop_record_info(
+			fields_with(fields, 1, "9223372036854775807"),
+			&key_id2, &set_time, &error) == -1);
+		test_assert(strstr(error, "set time") != NULL);
+		test_assert(pop3_policy_apop_record_info(
+			pop3_policy_apop_plain_fields(253402300800, "x"),
+			&key_id2, &set_time, &error) == -1);
+		test_assert(pop3_policy_apop_record_info(
+			pop3_policy_apop_plain_fields(253402300799, "x"),
+			&key_id2, &set_time, &error) == 0);
+	}
 	/* a PLAIN record with a control character */
 	test_assert(pop3_policy_apop_decrypt(NULL, "alice",
 		pop3_policy_apop_plain_fields(1, "a\001b"), &secret, &key_id,
