@@ -14,6 +14,8 @@
 #define POP3_POLICY_NEVER ((unsigned int)-1)
 /* How deep class=<name> may nest before it is refused. */
 #define POP3_POLICY_MAX_CLASS_DEPTH 8
+/* class=<name> words expanded in one parse, all depths together */
+#define POP3_POLICY_MAX_CLASS_EXPANSIONS 32
 
 enum pop3_policy_layer {
 	POP3_POLICY_LAYER_DEFAULT = 0,
@@ -99,8 +101,9 @@ void pop3_policy_init(struct pop3_policy *policy_r);
    be used. Refused: an unknown key, a word without '=', a bad value (bad
    duration, count or yes/no, a bad mailbox name), the same key twice with
    different values or contradicting keys in one string, an unknown class,
-   a class loop and classes nested deeper than
-   POP3_POLICY_MAX_CLASS_DEPTH. */
+   a class loop, classes nested deeper than POP3_POLICY_MAX_CLASS_DEPTH,
+   the same class named twice in one string and more than
+   POP3_POLICY_MAX_CLASS_EXPANSIONS class words expanded in all. */
 int pop3_policy_parse(struct pop3_policy *policy, pool_t pool,
 		      const char *str, enum pop3_policy_layer layer,
 		      pop3_policy_class_lookup_t *lookup, void *context,

@@ -24,6 +24,19 @@ static const struct {
 	{ "deep7", "class=deep8" }, { "deep8", "class=deep9" },
 	{ "deep9", "dry_run=yes" },
 	{ "failing", NULL },
+	{ "twice", "class=gold class=gold" },
+	/* a binary tree over two classes per level: 62 expansions */
+	{ "fan1a", "class=fan2a class=fan2b" },
+	{ "fan2a", "class=fan3a class=fan3b" },
+	{ "fan2b", "class=fan3a class=fan3b" },
+	{ "fan3a", "class=fan4a class=fan4b" },
+	{ "fan3b", "class=fan4a class=fan4b" },
+	{ "fan4a", "class=fan5a class=fan5b" },
+	{ "fan4b", "class=fan5a class=fan5b" },
+	{ "fan5a", "class=fan6a class=fan6b" },
+	{ "fan5b", "class=fan6a class=fan6b" },
+	{ "fan6a", "dry_run=yes" },
+	{ "fan6b", "dry_run=yes" },
 };
 
 static int
@@ -111,8 +124,6 @@ static void test_policy_valid(void)
 		  "class:gold" },
 		{ "class=silver", POP3_POLICY_KEY_EXPIRE, "1w", "class:silver" },
 		{ "class=silver", POP3_POLICY_KEY_LOGIN_DELAY, "5m",
-		  "class:gold" },
-		{ "class=gold class=gold", POP3_POLICY_KEY_EXPIRE, "30d",
 		  "class:gold" },
 		{ "class=hold", POP3_POLICY_KEY_HOLD, "2w", "class:hold" },
 		{ "class=deep2", POP3_POLICY_KEY_DRY_RUN, "yes", "class:deep9" },
@@ -213,6 +224,12 @@ static void test_policy_invalid(void)
 		{ "class=bad", "class bad", "'expire=soon'" },
 		{ "class=deep1", "class=deep9", "nested deeper" },
 		{ "class=failing", "'class=failing'", "lookup failed" },
+		/* repeats, and expansions that multiply with the depth */
+		{ "class=gold class=gold", "'class=gold'", "named twice" },
+		{ "class=gold expire=1d class=gold", "class gold",
+		  "named twice" },
+		{ "class=twice", "class twice", "named twice" },
+		{ "class=fan1a", "'class=fan", "more than 32 class expansions" },
 		{ "expire=1d bogus", "'bogus'", "expected key=value" },
 	};
 	struct pop3_policy policy;
