@@ -246,7 +246,7 @@ run_lock(struct mail_user *user, const struct pop3_policy_run_settings *set,
 	   pop3-policy-retention-move.c); without a journal this is one
 	   stat() */
 	if (pop3_policy_retention_move_repair(user, run_event(user, set),
-					      &error) < 0) {
+					      set->quarantine, &error) < 0) {
 		*error_r = t_strdup_printf("repairing an interrupted move: "
 					   "%s", error);
 		file_lock_free(lock_r);
@@ -616,6 +616,7 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 	int ret;
 
 	i_zero(&set);
+	set.quarantine = quarantine;
 	set.lock_secs = 30;
 	set.event = event_create(user->event);
 	event_set_append_log_prefix(set.event, "pop3-policy: ");
