@@ -673,6 +673,146 @@ static void test_apop_userdb_key_file(void)
 	g_free((char *)opts.plugin_settings);
 }
 
+/* The first line of `doveadm -f flow` output's field, e.g. "uid=". */
+static char *flow_field(const char *out, const char *name)
+{
+	const char *p = strstr(out, name);
+	const char *end;
+
+	g_assert_nonnull(p);
+	p += strlen(name);
+	end = p + strcspn(p, " \n");
+	return g_strndup(p, end - p);
+}
+
+/* A move journal is a file in the home that its repair trusts to say
+   which mailbox loses the copies: one naming other mailboxes than the
+   package's moves have (here a "hold" from Archive into INBOX, which
+   would expunge INBOX's copies of Archive mail) is refused with an error
+   naming it, and nothing is removed. */
+static void test_forged_journal(void)
+{
+	PpInstanceOptions opts = { .with_package = TRUE };
+	const char *copy_argv[] = {
+		"copy", "-u", "alice", "Archive", "mailbox", "INBOX", "all", NULL
+	};
+	const char *create_argv[] = {
+		"mailbox", "create", "-u", "alice", "Archive", NULL
+	};
+	const char *fetch_argv[] = {
+		"-f", "flow", "fetch", "-u", "alice", "uid guid", "mailbox",
+		"Archive", "all", NULL
+	};
+	const char *status_argv[] = {
+		"-f", "flow", "mailbox", "status", "-u", "alice",
+		"uidvalidity", "Archive", NULL
+	};
+	const char *istatus_argv[] = {
+		"-f", "flow", "mailbox", "status", "-u", "alice",
+		"uidvalidity", "INBOX", NULL
+	};
+	PpInstance *inst;
+	char *out, *uid, *guid, *uv, *iuv, *journal, *path, *err;
+	GError *error = NULL;
+
+	opts.plugin_settings = "pop3_policy = on_delete=hold\n";
+	inst = rt_start(&opts);
+	current_inst = inst;
+	pp_instance_add_user(inst, "alice", "secret", NULL);
+	rt_deliver_n(inst, "alice", 1);
+	g_assert_cmpint(pp_instance_doveadm(inst, create_argv, NULL, NULL,
+					    NULL), ==, 0);
+	g_assert_cmpint(pp_instance_doveadm(inst, copy_argv, NULL, NULL,
+					    NULL), ==, 0);
+	g_assert_cmpint(rt_mailbox_count(inst, "alice", "Archive"), ==, 1);
+	g_assert_cmpint(pp_instance_doveadm(inst, fetch_argv, NULL, &out,
+					    NULL), ==, 0);
+	uid = flow_field(out, "uid=");
+	guid = flow_field(out, "guid=");
+	g_free(out);
+	g_assert_cmpint(pp_instance_doveadm(inst, status_argv, NULL, &out,
+					    NULL), ==, 0);
+	uv = flow_field(out, "uidvalidity=");
+	g_free(out);
+	g_assert_cmpint(pp_instance_doveadm(inst, istatus_argv, NULL, &out,
+					    NULL), ==, 0);
+	iuv = flow_field(out, "uidvalidity=");
+	g_free(out);
+
+	journal = g_strdup_printf("pop3-policy-move\t1\thold\n"
+				  "S\tArchive\t%s\nD\tINBOX\t%s\t1\n%s\t%s\n",
+				  uv, iuv, uid, guid);
+	path = g_build_filename(pp_instance_home(inst, "alice"),
+				"pop3-policy.move", NULL);
+	if (!g_file_set_contents(path, journal, -1, &error))
+		g_error("%s", error->message);
+	g_assert_cmpint(g_chmod(path, 0644), ==, 0);
+
+	g_assert_cmpint(sweep_user(inst, "alice", &err), !=, 0);
+	rt_assert_contains(err, "pop3-policy.move: refused: a hold moves "
+			   "INBOX -> POP3 Quarantine, not Archive -> INBOX");
+	g_free(err);
+	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 1);
+	g_assert_cmpint(rt_mailbox_count(inst, "alice", "Archive"), ==, 1);
+	/* kept for the administrator */
+	g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+
+	current_inst = NULL;
+	rt_stop(inst);
+	g_free(path);
+	g_free(journal);
+	g_free(uid);
+	g_free(guid);
+	g_free(uv);
+	g_free(iuv);
+}
+
+/* A record whose set time localtime() cannot take: doveadm pop3-apop
+   status answers with an error naming the user and key (it crashed),
+   and the login fails. */
+static void test_apop_status_bad_time(void)
+{
+	PpInstanceOptions opts = { 0 };
+	PpInstance *inst;
+	char *key_file = key_file_for_start();
+	char *out = NULL, *err = NULL;
+	const char *argv[] = {
+		"pop3-apop", "status", "-u", "bob", NULL
+	};
+	int ret;
+
+	opts.with_package = TRUE;
+	opts.auth_chain = TRUE;
+	opts.apop_key_file = key_file;
+	opts.plugin_settings = g_strdup_printf(
+		"pop3_policy_apop_key_file = %s", key_file);
+	inst = rt_start(&opts);
+	current_inst = inst;
+	pp_instance_add_user(inst, "bob", "secret", NULL);
+	pp_instance_store_set_raw(inst, "bob", "shared/pop3-policy/apop/bob",
+		"1\tapop\t1\t9223372036854775807\t000000000000000000000000"
+		"\t00\t00000000000000000000000000000000");
+	ret = pp_instance_doveadm(inst, argv, NULL, &out, &err);
+	g_test_message("status: exit %d\n%s%s", ret, out != NULL ? out : "",
+		       err != NULL ? err : "");
+	g_assert_cmpint(ret, ==, 75 /* EX_TEMPFAIL */);
+	rt_assert_contains(err, "user bob: key shared/pop3-policy/apop/bob: "
+			   "malformed APOP record: invalid set time");
+	g_free(out);
+	g_free(err);
+	/* the harness's chain goes on to its passwd-file, which refuses
+	   the digest: the failure is in the log */
+	assert_prefix(try_apop(inst, "bob", "bob-Secret-1"), "-ERR ");
+	g_free(rt_wait_log(inst, "user bob: key shared/pop3-policy/apop/bob: "
+			   "malformed APOP record: invalid set time"));
+	assert_log_clean(inst);
+
+	current_inst = NULL;
+	rt_stop(inst);
+	g_free((char *)opts.plugin_settings);
+	g_free(key_file);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -688,5 +828,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/hardening/quarantine-name", test_quarantine_name);
 	g_test_add_func("/hardening/apop-userdb-key-file",
 			test_apop_userdb_key_file);
+	g_test_add_func("/hardening/forged-journal", test_forged_journal);
+	g_test_add_func("/hardening/apop-status-bad-time",
+			test_apop_status_bad_time);
 	return g_test_run();
 }
