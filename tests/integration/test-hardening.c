@@ -813,6 +813,212 @@ static void test_apop_status_bad_time(void)
 	g_free(key_file);
 }
 
+/* Bad key files: each APOP login fails closed (-ERR [SYS/TEMP]) with a
+   log line naming the file and what is wrong; doveadm refuses to seal
+   under it with the same reason and writes nothing; the record made
+   before is kept and logs in again once the file is right. */
+static void test_bad_key_files(void)
+{
+	static const struct {
+		const char *content;
+		int mode;
+		const char *why;
+	} bad[] = {
+		{ NULL, 0640, "permissions 0640 are too open" },
+		{ NULL, 0604, "too open" },
+		{ "1 00112233\n", 0600, "line 1" },
+		{ "# short\n1 " "00112233445566778899aabbccddeeff"
+		  "00112233445566778899aabbccddee\n", 0600, "line 2" },
+		{ "1 00112233445566778899aabbccddeeff"
+		  "00112233445566778899aabbccddeeff\n"
+		  "1 ffeeddccbbaa99887766554433221100"
+		  "ffeeddccbbaa99887766554433221100\n", 0600,
+		  "duplicate key id 1" },
+		{ "1 zz112233445566778899aabbccddeeff"
+		  "00112233445566778899aabbccddeeff\n", 0600,
+		  "not valid hex" },
+		{ "# nothing here\n", 0600, "no key" },
+	};
+	PpInstanceOptions opts = { 0 };
+	PpInstance *inst;
+	char *key_file = key_file_for_start();
+	char *good, *secret, *out, *err, *needle;
+	const char *gen_argv[] = {
+		"pop3-apop", "generate", "-u", "bob", NULL
+	};
+	const char *status_argv[] = {
+		"-f", "tab", "pop3-apop", "status", "-u", "bob", NULL
+	};
+	GError *error = NULL;
+	unsigned int i;
+
+	opts.with_package = TRUE;
+	opts.passdb_conf = g_strdup_printf(
+		"passdb {\n"
+		"  driver = pop3_policy\n"
+		"  args = dict=%%{store_uri} key_file=%s\n"
+		"  mechanisms = apop\n"
+		"  result_internalfail = return-fail\n"
+		"}\n"
+		"passdb {\n"
+		"  driver = passwd-file\n"
+		"  args = scheme=PLAIN username_format=%%u %%{passwd_file}\n"
+		"}\n", key_file);
+	opts.plugin_settings = g_strdup_printf(
+		"pop3_policy_apop_key_file = %s", key_file);
+	inst = rt_start(&opts);
+	current_inst = inst;
+	pp_instance_add_user(inst, "alice", "secret", NULL);
+	pp_instance_add_user(inst, "bob", "secret", NULL);
+	secret = apop_generate(inst, "alice");
+	g_assert_true(g_file_get_contents(key_file, &good, NULL, NULL));
+
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		if (!g_file_set_contents(key_file, bad[i].content != NULL ?
+					 bad[i].content : good, -1, &error))
+			g_error("%s", error->message);
+		g_assert_cmpint(g_chmod(key_file, bad[i].mode), ==, 0);
+
+		assert_prefix(try_apop(inst, "alice", secret),
+			      "-ERR [SYS/TEMP]");
+		needle = g_strdup_printf("APOP key file %s", key_file);
+		g_free(rt_wait_log(inst, needle));
+		g_free(rt_wait_log(inst, bad[i].why));
+		g_free(needle);
+
+		g_assert_cmpint(pp_instance_doveadm(inst, gen_argv, NULL, &out,
+						    &err), !=, 0);
+		rt_assert_contains(err, key_file);
+		rt_assert_contains(err, bad[i].why);
+		/* no secret printed, none stored */
+		g_assert_true(out == NULL || strlen(g_strstrip(out)) == 0);
+		g_free(out);
+		g_free(err);
+		g_assert_cmpint(pp_instance_doveadm(inst, status_argv, NULL,
+						    &out, NULL), ==, 0);
+		rt_assert_contains(out, "\nno\t-\t-");
+		g_free(out);
+	}
+	/* nothing was lost: the good file logs alice in again */
+	if (!g_file_set_contents(key_file, good, -1, &error))
+		g_error("%s", error->message);
+	g_assert_cmpint(g_chmod(key_file, 0600), ==, 0);
+	assert_prefix(try_apop(inst, "alice", secret), "+OK");
+	g_assert_null(strstr(pp_instance_read_log(inst), secret));
+	assert_log_clean(inst);
+
+	current_inst = NULL;
+	rt_stop(inst);
+	g_free(good);
+	g_free(secret);
+	g_free(key_file);
+	g_free((char *)opts.passdb_conf);
+	g_free((char *)opts.plugin_settings);
+}
+
+/* Malformed policies from the userdb and the store, of every kind: the
+   session fails with -ERR [SYS/TEMP] and a log line naming the user and
+   what was wrong, the sweep fails for the user the same way, and no
+   message is removed (the site policy would remove every retrieved one
+   at QUIT, and everything by max_age). */
+static void test_bad_policy_inputs(void)
+{
+	static const struct {
+		const char *user, *userdb, *why;
+	} userdb_bad[] = {
+		{ "u1", "pop3_policy=expire=soon", "expire=soon" },
+		{ "u2", "pop3_policy=hold=10", "hold=10" },
+		{ "u3", "pop3_policy=bogus=1", "unknown key 'bogus'" },
+		{ "u4", "pop3_policy=noequals", "expected key=value" },
+		{ "u5", "pop3_policy=class=nosuch", "unknown class" },
+		{ "u6", "pop3_policy=class=loop", "class loop" },
+		{ "u7", "pop3_policy=on_delete=move:INBOX", "INBOX" },
+		{ "u8", "pop3_policy=login_burst=many", "login_burst=many" },
+		{ "u9", "pop3_policy=class=twice", "named twice" },
+		{ "u10", "pop3_policy=legal_hold=maybe", "legal_hold=maybe" },
+	};
+	static const struct {
+		const char *user, *record, *why;
+	} store_bad[] = {
+		{ "s1", "1\tpolicy\t1700000000\texpire=soon", "expire=soon" },
+		{ "s2", "9\tpolicy\t1700000000\texpire=1d", "version" },
+		{ "s3", "1\tpolicy", "" },
+		{ "s4", "1\tlogin\t1\t2\t3", "" },
+		{ "s5", "garbage", "" },
+		{ "s6", "1\tpolicy\t1700000000\ton_delete=move:a*b",
+		  "wildcard" },
+	};
+	PpInstanceOptions opts = { .with_package = TRUE };
+	PpInstance *inst;
+	char *err, *log, *key;
+	unsigned int i;
+
+	opts.plugin_settings =
+		"pop3_policy = expire=0 max_age=1s\n"
+		"pop3_policy_class_loop = class=loop\n"
+		"pop3_policy_class_twice = class=loop2 class=loop2\n"
+		"pop3_policy_class_loop2 = dry_run=yes\n";
+	inst = rt_start(&opts);
+	current_inst = inst;
+	/* every user first: auth re-reads the passwd-file at most once a
+	   second */
+	for (i = 0; i < G_N_ELEMENTS(userdb_bad); i++) {
+		pp_instance_add_user(inst, userdb_bad[i].user, "secret",
+				     userdb_bad[i].userdb);
+	}
+	for (i = 0; i < G_N_ELEMENTS(store_bad); i++)
+		pp_instance_add_user(inst, store_bad[i].user, "secret", NULL);
+	g_usleep(1100 * 1000);
+	for (i = 0; i < G_N_ELEMENTS(userdb_bad); i++)
+		rt_deliver_n(inst, userdb_bad[i].user, 2);
+	for (i = 0; i < G_N_ELEMENTS(store_bad); i++) {
+		key = g_strdup_printf("shared/pop3-policy/policy/%s",
+				      store_bad[i].user);
+		rt_deliver_n(inst, store_bad[i].user, 2);
+		pp_instance_store_set_raw(inst, store_bad[i].user, key,
+					  store_bad[i].record);
+		g_free(key);
+	}
+	/* save dates older than max_age */
+	g_usleep(1200 * 1000);
+
+	for (i = 0; i < G_N_ELEMENTS(userdb_bad); i++) {
+		const char *user = userdb_bad[i].user;
+		char *needle = g_strdup_printf("user %s: userdb field "
+					       "pop3_policy: ", user);
+
+		assert_prefix(try_pass(inst, user, "secret"),
+			      "-ERR [SYS/TEMP]");
+		log = rt_wait_log(inst, needle);
+		g_free(log);
+		g_assert_cmpint(sweep_user(inst, user, &err), !=, 0);
+		rt_assert_contains(err, needle);
+		rt_assert_contains(err, userdb_bad[i].why);
+		g_free(err);
+		g_free(needle);
+		g_assert_cmpint(rt_inbox_count(inst, user), ==, 2);
+	}
+	for (i = 0; i < G_N_ELEMENTS(store_bad); i++) {
+		const char *user = store_bad[i].user;
+		char *needle = g_strdup_printf("shared/pop3-policy/policy/%s",
+					       user);
+
+		assert_prefix(try_pass(inst, user, "secret"),
+			      "-ERR [SYS/TEMP]");
+		g_free(rt_wait_log(inst, needle));
+		g_assert_cmpint(sweep_user(inst, user, &err), !=, 0);
+		rt_assert_contains(err, "user ");
+		rt_assert_contains(err, user);
+		rt_assert_contains(err, needle);
+		rt_assert_contains(err, store_bad[i].why);
+		g_free(err);
+		g_free(needle);
+		g_assert_cmpint(rt_inbox_count(inst, user), ==, 2);
+	}
+	current_inst = NULL;
+	rt_stop(inst);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -831,5 +1037,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/hardening/forged-journal", test_forged_journal);
 	g_test_add_func("/hardening/apop-status-bad-time",
 			test_apop_status_bad_time);
+	g_test_add_func("/hardening/bad-key-files", test_bad_key_files);
+	g_test_add_func("/hardening/bad-policy-inputs",
+			test_bad_policy_inputs);
 	return g_test_run();
 }
