@@ -694,7 +694,8 @@ static void test_forged_journal(void)
 {
 	PpInstanceOptions opts = { .with_package = TRUE };
 	const char *copy_argv[] = {
-		"copy", "-u", "alice", "Archive", "mailbox", "INBOX", "all", NULL
+		"copy", "-u", "alice", "Archive", "mailbox", "INBOX", "all",
+		NULL
 	};
 	const char *create_argv[] = {
 		"mailbox", "create", "-u", "alice", "Archive", NULL
@@ -1019,6 +1020,45 @@ static void test_bad_policy_inputs(void)
 	rt_stop(inst);
 }
 
+/* The mail plugin's debug line names the store without its password
+   (redis:...:password=...). Dovecot's own lib-dict logs the URI as given
+   at debug level: that line is Dovecot's, not the package's. */
+static void test_dict_password_not_logged(void)
+{
+	PpInstanceOptions opts = { .with_package = TRUE, .debug = TRUE };
+	PpInstance *inst;
+	char *log;
+
+	opts.store = PP_STORE_NONE;
+	/* nothing listens on port 9: the session fails closed after the
+	   line was logged */
+	opts.plugin_settings =
+		"pop3_policy_dict = redis:host=127.0.0.1:port=9:"
+		"password=TopSecret-7:db=3\n";
+	inst = rt_start(&opts);
+	current_inst = inst;
+	pp_instance_add_user(inst, "alice", "secret", NULL);
+	assert_prefix(try_pass(inst, "alice", "secret"), "-ERR");
+	log = rt_wait_log(inst, "with store redis:host=127.0.0.1:port=9:"
+			  "password=<hidden>:db=3");
+	/* only Dovecot's own lib-dict debug line (src/lib-dict/dict.c,
+	   "dict created (uri=...)") quotes the URI as it is */
+	{
+		char **lines = g_strsplit(log, "\n", -1);
+		unsigned int i;
+
+		for (i = 0; lines[i] != NULL; i++) {
+			if (strstr(lines[i], "TopSecret-7") != NULL &&
+			    strstr(lines[i], "dict created (uri=") == NULL)
+				g_error("password in the log: %s", lines[i]);
+		}
+		g_strfreev(lines);
+	}
+	g_free(log);
+	current_inst = NULL;
+	rt_stop(inst);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1038,6 +1078,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/hardening/apop-status-bad-time",
 			test_apop_status_bad_time);
 	g_test_add_func("/hardening/bad-key-files", test_bad_key_files);
+	g_test_add_func("/hardening/dict-password-not-logged",
+			test_dict_password_not_logged);
 	g_test_add_func("/hardening/bad-policy-inputs",
 			test_bad_policy_inputs);
 	return g_test_run();

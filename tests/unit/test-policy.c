@@ -229,7 +229,8 @@ static void test_policy_invalid(void)
 		{ "class=gold expire=1d class=gold", "class gold",
 		  "named twice" },
 		{ "class=twice", "class twice", "named twice" },
-		{ "class=fan1a", "'class=fan", "more than 32 class expansions" },
+		{ "class=fan1a", "'class=fan",
+		  "more than 32 class expansions" },
 		{ "expire=1d bogus", "'bogus'", "expected key=value" },
 	};
 	struct pop3_policy policy;
