@@ -61,9 +61,10 @@ bool pop3_policy_apop_keyring_is_stale(const struct pop3_policy_apop_keyring *ri
    if it does not exist; the existing file must pass the same checks as in
    pop3_policy_apop_keyring_read(). The file is replaced atomically (write
    to a temporary file, fsync, rename), so readers see the old or the new
-   file, never half of one. The new id is one more than the largest
-   numeric id in the file ("1" for a new file). Returns 0 with the new id
-   in new_id_r (data stack), -1 with error_r. */
+   file, never half of one; writers are serialised with an fcntl lock
+   on "<path>.lock", so concurrent adds keep every key. The new id is one
+   more than the largest numeric id in the file ("1" for a new file).
+   Returns 0 with the new id in new_id_r (data stack), -1 with error_r. */
 int pop3_policy_apop_keyfile_add_key(const char *path, const char **new_id_r,
 				     const char **error_r);
 

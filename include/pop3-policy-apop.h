@@ -21,6 +21,8 @@
 
 #define POP3_POLICY_APOP_SECRET_MAX_LEN 255
 #define POP3_POLICY_APOP_SECRET_GEN_LEN 32
+/* The latest set time a record may carry: 9999-12-31 23:59:59 UTC */
+#define POP3_POLICY_APOP_MAX_SET_TIME 253402300799ULL
 
 /* Returns 0 if the secret may be stored, -1 with error_r saying why not
    (empty, too long, a control character or a space at either end). */

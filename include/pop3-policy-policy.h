@@ -14,6 +14,8 @@
 #define POP3_POLICY_NEVER ((unsigned int)-1)
 /* How deep class=<name> may nest before it is refused. */
 #define POP3_POLICY_MAX_CLASS_DEPTH 8
+/* class=<name> words expanded in one parse, all depths together */
+#define POP3_POLICY_MAX_CLASS_EXPANSIONS 32
 
 enum pop3_policy_layer {
 	POP3_POLICY_LAYER_DEFAULT = 0,
@@ -99,8 +101,9 @@ void pop3_policy_init(struct pop3_policy *policy_r);
    be used. Refused: an unknown key, a word without '=', a bad value (bad
    duration, count or yes/no, a bad mailbox name), the same key twice with
    different values or contradicting keys in one string, an unknown class,
-   a class loop and classes nested deeper than
-   POP3_POLICY_MAX_CLASS_DEPTH. */
+   a class loop, classes nested deeper than POP3_POLICY_MAX_CLASS_DEPTH,
+   the same class named twice in one string and more than
+   POP3_POLICY_MAX_CLASS_EXPANSIONS class words expanded in all. */
 int pop3_policy_parse(struct pop3_policy *policy, pool_t pool,
 		      const char *str, enum pop3_policy_layer layer,
 		      pop3_policy_class_lookup_t *lookup, void *context,
@@ -113,6 +116,13 @@ int pop3_policy_parse(struct pop3_policy *policy, pool_t pool,
    the caller logs the action instead of doing it. */
 enum pop3_policy_action
 pop3_policy_removal_action(const struct pop3_policy *policy, bool is_dele);
+/* Returns TRUE if messages held in the quarantine are purged hold after
+   their removal under the policy: only for on_delete=hold without
+   legal_hold. Under any other policy the quarantine is left alone (held
+   mail stays until restored, or until a hold policy applies again), so
+   that a mailbox the user made with the quarantine's name is never
+   purged for a user whose policy never holds. */
+bool pop3_policy_purges_quarantine(const struct pop3_policy *policy);
 /* Returns TRUE if duration_secs counted from since have passed at now.
    since == 0 (no record) and POP3_POLICY_NEVER are never due, so a lost
    record can only delay a removal. */

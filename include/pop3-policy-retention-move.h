@@ -54,11 +54,15 @@ int pop3_policy_retention_move_pending(struct mail_user *user,
    in the move's source that also has a copy made by that move in its
    destination loses the copy in the quarantine (the hold's copy, or the
    restore's original), never the one in INBOX and never one in a user's
-   move: mailbox (those pairs are only logged). Logs what it did with
-   event as parent, then removes the journal. Returns 0 if there was no
-   journal, 1 if one was repaired, -1 on error (the journal stays). */
+   move: mailbox (those pairs are only logged). A journal naming other
+   mailboxes than such a move has (INBOX and quarantine, in the order of
+   its kind) is refused: an error, and nothing is removed. Logs what it
+   did with event as parent, then removes the journal. Returns 0 if there
+   was no journal, 1 if one was repaired, -1 on error (the journal
+   stays). */
 int pop3_policy_retention_move_repair(struct mail_user *user,
 				      struct event *event,
+				      const char *quarantine,
 				      const char **error_r);
 
 #endif

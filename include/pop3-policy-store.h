@@ -124,5 +124,8 @@ int pop3_policy_store_unset(struct pop3_policy_store *store,
 /* Returns a dict driver's error text with any quoted store data removed
    (redis' "(last reply: ...)"), so that no record content reaches a log. */
 const char *pop3_policy_store_driver_error(const char *error);
+/* Returns the dict URI with the value of every password= parameter
+   replaced by "<hidden>" (redis:...:password=...), for logs. */
+const char *pop3_policy_store_uri_for_log(const char *uri);
 
 #endif

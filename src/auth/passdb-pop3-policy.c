@@ -44,7 +44,12 @@
    a key the key file lacks and a bad key file (loose permissions, wrong
    owner, bad line) are internal failures, which pop3-login reports as
    "-ERR [SYS/TEMP]", never as a wrong password: the module fails closed.
-   Plaintext logins are never answered here.
+   A PLAIN (unencrypted) record is such a failure too unless the args
+   say allow_plaintext=yes. The secret is answered to the APOP mechanism
+   of the pop3 service only, whatever the passdb's mechanisms= says:
+   CRAM-MD5, DIGEST-MD5 or SCRAM asking for credentials, or any other
+   service, get "unknown user". Plaintext logins are never answered
+   here.
 
    mode=login is lookup-only. It never authenticates anyone by itself (a
    request that no earlier passdb authenticated gets "unknown user"), and
@@ -225,6 +230,18 @@ pop3_policy_lookup_secret(struct auth_request *request,
 		e_debug(authdb_event(request), "no APOP secret in the store");
 		return PASSDB_RESULT_USER_UNKNOWN;
 	}
+	if (!module->set.allow_plaintext && fields[0] != NULL &&
+	    strcmp(fields[0], POP3_POLICY_APOP_PLAIN_KEY_ID) == 0) {
+		/* an unencrypted secret is a choice the passdb must make,
+		   not one the store's content makes for it */
+		e_error(authdb_event(request),
+			"pop3-policy store: user %s: key %s: record holds an "
+			"unencrypted (PLAIN) secret, which this passdb "
+			"refuses: add allow_plaintext=yes to its args to "
+			"accept such records", user,
+			pop3_policy_store_key(POP3_POLICY_RECORD_APOP, user));
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
 	if (pop3_policy_keyring_refresh(module, &error) < 0) {
 		e_error(authdb_event(request), "user %s: %s", user, error);
 		return PASSDB_RESULT_INTERNAL_FAILURE;
@@ -269,6 +286,29 @@ static bool pop3_policy_request_is_apop(struct auth_request *request)
 		strcasecmp(request->fields.mech_name, "APOP") == 0;
 }
 
+/* pop3-login ignores nologin when the reply also says proxy (or
+   proxy_maybe, src/login-common/client-common-auth.c): it would proxy a
+   login that LOGIN-DELAY refuses. Removing the proxy fields an earlier
+   passdb set (with host, which would make a refusal a referral) lets
+   nologin refuse it as it refuses any other. */
+static void pop3_policy_login_drop_proxy(struct auth_request *request)
+{
+	static const char *const proxy_fields[] = {
+		"proxy", "proxy_maybe", "proxy_always", "host"
+	};
+	unsigned int i;
+
+	if (request->fields.extra_fields == NULL ||
+	    (!auth_fields_exists(request->fields.extra_fields, "proxy") &&
+	     !auth_fields_exists(request->fields.extra_fields, "proxy_maybe")))
+		return;
+	e_info(authdb_event(request),
+	       "login_delay: refusing a login the passdb would proxy");
+	for (i = 0; i < N_ELEMENTS(proxy_fields); i++)
+		auth_fields_remove(request->fields.extra_fields,
+				   proxy_fields[i]);
+}
+
 /* The decision of the login check, from the user's login policy, whether
    the user has an APOP secret (read only for apop_only=yes and a mechanism
    other than APOP) and the login record (read only with a login_delay). */
@@ -298,6 +338,7 @@ pop3_policy_login_decide(struct auth_request *request, bool is_apop,
 		e_info(authdb_event(request),
 		       "login_delay=%u: refused, next login allowed in %u "
 		       "seconds", login_delay_secs, wait_secs);
+		pop3_policy_login_drop_proxy(request);
 		auth_request_set_field(request, "nologin", "", NULL);
 		auth_request_set_field(request, "reason", t_strdup_printf(
 			"[LOGIN-DELAY] Logins are limited to one per %u "
@@ -552,6 +593,24 @@ pop3_policy_lookup_credentials(struct auth_request *request,
 	enum passdb_result result;
 
 	if (module->set.mode == POP3_POLICY_AUTH_MODE_APOP) {
+		if (!pop3_policy_request_is_apop(request) ||
+		    !pop3_policy_auth_is_pop3(request)) {
+			/* The secret is APOP's alone: handed to any other
+			   mechanism that asks for credentials (CRAM-MD5,
+			   DIGEST-MD5, SCRAM) it would log in wherever that
+			   mechanism is offered, IMAP included, even without
+			   "mechanisms = apop" in the passdb's config. */
+			e_debug(authdb_event(request),
+				"APOP secrets answer only APOP on pop3, "
+				"not mechanism %s on service %s",
+				request->fields.mech_name == NULL ? "(none)" :
+				request->fields.mech_name,
+				request->fields.service == NULL ? "(none)" :
+				request->fields.service);
+			callback(PASSDB_RESULT_USER_UNKNOWN, NULL, 0,
+				 request);
+			return;
+		}
 		if (worker)
 			pop3_policy_apop_lookup_credentials(request, callback);
 		else

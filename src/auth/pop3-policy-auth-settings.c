@@ -46,6 +46,10 @@ void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
 			set_r->dict_uri = p_strdup(pool, *arg + 5);
 		else if (str_begins(*arg, "key_file="))
 			set_r->key_file = p_strdup(pool, *arg + 9);
+		else if (strcmp(*arg, "allow_plaintext=yes") == 0)
+			set_r->allow_plaintext = TRUE;
+		else if (strcmp(*arg, "allow_plaintext=no") == 0)
+			set_r->allow_plaintext = FALSE;
 		else if (strcmp(*arg, "mode=apop") == 0)
 			set_r->mode = POP3_POLICY_AUTH_MODE_APOP;
 		else if (strcmp(*arg, "mode=login") == 0)
@@ -61,7 +65,8 @@ void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
 			class->policy = policy_arg_value(pool, value + 1);
 		} else {
 			i_fatal("%s pop3_policy: Unknown setting: %s "
-				"(known: dict= key_file= mode=apop|login "
+				"(known: dict= key_file= "
+				"allow_plaintext=yes|no mode=apop|login "
 				"pop3_policy= pop3_policy_class_<name>=)",
 				driver, t_strcut(*arg, '='));
 		}

@@ -29,6 +29,8 @@ struct pop3_policy_auth_settings {
 	enum pop3_policy_auth_mode mode;
 	const char *dict_uri;
 	const char *key_file;
+	/* accept PLAIN (unencrypted) APOP records: allow_plaintext=yes */
+	bool allow_plaintext;
 	/* site default (the plugin setting pop3_policy) and classes
 	   (pop3_policy_class_<name>), in policy syntax */
 	const char *site_policy;
@@ -36,7 +38,8 @@ struct pop3_policy_auth_settings {
 };
 
 /* Parses the passdb/userdb args: dict=<uri> key_file=<path>
-   mode=apop|login pop3_policy=<words> pop3_policy_class_<name>=<words>,
+   allow_plaintext=yes|no mode=apop|login pop3_policy=<words>
+   pop3_policy_class_<name>=<words>,
    where <words> are policy words joined with ','. i_fatal()s with the bad
    arg, as Dovecot does for bad passdb args at startup. */
 void pop3_policy_auth_args_parse(pool_t pool, const char *driver,

@@ -101,6 +101,14 @@ cmd_apop_set_run(struct doveadm_mail_cmd_context *_ctx,
 		doveadm_pop3_apop_failed(_ctx, MAIL_ERROR_TEMP, error);
 		return -1;
 	}
+	if (ctx->plaintext) {
+		/* the passdb refuses such a record unless told otherwise:
+		   say so now rather than at the user's next login */
+		i_warning("user %s: stored an unencrypted (PLAIN) APOP "
+			  "secret: the pop3_policy passdb accepts it only "
+			  "with allow_plaintext=yes in its args",
+			  user->username);
+	}
 	return 0;
 }
 

@@ -16,6 +16,8 @@
 #include "pop3-policy-apop.h"
 #include "doveadm-pop3-apop.h"
 
+#include <time.h>
+
 static int
 cmd_apop_status_run(struct doveadm_mail_cmd_context *ctx,
 		    struct mail_user *user)
@@ -32,14 +34,23 @@ cmd_apop_status_run(struct doveadm_mail_cmd_context *ctx,
 	ret = pop3_policy_store_lookup(store, POP3_POLICY_RECORD_APOP,
 				       user->username, &fields, &error);
 	pop3_policy_store_deinit(&store);
-	if (ret > 0 &&
-	    pop3_policy_apop_record_info(fields, &key_id, &set_time,
-					 &error) < 0) {
-		error = t_strdup_printf("pop3-policy store: user %s: key %s: %s",
-			user->username,
-			pop3_policy_store_key(POP3_POLICY_RECORD_APOP,
-					      user->username), error);
-		ret = -1;
+	if (ret > 0) {
+		if (pop3_policy_apop_record_info(fields, &key_id, &set_time,
+						 &error) < 0)
+			ret = -1;
+		else if (localtime(&set_time) == NULL) {
+			/* the codec bounds the set time; checked anyway,
+			   since t_strflocaltime() would crash on it */
+			error = "malformed APOP record: set time out of range";
+			ret = -1;
+		}
+		if (ret < 0) {
+			error = t_strdup_printf(
+				"pop3-policy store: user %s: key %s: %s",
+				user->username,
+				pop3_policy_store_key(POP3_POLICY_RECORD_APOP,
+						      user->username), error);
+		}
 	}
 	if (ret < 0) {
 		doveadm_pop3_apop_failed(ctx, MAIL_ERROR_TEMP, error);

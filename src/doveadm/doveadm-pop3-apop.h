@@ -19,9 +19,11 @@ extern struct doveadm_cmd_ver2 doveadm_pop3_apop_cmd_rotate_key;
    auth-worker does), and it touches no mail, so no namespaces are set up. */
 void doveadm_pop3_apop_cmd_setup(struct doveadm_mail_cmd_context *ctx);
 
-/* Opens the store named by the user's plugin setting pop3_policy_dict and
-   returns the key file path of pop3_policy_apop_key_file (NULL if unset).
-   Returns 0, or -1 with error_r. */
+/* Opens the store named by the plugin setting pop3_policy_dict and
+   returns the key file path of pop3_policy_apop_key_file (NULL if unset),
+   both from doveadm's global configuration (never from the userdb).
+   Returns 0, or -1 with error_r (also when the user's userdb fields set
+   either). */
 int doveadm_pop3_apop_open(struct mail_user *user,
 			   struct pop3_policy_store **store_r,
 			   const char **key_file_r, const char **error_r);

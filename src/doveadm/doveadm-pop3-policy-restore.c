@@ -25,12 +25,17 @@ cmd_pop3_policy_restore_run(struct doveadm_mail_cmd_context *_ctx,
 {
 	struct pop3_policy_restore_cmd_context *ctx =
 		(struct pop3_policy_restore_cmd_context *)_ctx;
-	const char *error;
+	const char *quarantine, *error;
 	int ret;
 
-	ret = pop3_policy_run_restore(user,
-		pop3_policy_retention_settings_quarantine(user),
-		ctx->all ? NULL : &ctx->uids, &error);
+	if (pop3_policy_retention_settings_quarantine(user, &quarantine,
+						      &error) < 0) {
+		i_error("%s", error);
+		doveadm_mail_failed_error(_ctx, MAIL_ERROR_PARAMS);
+		return -1;
+	}
+	ret = pop3_policy_run_restore(user, quarantine,
+				      ctx->all ? NULL : &ctx->uids, &error);
 	if (ret < 0) {
 		i_error("user %s: %s", user->username, error);
 		doveadm_mail_failed_error(_ctx, MAIL_ERROR_NOTFOUND);

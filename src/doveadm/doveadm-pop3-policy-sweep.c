@@ -26,7 +26,7 @@ cmd_pop3_policy_sweep_run(struct doveadm_mail_cmd_context *_ctx,
 {
 	struct pop3_policy_sweep_cmd_context *ctx =
 		(struct pop3_policy_sweep_cmd_context *)_ctx;
-	struct pop3_policy_run_settings set;
+	struct pop3_policy_run_settings set = { .quarantine = NULL };
 	struct pop3_policy_run_counts counts;
 	struct pop3_policy_store *store;
 	struct pop3_policy policy;
@@ -38,6 +38,10 @@ cmd_pop3_policy_sweep_run(struct doveadm_mail_cmd_context *_ctx,
 	ret = doveadm_pop3_policy_resolve(user, &store, &policy, &error);
 	if (store != NULL)
 		pop3_policy_store_deinit(&store);
+	if (ret == 0) {
+		ret = pop3_policy_retention_settings_quarantine(user,
+			&set.quarantine, &error);
+	}
 	if (ret < 0) {
 		/* fail closed: nothing is removed for this user */
 		i_error("%s", error);
@@ -47,9 +51,7 @@ cmd_pop3_policy_sweep_run(struct doveadm_mail_cmd_context *_ctx,
 
 	event = event_create(user->event);
 	event_set_append_log_prefix(event, "pop3-policy: ");
-	i_zero(&set);
 	set.policy = &policy;
-	set.quarantine = pop3_policy_retention_settings_quarantine(user);
 	set.event = event;
 	set.dry_run = ctx->dry_run;
 	set.lock_secs = SWEEP_LOCK_SECS;

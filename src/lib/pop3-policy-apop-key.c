@@ -18,6 +18,7 @@
 #include "hex-binary.h"
 #include "randgen.h"
 #include "safe-memset.h"
+#include "file-lock.h"
 #include "pop3-policy-apop-key.h"
 
 #include "write-full.h"
@@ -29,6 +30,8 @@
 #include <sys/stat.h>
 
 #define KEY_FILE_MAX_SIZE (1024 * 1024)
+/* how long a writer waits for another one to finish adding a key */
+#define KEY_FILE_LOCK_SECS 30
 
 struct pop3_policy_apop_keyring {
 	ARRAY(struct pop3_policy_apop_key) keys;
@@ -367,8 +370,65 @@ keyfile_write_atomic(const char *path, const buffer_t *data,
 	return 0;
 }
 
+/* Takes the key file's write lock: an fcntl lock on "<path>.lock" (the
+   key file itself is replaced by rename, so a lock on it would not keep
+   a second writer from reading the old file). Returns 1 with the lock,
+   0 on timeout, -1 with error_r. The lock file stays for the next
+   writer. */
+static int
+keyfile_lock(const char *path, int *fd_r, struct file_lock **lock_r,
+	     const char **error_r)
+{
+	const struct file_lock_settings lock_set = {
+		.lock_method = FILE_LOCK_METHOD_FCNTL,
+		.close_on_free = TRUE,
+	};
+	const char *lock_path = t_strconcat(path, ".lock", NULL);
+	const char *error;
+	int ret;
+
+	*fd_r = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+	if (*fd_r == -1) {
+		*error_r = t_strdup_printf("APOP key file %s: open(%s) "
+					   "failed: %m", path, lock_path);
+		return -1;
+	}
+	ret = file_wait_lock(*fd_r, lock_path, F_WRLCK, &lock_set,
+			     KEY_FILE_LOCK_SECS, lock_r, &error);
+	if (ret <= 0) {
+		*error_r = t_strdup_printf("APOP key file %s: %s", path,
+			ret < 0 ? error : t_strdup_printf(
+				"another writer holds %s for %u seconds",
+				lock_path, KEY_FILE_LOCK_SECS));
+		i_close_fd(fd_r);
+	}
+	return ret;
+}
+
+static int
+keyfile_add_key_locked(const char *path, const char **new_id_r,
+		       const char **error_r);
+
 int pop3_policy_apop_keyfile_add_key(const char *path, const char **new_id_r,
 				     const char **error_r)
+{
+	struct file_lock *lock;
+	int fd, ret;
+
+	/* a read-modify-write: two writers at once would each add their
+	   key to the same old file, and the second rename would drop the
+	   first one's key (with the records already sealed under it) */
+	if (keyfile_lock(path, &fd, &lock, error_r) <= 0)
+		return -1;
+	ret = keyfile_add_key_locked(path, new_id_r, error_r);
+	/* closes the lock file's fd too */
+	file_lock_free(&lock);
+	return ret;
+}
+
+static int
+keyfile_add_key_locked(const char *path, const char **new_id_r,
+		       const char **error_r)
 {
 	struct pop3_policy_apop_keyring *ring;
 	unsigned char key[POP3_POLICY_APOP_KEY_SIZE];

@@ -172,8 +172,10 @@ int pop3_policy_apop_record_info(const char *const *fields,
 			return -1;
 		}
 	}
+	/* bounded by the last second of year 9999, so that localtime()
+	   can always take it (doveadm pop3-apop status prints it) */
 	if (str_to_uintmax(fields[1], &set_time) < 0 ||
-	    set_time > (uintmax_t)INT64_MAX) {
+	    set_time > POP3_POLICY_APOP_MAX_SET_TIME) {
 		*error_r = "malformed APOP record: invalid set time";
 		return -1;
 	}

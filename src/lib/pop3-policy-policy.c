@@ -28,6 +28,10 @@ struct policy_parse_ctx {
 	/* names of the classes being expanded, innermost last */
 	const char *class_stack[POP3_POLICY_MAX_CLASS_DEPTH];
 	unsigned int class_depth;
+	/* classes expanded so far by this parse: classes that name the
+	   same classes again would otherwise grow the work exponentially
+	   with the depth (in the auth process too) */
+	unsigned int class_expansions;
 };
 
 static const char *const key_names[POP3_POLICY_KEY_COUNT] = {
@@ -307,6 +311,13 @@ policy_parse_class(struct policy_parse_ctx *ctx, const char *word,
 			return -1;
 		}
 	}
+	if (ctx->class_expansions >= POP3_POLICY_MAX_CLASS_EXPANSIONS) {
+		*error_r = t_strdup_printf(
+			"'%s': more than %u class expansions in one policy",
+			word, POP3_POLICY_MAX_CLASS_EXPANSIONS);
+		return -1;
+	}
+	ctx->class_expansions++;
 	if (ctx->class_depth >= POP3_POLICY_MAX_CLASS_DEPTH) {
 		*error_r = t_strdup_printf(
 			"'%s': classes nested deeper than %u", word,
@@ -374,16 +385,16 @@ policy_parse_string(struct policy_parse_ctx *ctx, const char *str,
 	   between its own words (class words may be overridden freely). */
 	struct pop3_policy own;
 	bool seen[POP3_POLICY_KEY_COUNT];
-	const char *const *words, *word, *eq, *name, *value, *reason;
-	const char *prev_value;
+	const char *const *all_words, *const *words, *const *prev;
+	const char *word, *eq, *name, *value, *reason, *prev_value;
 	enum pop3_policy_key key;
 
 	if (str == NULL)
 		return 0;
 	i_zero(&seen);
 	pop3_policy_init(&own);
-	words = t_strsplit_spaces(str, " \t\r\n");
-	for (; *words != NULL; words++) {
+	all_words = t_strsplit_spaces(str, " \t\r\n");
+	for (words = all_words; *words != NULL; words++) {
 		word = *words;
 		eq = strchr(word, '=');
 		if (eq == NULL) {
@@ -394,6 +405,14 @@ policy_parse_string(struct policy_parse_ctx *ctx, const char *str,
 		name = t_strdup_until(word, eq);
 		value = eq + 1;
 		if (strcmp(name, "class") == 0) {
+			for (prev = all_words; prev != words; prev++) {
+				if (strcmp(*prev, word) != 0)
+					continue;
+				*error_r = t_strdup_printf(
+					"'%s': class %s is named twice in "
+					"the same policy", word, value);
+				return -1;
+			}
 			if (policy_parse_class(ctx, word, value, error_r) < 0)
 				return -1;
 			continue;
@@ -464,6 +483,12 @@ pop3_policy_removal_action(const struct pop3_policy *policy, bool is_dele)
 		return POP3_POLICY_ACTION_MOVE;
 	}
 	i_unreached();
+}
+
+bool pop3_policy_purges_quarantine(const struct pop3_policy *policy)
+{
+	return !policy->legal_hold &&
+		policy->on_delete == POP3_POLICY_ON_DELETE_HOLD;
 }
 
 bool pop3_policy_is_due(time_t since, unsigned int duration_secs,

@@ -60,6 +60,7 @@
    and nothing is removed until an administrator looks. */
 
 #include "lib.h"
+#include "str-sanitize.h"
 #include "array.h"
 #include "str.h"
 #include "strescape.h"
@@ -75,6 +76,7 @@
 #include "mail-namespace.h"
 #include "mail-user.h"
 #include "pop3-policy-mailbox.h"
+#include "pop3-policy-policy.h"
 #include "pop3-policy-retention-move.h"
 
 #include <stdio.h>
@@ -171,7 +173,14 @@ move_journal_write(struct mail_user *user, const char *path,
 	/* all or nothing: a kill while writing leaves only the temp file,
 	   and nothing has been copied yet */
 	temp_path = t_strconcat(path, ".tmp", NULL);
-	fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	/* never through a link someone left in the home: the file is
+	   created here, or a stale one (a kill while writing) removed */
+	fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		i_unlink_if_exists(temp_path);
+		fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+			  0600);
+	}
 	if (fd == -1) {
 		*error_r = t_strdup_printf("open(%s) failed: %m", temp_path);
 		return -1;
@@ -270,7 +279,7 @@ move_journal_read(const char *path, pool_t pool, struct move_journal *j_r,
 
 	i_zero(j_r);
 	p_array_init(&j_r->msgs, pool, 32);
-	fd = open(path, O_RDONLY);
+	fd = open(path, O_RDONLY | O_NOFOLLOW);
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return 0;
@@ -778,6 +787,59 @@ static const char *move_uids_str(const ARRAY_TYPE(seq_range) *uids)
 	return str_c(str);
 }
 
+/* A journal names the mailboxes whose copies its repair may expunge, and
+   the file can be written by anyone who can write the home: accept only
+   the pairs a move of this package makes (INBOX -> the quarantine for a
+   hold, back for a restore, INBOX -> a valid mailbox for a move: target,
+   whose repair removes nothing). Returns 0, or -1 with error_r. */
+static int
+move_journal_check_names(const struct move_journal *j,
+			 const char *quarantine, const char **error_r)
+{
+	const char *reason, *want_src, *want_dest;
+
+	switch (j->kind) {
+	case POP3_POLICY_MOVE_HOLD:
+		want_src = "INBOX";
+		want_dest = quarantine;
+		break;
+	case POP3_POLICY_MOVE_RESTORE:
+		want_src = quarantine;
+		want_dest = "INBOX";
+		break;
+	case POP3_POLICY_MOVE_TARGET:
+		if (strcmp(j->src_name, "INBOX") != 0) {
+			*error_r = t_strdup_printf(
+				"a move starts in INBOX, not in %s",
+				str_sanitize(j->src_name, 256));
+			return -1;
+		}
+		if (!pop3_policy_mailbox_name_is_valid(j->dest_name,
+						       &reason)) {
+			*error_r = t_strdup_printf("move target %s: %s",
+				str_sanitize(j->dest_name, 256), reason);
+			return -1;
+		}
+		return 0;
+	default:
+		i_unreached();
+	}
+	if (quarantine == NULL) {
+		*error_r = "the quarantine's name is not known here";
+		return -1;
+	}
+	if (strcmp(j->src_name, want_src) != 0 ||
+	    strcmp(j->dest_name, want_dest) != 0) {
+		*error_r = t_strdup_printf(
+			"a %s moves %s -> %s, not %s -> %s",
+			move_kind_names[j->kind], want_src, want_dest,
+			str_sanitize(j->src_name, 256),
+			str_sanitize(j->dest_name, 256));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 move_repair(struct mail_user *user, struct event *event,
 	    const struct move_journal *j, pool_t pool, const char **error_r)
@@ -859,10 +921,11 @@ move_repair(struct mail_user *user, struct event *event,
 
 int pop3_policy_retention_move_repair(struct mail_user *user,
 				      struct event *event,
+				      const char *quarantine,
 				      const char **error_r)
 {
 	struct move_journal j;
-	const char *path;
+	const char *path, *error;
 	pool_t pool;
 	int ret;
 
@@ -870,6 +933,11 @@ int pop3_policy_retention_move_repair(struct mail_user *user,
 		return -1;
 	pool = pool_alloconly_create("pop3-policy move repair", 1024);
 	ret = move_journal_read(path, pool, &j, error_r);
+	if (ret > 0 && move_journal_check_names(&j, quarantine, &error) < 0) {
+		/* kept for the administrator: nothing is removed on it */
+		*error_r = t_strdup_printf("%s: refused: %s", path, error);
+		ret = -1;
+	}
 	if (ret > 0) {
 		ret = move_repair(user, event, &j, pool, error_r);
 		if (ret >= 0 && unlink(path) < 0 && errno != ENOENT) {

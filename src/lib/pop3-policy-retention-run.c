@@ -64,7 +64,9 @@ static void run_read_hdr(struct mailbox *box, uint32_t ext_id,
 
 	i_zero(hdr_r);
 	mail_index_get_header_ext(box->view, ext_id, &data, &size);
-	memcpy(hdr_r, data, I_MIN(size, sizeof(*hdr_r)));
+	/* a new extension has no header yet: data is NULL then */
+	if (size > 0)
+		memcpy(hdr_r, data, I_MIN(size, sizeof(*hdr_r)));
 }
 
 /* Sets the oldest-held time of INBOX's header (0 = nothing held). */
@@ -244,7 +246,7 @@ run_lock(struct mail_user *user, const struct pop3_policy_run_settings *set,
 	   pop3-policy-retention-move.c); without a journal this is one
 	   stat() */
 	if (pop3_policy_retention_move_repair(user, run_event(user, set),
-					      &error) < 0) {
+					      set->quarantine, &error) < 0) {
 		*error_r = t_strdup_printf("repairing an interrupted move: "
 					   "%s", error);
 		file_lock_free(lock_r);
@@ -473,7 +475,7 @@ run_purge_quarantine(struct mail_user *user,
 	struct mailbox *box;
 	int ret;
 
-	if (policy->legal_hold)
+	if (!pop3_policy_purges_quarantine(policy))
 		return 0;
 	if ((ret = pop3_policy_mailbox_open(user, set->quarantine, FALSE,
 					    &box, error_r)) <= 0)
@@ -574,8 +576,9 @@ bool pop3_policy_run_owed_possible(struct mailbox *inbox,
 	run_read_hdr(inbox, run_retr_ext_id(inbox), &hdr);
 	if (pop3_policy_is_due(hdr.min_retr, policy->expire_secs,
 			       ioloop_time) ||
-	    pop3_policy_is_due(hdr.oldest_held, policy->hold_secs,
-			       ioloop_time))
+	    (pop3_policy_purges_quarantine(policy) &&
+	     pop3_policy_is_due(hdr.oldest_held, policy->hold_secs,
+				ioloop_time)))
 		return TRUE;
 	if (policy->max_age_secs == POP3_POLICY_NEVER ||
 	    mail_index_get_header(inbox->view)->messages_count == 0)
@@ -613,6 +616,7 @@ int pop3_policy_run_restore(struct mail_user *user, const char *quarantine,
 	int ret;
 
 	i_zero(&set);
+	set.quarantine = quarantine;
 	set.lock_secs = 30;
 	set.event = event_create(user->event);
 	event_set_append_log_prefix(set.event, "pop3-policy: ");

@@ -362,6 +362,29 @@ const char *pop3_policy_store_driver_error(const char *error)
 			   " (reply not shown)", NULL);
 }
 
+const char *pop3_policy_store_uri_for_log(const char *uri)
+{
+	const char *const *args;
+	string_t *str;
+	unsigned int i;
+
+	if (strstr(uri, "password=") == NULL)
+		return str_sanitize(uri, 256);
+	/* drivers split their parameters at ':' (dict-redis.c), so a
+	   password never holds one */
+	str = t_str_new(strlen(uri) + 16);
+	args = t_strsplit(uri, ":");
+	for (i = 0; args[i] != NULL; i++) {
+		if (i > 0)
+			str_append_c(str, ':');
+		if (str_begins(args[i], "password="))
+			str_append(str, "password=<hidden>");
+		else
+			str_append(str, args[i]);
+	}
+	return str_sanitize(str_c(str), 256);
+}
+
 static int
 store_lookup_key(struct pop3_policy_store *store,
 		 enum pop3_policy_record_kind kind,
@@ -528,6 +551,10 @@ void pop3_policy_store_prefetch(struct pop3_policy_store *store,
 	}
 	dict_wait(store->dict);
 	store_priv_end(euid);
+	/* no key may have been sent (all over the key size limit): then
+	   nothing was kept */
+	if (!array_is_created(&store->prefetched))
+		return;
 	/* an unanswered lookup keeps ret 0 with done unset: make it an
 	   error, never "no record" */
 	array_foreach_elem(&store->prefetched, item) {
@@ -796,7 +823,8 @@ store_unset_key(struct pop3_policy_store *store,
 	if (ret < 0) {
 		*error_r = t_strconcat(store_error_prefix(user, key),
 				       "lookup before removal failed: ",
-				       error, NULL);
+				       pop3_policy_store_driver_error(error),
+				       NULL);
 		return -1;
 	}
 	if (ret == 0)

@@ -116,9 +116,9 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 			"pop3-policy: %s", error);
 		return;
 	}
-	/* the driver's name only: a URI may hold a password */
-	e_debug(puser->event, "Plugin initialised with a store (driver %s)",
-		t_strcut(store_set.uri, ':'));
+	/* the URI without its password: it may hold one */
+	e_debug(puser->event, "Plugin initialised with a store %s",
+		pop3_policy_store_uri_for_log(store_set.uri));
 	pop3_policy_retention_user_created(user, puser);
 }
 

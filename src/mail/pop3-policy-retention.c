@@ -110,7 +110,7 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 	struct pop3_policy_handed_record handed = {
 		.record = puser->policy_record,
 	};
-	const char *error, *reason;
+	const char *error;
 
 	if (strcmp(user->service, "pop3") != 0 || user->error != NULL) {
 		/* doveadm resolves policies per command; other services
@@ -121,12 +121,9 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 	ruser->event = event_create(puser->event);
 	p_array_init(&ruser->dele_uids, user->pool, 16);
 	p_array_init(&ruser->retr_uids, user->pool, 16);
-	ruser->quarantine = pop3_policy_retention_settings_quarantine(user);
-
-	if (!pop3_policy_mailbox_name_is_valid(ruser->quarantine, &reason)) {
-		error = t_strdup_printf("user %s: pop3_policy_quarantine=%s: "
-					"%s", user->username,
-					ruser->quarantine, reason);
+	if (pop3_policy_retention_settings_quarantine(user, &ruser->quarantine,
+						      &error) < 0) {
+		/* error set */
 	} else if (pop3_policy_retention_settings_resolve(user, puser->store,
 			puser->policy_handed_over ? &handed : NULL,
 			user->pool, NULL, &ruser->policy, &error) == 0) {

@@ -686,6 +686,32 @@ static void test_store_driver_error_hides_data(void)
 	test_end();
 }
 
+static void test_store_uri_for_log(void)
+{
+	static const struct {
+		const char *uri, *logged;
+	} cases[] = {
+		{ "proxy::pop3policy", "proxy::pop3policy" },
+		{ "redis:host=127.0.0.1:port=6379",
+		  "redis:host=127.0.0.1:port=6379" },
+		{ "redis:host=127.0.0.1:password=s3cret:port=6379",
+		  "redis:host=127.0.0.1:password=<hidden>:port=6379" },
+		{ "redis:password=s3cret",
+		  "redis:password=<hidden>" },
+		{ "proxy:idle_msecs=5:redis:password=a:password=b",
+		  "proxy:idle_msecs=5:redis:password=<hidden>:"
+		  "password=<hidden>" },
+	};
+	unsigned int i;
+
+	test_begin("store URI for the log hides passwords");
+	for (i = 0; i < N_ELEMENTS(cases); i++) {
+		test_assert_strcmp_idx(pop3_policy_store_uri_for_log(
+			cases[i].uri), cases[i].logged, i);
+	}
+	test_end();
+}
+
 static void test_store_missing_server(void)
 {
 	const char *dir;
@@ -707,6 +733,7 @@ int main(int argc, char *argv[])
 	static void (*const full_tests[])(void) = {
 		test_store_uri_keep_open,
 		test_store_driver_error_hides_data,
+		test_store_uri_for_log,
 		test_store_round_trip,
 		test_store_prefetch,
 		test_store_set_async,

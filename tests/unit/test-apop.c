@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #define KEY_A "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
 #define KEY_A_OTHER "1 ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
@@ -210,6 +211,23 @@ static void test_apop_hostile(void)
 		&error) == -1);
 	test_assert(pop3_policy_apop_decrypt(ring, "alice",
 		fields_with(fields, 1, "-5"), &secret, &key_id, &error) == -1);
+	/* a set time that localtime() cannot take (doveadm pop3-apop
+	   status prints it) is malformed too */
+	{
+		const char *key_id2;
+		time_t set_time;
+
+		test_assert(pop3_policy_apop_record_info(
+			fields_with(fields, 1, "9223372036854775807"),
+			&key_id2, &set_time, &error) == -1);
+		test_assert(strstr(error, "set time") != NULL);
+		test_assert(pop3_policy_apop_record_info(
+			pop3_policy_apop_plain_fields(253402300800, "x"),
+			&key_id2, &set_time, &error) == -1);
+		test_assert(pop3_policy_apop_record_info(
+			pop3_policy_apop_plain_fields(253402300799, "x"),
+			&key_id2, &set_time, &error) == 0);
+	}
 	/* a PLAIN record with a control character */
 	test_assert(pop3_policy_apop_decrypt(NULL, "alice",
 		pop3_policy_apop_plain_fields(1, "a\001b"), &secret, &key_id,
@@ -295,6 +313,52 @@ static void test_apop_key_file(void)
 	test_end();
 }
 
+/* Writers that add keys at the same time (doveadm pop3-apop rotate-key
+   --new-key run twice) each keep their key: every add reads the file the
+   previous one wrote. */
+static void test_apop_key_file_concurrent(void)
+{
+#define CONCURRENT_WRITERS 4
+#define CONCURRENT_ADDS 20
+	struct pop3_policy_apop_keyring *ring;
+	const char *path, *error, *id;
+	pid_t pids[CONCURRENT_WRITERS];
+	unsigned int i, j, failed = 0;
+	int status;
+
+	test_begin("apop key file concurrent adds");
+	path = t_strconcat(test_dir, "/concurrent", NULL);
+	test_assert(pop3_policy_apop_keyfile_add_key(path, &id, &error) == 0);
+	for (i = 0; i < CONCURRENT_WRITERS; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			i_fatal("fork() failed: %m");
+		if (pids[i] == 0) {
+			for (j = 0; j < CONCURRENT_ADDS; j++) {
+				if (pop3_policy_apop_keyfile_add_key(path,
+						&id, &error) < 0) {
+					fprintf(stderr, "%s\n", error);
+					_exit(1);
+				}
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < CONCURRENT_WRITERS; i++) {
+		if (waitpid(pids[i], &status, 0) < 0 ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	test_assert(failed == 0);
+	test_assert(pop3_policy_apop_keyring_read(path, &ring, &error) == 0);
+	test_assert(pop3_policy_apop_keyring_count(ring) ==
+		    1 + CONCURRENT_WRITERS * CONCURRENT_ADDS);
+	test_assert_strcmp(pop3_policy_apop_keyring_newest(ring)->id,
+			   dec2str(1 + CONCURRENT_WRITERS * CONCURRENT_ADDS));
+	pop3_policy_apop_keyring_free(&ring);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -302,6 +366,7 @@ int main(void)
 		test_apop_roundtrip,
 		test_apop_hostile,
 		test_apop_key_file,
+		test_apop_key_file_concurrent,
 		NULL
 	};
 	char template[] = "/tmp/test-apop.XXXXXX";

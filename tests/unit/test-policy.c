@@ -24,6 +24,19 @@ static const struct {
 	{ "deep7", "class=deep8" }, { "deep8", "class=deep9" },
 	{ "deep9", "dry_run=yes" },
 	{ "failing", NULL },
+	{ "twice", "class=gold class=gold" },
+	/* a binary tree over two classes per level: 62 expansions */
+	{ "fan1a", "class=fan2a class=fan2b" },
+	{ "fan2a", "class=fan3a class=fan3b" },
+	{ "fan2b", "class=fan3a class=fan3b" },
+	{ "fan3a", "class=fan4a class=fan4b" },
+	{ "fan3b", "class=fan4a class=fan4b" },
+	{ "fan4a", "class=fan5a class=fan5b" },
+	{ "fan4b", "class=fan5a class=fan5b" },
+	{ "fan5a", "class=fan6a class=fan6b" },
+	{ "fan5b", "class=fan6a class=fan6b" },
+	{ "fan6a", "dry_run=yes" },
+	{ "fan6b", "dry_run=yes" },
 };
 
 static int
@@ -111,8 +124,6 @@ static void test_policy_valid(void)
 		  "class:gold" },
 		{ "class=silver", POP3_POLICY_KEY_EXPIRE, "1w", "class:silver" },
 		{ "class=silver", POP3_POLICY_KEY_LOGIN_DELAY, "5m",
-		  "class:gold" },
-		{ "class=gold class=gold", POP3_POLICY_KEY_EXPIRE, "30d",
 		  "class:gold" },
 		{ "class=hold", POP3_POLICY_KEY_HOLD, "2w", "class:hold" },
 		{ "class=deep2", POP3_POLICY_KEY_DRY_RUN, "yes", "class:deep9" },
@@ -213,6 +224,13 @@ static void test_policy_invalid(void)
 		{ "class=bad", "class bad", "'expire=soon'" },
 		{ "class=deep1", "class=deep9", "nested deeper" },
 		{ "class=failing", "'class=failing'", "lookup failed" },
+		/* repeats, and expansions that multiply with the depth */
+		{ "class=gold class=gold", "'class=gold'", "named twice" },
+		{ "class=gold expire=1d class=gold", "class gold",
+		  "named twice" },
+		{ "class=twice", "class twice", "named twice" },
+		{ "class=fan1a", "'class=fan",
+		  "more than 32 class expansions" },
 		{ "expire=1d bogus", "'bogus'", "expected key=value" },
 	};
 	struct pop3_policy policy;
@@ -410,6 +428,39 @@ static void test_policy_decisions(void)
 	test_end();
 }
 
+/* The quarantine is purged only under a policy that holds: a mailbox of
+   its name under any other policy is the user's own. */
+static void test_policy_purges_quarantine(void)
+{
+	static const struct {
+		const char *policy;
+		bool purges;
+	} cases[] = {
+		{ "", FALSE },
+		{ "on_delete=expunge", FALSE },
+		{ "on_delete=move:Old", FALSE },
+		{ "on_delete=hold", TRUE },
+		{ "on_delete=hold dry_run=yes", TRUE },
+		{ "on_delete=hold legal_hold=yes", FALSE },
+		{ "legal_hold=yes", FALSE },
+		{ "expire=1d max_age=30d", FALSE },
+	};
+	struct pop3_policy policy;
+	const char *error;
+	unsigned int i;
+
+	test_begin("policy purges quarantine");
+	for (i = 0; i < N_ELEMENTS(cases); i++) T_BEGIN {
+		pop3_policy_init(&policy);
+		test_assert_idx(pop3_policy_parse(&policy,
+			pool_datastack_create(), cases[i].policy,
+			POP3_POLICY_LAYER_SITE, NULL, NULL, &error) == 0, i);
+		test_assert_idx(pop3_policy_purges_quarantine(&policy) ==
+				cases[i].purges, i);
+	} T_END;
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -420,6 +471,7 @@ int main(void)
 		test_policy_hostile,
 		test_policy_duration_str,
 		test_policy_decisions,
+		test_policy_purges_quarantine,
 		NULL
 	};
 	return test_run(test_functions);

@@ -10,6 +10,11 @@
 #include "test-common.h"
 #include "pop3-policy-uidl-hdr.h"
 
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 static void test_uidl_hdr_normalise(void)
 {
 	static const struct {
@@ -147,12 +152,119 @@ static void test_uidl_hdr_incremental(void)
 	test_end();
 }
 
+/* Feeds size bytes of pattern (a header line's middle, repeated) in
+   64 KiB slices after prefix. */
+static void hdr_feed_repeated(struct pop3_policy_uidl_hdr_ctx *ctx,
+			      const char *prefix, const char *pattern,
+			      size_t size)
+{
+	unsigned char buf[65536];
+	size_t i, plen = strlen(pattern), n;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = pattern[i % plen];
+	pop3_policy_uidl_hdr_more(ctx, (const unsigned char *)prefix,
+				  strlen(prefix));
+	/* the slices are whole patterns, so the stream stays periodic */
+	n = sizeof(buf) - sizeof(buf) % plen;
+	for (i = 0; i < size; i += n)
+		pop3_policy_uidl_hdr_more(ctx, buf, n);
+}
+
+/* Input of any size is normalised in bounded memory: a value line, a run
+   of continuations, a name and a line that never end, each of 256 MiB,
+   run in a child whose address space is limited to 64 MiB more than it
+   has at the start. Memory use must not grow with a line. */
+static void test_uidl_hdr_bounded(void)
+{
+	static const struct {
+		const char *prefix, *pattern;
+	} cases[] = {
+		{ "Subject: ", "abcdefgh \t" },
+		{ "Subject: x\r\n", " folded\r\n" },
+		{ "", "NameNameName" },
+		{ "bogus line ", "xyz " },
+		{ "Subject: ", "a\r\r" },
+	};
+	unsigned int i;
+
+	test_begin("uidl hdr bounded memory");
+	for (i = 0; i < N_ELEMENTS(cases); i++) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid < 0)
+			i_fatal("fork() failed: %m");
+		if (pid == 0) {
+			struct pop3_policy_uidl_hdr_ctx *ctx;
+			struct rlimit rl;
+			unsigned long pages = 0;
+			FILE *f = fopen("/proc/self/statm", "r");
+
+			if (f == NULL || fscanf(f, "%lu", &pages) != 1)
+				_exit(2);
+			fclose(f);
+			rl.rlim_cur = rl.rlim_max =
+				pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+				64 * 1024 * 1024;
+			if (setrlimit(RLIMIT_AS, &rl) < 0)
+				_exit(2);
+			ctx = pop3_policy_uidl_hdr_init();
+			hdr_feed_repeated(ctx, cases[i].prefix,
+					  cases[i].pattern, 256 * 1024 * 1024);
+			(void)pop3_policy_uidl_hdr_finish(&ctx);
+			_exit(0);
+		}
+		test_assert_idx(waitpid(pid, &status, 0) == pid, i);
+		test_assert_idx(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+				i);
+	}
+	test_end();
+}
+
+/* Slicing anywhere gives the key of the whole, for the quirks of the
+   normalise table too (CRs split from their LF, names split). */
+static void test_uidl_hdr_slices(void)
+{
+	static const char *const msgs[] = {
+		"Subject: a\r\rb \r\r\n\t\r\n x\r\nBad Name: y\r\n"
+		"SUBJECT : Hi\r\n\r\nbody",
+		"\r x: y\r\nTo: b\r\n\r\r\nZ: z\r\n",
+		"Subject: a\r\nTo: b\r\r",
+		"X-UIDL: 1\r\n\tcont\r\nA:\r\n\r\n",
+	};
+	struct pop3_policy_uidl_hdr_ctx *ctx;
+	unsigned int i;
+	size_t cut, len;
+
+	test_begin("uidl hdr slices");
+	for (i = 0; i < N_ELEMENTS(msgs); i++) {
+		const char *whole;
+
+		len = strlen(msgs[i]);
+		whole = pop3_policy_uidl_hdr_hash(msgs[i], len);
+		for (cut = 0; cut <= len; cut++) {
+			ctx = pop3_policy_uidl_hdr_init();
+			pop3_policy_uidl_hdr_more(ctx,
+				(const unsigned char *)msgs[i], cut);
+			pop3_policy_uidl_hdr_more(ctx,
+				(const unsigned char *)msgs[i] + cut,
+				len - cut);
+			test_assert_strcmp_idx(
+				pop3_policy_uidl_hdr_finish(&ctx), whole, i);
+		}
+	}
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_uidl_hdr_normalise,
 		test_uidl_hdr_equal,
 		test_uidl_hdr_incremental,
+		test_uidl_hdr_slices,
+		test_uidl_hdr_bounded,
 		NULL
 	};
 	return test_run(test_functions);
