@@ -3,7 +3,9 @@
 # issue numbers or references to sections of the product contract. The
 # history belongs in git log. This test lists every line of the source tree
 # that matches
-#   \b(session|issue) [0-9]+\b      (case-insensitive)
+#   \b(session|issue) [0-9]+\b      (case-insensitive), but not a
+#                                   measurement ("ms/session 12.5",
+#                                   "session 2-3 s")
 #   SPEC( section)? [0-9]           (case-insensitive)
 # and fails naming each one.
 #
@@ -44,8 +46,8 @@ fi
 tr '\0' '\n' <"$list" | grep -v '\.sql$' | while IFS= read -r f; do
 	[ -f "$f" ] || continue
 	grep -n -H -I -i -E \
-		'\b(session|issue) [0-9]+\b|SPEC( section)? [0-9]' "$f" \
-		2>/dev/null
+		'\b(session|issue) [0-9]+([^.,0-9-]|$)|SPEC( section)? [0-9]' \
+		"$f" 2>/dev/null
 done >"$hits"
 
 n=$(wc -l <"$hits" | tr -d ' ')
