@@ -759,7 +759,7 @@ static void run_row(const struct bench_row *row, struct bench_row_result *rr)
 		cpu_ratio = cpu[0] > 0 ? cpu[1] / cpu[0] : 0;
 		g_array_append_val(rr->cpu_ratios, cpu_ratio);
 		progress("%s round %d/%d: %s %.2f, %s %.2f, ratio %.3f; "
-			 "CPU ms/session %.2f, %.2f, ratio %.3f",
+			 "CPU ms per session: %.2f, %.2f, ratio %.3f",
 			 row->id, round + 1, opt_rounds,
 			 instance_specs[row->a].name, v[0],
 			 instance_specs[row->b].name, v[1], ratio,

@@ -4,8 +4,7 @@
 # history belongs in git log. This test lists every line of the source tree
 # that matches
 #   \b(session|issue) [0-9]+\b      (case-insensitive), but not a
-#                                   measurement ("ms/session 12.5",
-#                                   "session 2-3 s")
+#                                   measurement (a decimal or a range)
 #   SPEC( section)? [0-9]           (case-insensitive)
 # and fails naming each one.
 #
