@@ -329,7 +329,7 @@ static void test_same_as_vanilla(void)
 		g_free(v); g_free(p);
 		/* the package did run */
 		g_assert_true(pp_instance_wait_log(inst, "pop3-policy: "
-			"Plugin initialised for service pop3", 5000));
+			"Plugin initialised with a store", 5000));
 		log = pp_instance_read_log(inst);
 		g_assert_null(strstr(log, "Fatal:"));
 		g_assert_null(strstr(log, "Error:"));
