@@ -737,6 +737,75 @@ static void test_map_carried_over(void)
 	pp_instance_stop(inst);
 }
 
+/* Import files no administrator meant to feed: binary garbage, a CR or a
+   NUL inside a UIDL, and a million lines whose last one is bad. Each is
+   refused with the line it failed on, and the map in force (its file,
+   byte for byte) stays. */
+static void test_import_hostile_files(void)
+{
+	static const struct {
+		const char *data;
+		gssize size;
+		const char *expect;
+	} bad[] = {
+		{ "guid:a X\rY\n", -1, "line 1: UIDL has character 0x0d" },
+		{ "guid:a X1\nguid:b X\0Y\n", 20, "line 2" },
+		{ "\x7f\x45\x4c\x46\x02\x01\x01\x00\xff\xfe\n\x01\x02", 14,
+		  "line 1" },
+	};
+	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 2);
+	char *map_path, *before = NULL, *after = NULL, *path, *out, *err;
+	gsize before_size, after_size;
+	GString *big;
+	guint i;
+
+	import_msgid_map(inst, "KEEP");
+	map_path = maildir_file(inst, "u1", "pop3-policy-uidl.map");
+	g_assert_true(g_file_get_contents(map_path, &before, &before_size,
+					  NULL));
+	path = g_build_filename(pp_instance_dir(inst), "hostile.txt", NULL);
+	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_assert_true(g_file_set_contents(path, bad[i].data,
+						  bad[i].size, NULL));
+		out = err = NULL;
+		g_assert_cmpint(uidl_doveadm(inst, &out, &err, "pop3-uidl",
+					     "import", "-u", "u1", path, NULL),
+				!=, 0);
+		if (strstr(err, bad[i].expect) == NULL ||
+		    strstr(err, "nothing imported") == NULL)
+			g_error("hostile file %u: expected '%s' in: %s", i,
+				bad[i].expect, err);
+		g_free(out); g_free(err);
+	}
+	/* a million good lines and a bad last one */
+	big = g_string_sized_new(1000000 * 48);
+	for (i = 1; i < 1000000; i++) {
+		g_string_append_printf(big, "guid:%08x%024x U%07u\n", i, i, i);
+	}
+	g_string_append(big, "guid:last U 1000000\n");
+	g_assert_true(g_file_set_contents(path, big->str, big->len, NULL));
+	g_string_free(big, TRUE);
+	out = err = NULL;
+	g_assert_cmpint(uidl_doveadm(inst, &out, &err, "pop3-uidl", "import",
+				     "-u", "u1", path, NULL), !=, 0);
+	if (strstr(err, "line 1000000: UIDL has character 0x20") == NULL)
+		g_error("million-line file: %s", err);
+	g_free(out); g_free(err);
+
+	g_assert_true(g_file_get_contents(map_path, &after, &after_size, NULL));
+	g_assert_cmpuint(after_size, ==, before_size);
+	g_assert_cmpint(memcmp(before, after, before_size), ==, 0);
+	{
+		const char *const kept[] = { "KEEP-0", "KEEP-1", NULL };
+		char **uidls = uidl_pop3_list(inst, "u1", NULL);
+
+		assert_uidls(uidls, kept);
+		g_strfreev(uidls);
+	}
+	g_free(before); g_free(after); g_free(map_path); g_free(path);
+	pp_instance_stop(inst);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -759,5 +828,7 @@ int main(int argc, char **argv)
 			test_guard_survives_index_loss);
 	g_test_add_func("/uidl/map-shared-storage", test_map_shared_storage);
 	g_test_add_func("/uidl/map-carried-over", test_map_carried_over);
+	g_test_add_func("/uidl/import-hostile-files",
+			test_import_hostile_files);
 	return g_test_run();
 }
