@@ -1039,7 +1039,7 @@ static void test_dict_password_not_logged(void)
 	current_inst = inst;
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	assert_prefix(try_pass(inst, "alice", "secret"), "-ERR");
-	log = rt_wait_log(inst, "with store redis:host=127.0.0.1:port=9:"
+	log = rt_wait_log(inst, "with a store redis:host=127.0.0.1:port=9:"
 			  "password=<hidden>:db=3");
 	/* only Dovecot's own lib-dict debug line (src/lib-dict/dict.c,
 	   "dict created (uri=...)") quotes the URI as it is */
