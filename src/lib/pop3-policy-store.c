@@ -359,7 +359,8 @@ int pop3_policy_store_lookup_key(struct pop3_policy_store *store,
 {
 	struct dict_op_settings op_set;
 	struct store_prefetched *item;
-	const char *value, *error;
+	/* dict_lookup() reads *error_r also when the lookup succeeded */
+	const char *value, *error = NULL;
 	int ret;
 
 	if (store_check_key(user, key, error_r) < 0)
@@ -841,7 +842,8 @@ int pop3_policy_store_unset_key(struct pop3_policy_store *store,
 		.key = key,
 	};
 	struct dict_op_settings op_set;
-	const char *value, *error;
+	/* dict_lookup() reads *error_r also when the lookup succeeded */
+	const char *value, *error = NULL;
 	int ret;
 
 	if (store_check_key(user, key, error_r) < 0)
