@@ -64,7 +64,9 @@ static void run_read_hdr(struct mailbox *box, uint32_t ext_id,
 
 	i_zero(hdr_r);
 	mail_index_get_header_ext(box->view, ext_id, &data, &size);
-	memcpy(hdr_r, data, I_MIN(size, sizeof(*hdr_r)));
+	/* a mailbox without the header gives data NULL, size 0 */
+	if (size > 0)
+		memcpy(hdr_r, data, I_MIN(size, sizeof(*hdr_r)));
 }
 
 /* Sets the oldest-held time of INBOX's header (0 = nothing held). */
