@@ -424,9 +424,11 @@ static void pp_sanitizer_setenv(PpInstance *inst,
 	/* every uid of the instance writes there */
 	if (chmod(dir, 01777) < 0)
 		g_error("pp-harness: chmod %s: %s", dir, g_strerror(errno));
+	/* after libfaketime: ASan first deadlocks in libfaketime's
+	   initialisation (hence verify_asan_link_order=0 too) */
 	preload = g_subprocess_launcher_getenv(launcher, "LD_PRELOAD");
 	value = preload == NULL ? g_strdup(runtime) :
-		g_strconcat(runtime, " ", preload, NULL);
+		g_strconcat(preload, " ", runtime, NULL);
 	g_subprocess_launcher_setenv(launcher, "LD_PRELOAD", value, TRUE);
 	g_free(value);
 	value = g_strdup_printf("detect_leaks=0:abort_on_error=1:"
