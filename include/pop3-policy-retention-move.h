@@ -65,4 +65,14 @@ int pop3_policy_retention_move_repair(struct mail_user *user,
 				      const char *quarantine,
 				      const char **error_r);
 
+/* Parses the contents of a move journal as a retention run reads its file,
+   without opening a mailbox (for the fuzzer). The file's reader also
+   refuses a line longer than 4095 bytes; this one has no such limit.
+   Returns 0 with the number of messages the journal names, or -1 with
+   error_r naming the line. */
+int pop3_policy_retention_move_journal_parse(const unsigned char *data,
+					     size_t size,
+					     unsigned int *msg_count_r,
+					     const char **error_r);
+
 #endif

@@ -266,6 +266,39 @@ move_journal_parse_line(const char *const *args, unsigned int line,
 	}
 }
 
+/* Parses a journal's lines from input, named name in errors. Returns 1, or
+   -1 if it cannot be read or is malformed (error_r names the line). */
+static int
+move_journal_parse(struct istream *input, const char *name, pool_t pool,
+		   struct move_journal *j, const char **error_r)
+{
+	const char *line, *error;
+	unsigned int line_num = 0;
+	int ret = 1;
+
+	while (ret > 0 && (line = i_stream_read_next_line(input)) != NULL) {
+		line_num++;
+		if (move_journal_parse_line(t_strsplit_tabescaped(line),
+					    line_num, pool, j,
+					    &error) < 0) {
+			*error_r = t_strdup_printf("%s line %u: %s", name,
+						   line_num, error);
+			ret = -1;
+		}
+	}
+	if (ret > 0 && input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", name,
+					   i_stream_get_error(input));
+		ret = -1;
+	} else if (ret > 0 && line_num < 3) {
+		/* written whole with a rename, so this is damage */
+		*error_r = t_strdup_printf("%s: truncated (%u lines)", name,
+					   line_num);
+		ret = -1;
+	}
+	return ret;
+}
+
 /* Returns 1 and the journal, 0 if there is none, -1 if it cannot be read
    or is malformed (error_r names the file and the line). */
 static int
@@ -273,9 +306,7 @@ move_journal_read(const char *path, pool_t pool, struct move_journal *j_r,
 		  const char **error_r)
 {
 	struct istream *input;
-	const char *line, *error;
-	unsigned int line_num = 0;
-	int fd, ret = 1;
+	int fd, ret;
 
 	i_zero(j_r);
 	p_array_init(&j_r->msgs, pool, 32);
@@ -287,28 +318,30 @@ move_journal_read(const char *path, pool_t pool, struct move_journal *j_r,
 		return -1;
 	}
 	input = i_stream_create_fd_autoclose(&fd, MOVE_JOURNAL_MAX_LINE);
-	while (ret > 0 && (line = i_stream_read_next_line(input)) != NULL) {
-		line_num++;
-		if (move_journal_parse_line(t_strsplit_tabescaped(line),
-					    line_num, pool, j_r,
-					    &error) < 0) {
-			*error_r = t_strdup_printf("%s line %u: %s", path,
-						   line_num, error);
-			ret = -1;
-		}
-	}
-	if (ret > 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", path,
-					   i_stream_get_error(input));
-		ret = -1;
-	} else if (ret > 0 && line_num < 3) {
-		/* written whole with a rename, so this is damage */
-		*error_r = t_strdup_printf("%s: truncated (%u lines)", path,
-					   line_num);
-		ret = -1;
-	}
+	ret = move_journal_parse(input, path, pool, j_r, error_r);
 	i_stream_unref(&input);
 	return ret;
+}
+
+int pop3_policy_retention_move_journal_parse(const unsigned char *data,
+					     size_t size,
+					     unsigned int *msg_count_r,
+					     const char **error_r)
+{
+	struct move_journal j;
+	struct istream *input;
+	pool_t pool;
+	int ret;
+
+	pool = pool_alloconly_create("pop3-policy move journal", 1024);
+	i_zero(&j);
+	p_array_init(&j.msgs, pool, 32);
+	input = i_stream_create_from_data(data, size);
+	ret = move_journal_parse(input, "journal", pool, &j, error_r);
+	i_stream_unref(&input);
+	*msg_count_r = array_count(&j.msgs);
+	pool_unref(&pool);
+	return ret > 0 ? 0 : -1;
 }
 
 /* The UIDL the pop3 process serves for the message, computed as

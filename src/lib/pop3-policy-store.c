@@ -394,7 +394,8 @@ store_lookup_key(struct pop3_policy_store *store,
 {
 	struct dict_op_settings op_set;
 	struct store_prefetched *item;
-	const char *value, *error;
+	/* dict_lookup() reads *error_r also when the lookup succeeded */
+	const char *value, *error = NULL;
 	uid_t euid;
 	int ret;
 
@@ -807,7 +808,8 @@ store_unset_key(struct pop3_policy_store *store,
 		.key = key,
 	};
 	struct dict_op_settings op_set;
-	const char *value, *error;
+	/* dict_lookup() reads *error_r also when the lookup succeeded */
+	const char *value, *error = NULL;
 	uid_t euid;
 	int ret;
 

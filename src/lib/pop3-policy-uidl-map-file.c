@@ -142,6 +142,31 @@ uidl_map_file_strings_offset(const struct uidl_map_file_header *hdr,
 	return 0;
 }
 
+static int
+uidl_map_file_check_sorted(const uint32_t *key_offs, const uint32_t *sorted,
+			   unsigned int n, const char *strings,
+			   const char **error_r)
+{
+	unsigned char *seen;
+	unsigned int i;
+	int ret = 0;
+
+	seen = i_malloc(n / 8 + 1);
+	for (i = 0; i < n && ret == 0; i++) {
+		if ((seen[sorted[i] / 8] & (1 << (sorted[i] % 8))) != 0) {
+			*error_r = "damaged: an entry is sorted twice";
+			ret = -1;
+		} else if (i > 0 && strcmp(strings + key_offs[sorted[i - 1]],
+					   strings + key_offs[sorted[i]]) >= 0) {
+			*error_r = "damaged: keys out of order";
+			ret = -1;
+		}
+		seen[sorted[i] / 8] |= 1 << (sorted[i] % 8);
+	}
+	i_free(seen);
+	return ret;
+}
+
 /* Parses data (allocated from map's pool, which keeps it: the entries
    point into it). */
 static int
@@ -201,7 +226,18 @@ uidl_map_file_parse(struct pop3_policy_uidl_map *map, unsigned char *data,
 			*error_r = "damaged: an offset is out of range";
 			return -1;
 		}
+		if (i > 0 && (uids[i - 1].uidvalidity > uids[i].uidvalidity ||
+			      (uids[i - 1].uidvalidity == uids[i].uidvalidity &&
+			       uids[i - 1].uid >= uids[i].uid))) {
+			*error_r = "damaged: uid: entries out of order";
+			return -1;
+		}
 	}
+	/* lookups are binary searches: every entry once, keys strictly
+	   ascending (so no key twice) */
+	if (uidl_map_file_check_sorted(key_offs, sorted, n, strings,
+				       error_r) < 0)
+		return -1;
 
 	p_array_init(&map->entries, map->pool, n + 1);
 	for (i = 0; i < n; i++) {

@@ -434,6 +434,89 @@ static const char *pp_str_or_empty(const char *str)
 	return str != NULL ? str : "";
 }
 
+/* Sanitizer builds (configure --enable-sanitizers): the modules are built
+   with ASan and UBSan, Dovecot is not, so every process of an instance
+   preloads the runtime that PP_SANITIZER_RUNTIME names (make check sets
+   it in such a build), with leak detection off (Dovecot's processes exit
+   without freeing everything), and writes its reports into the instance's
+   sanitizer/ directory; pp_instance_stop() fails the test if there is one,
+   or if a report reached the log (a chrooted process writes it to
+   stderr). */
+static const char *pp_sanitizer_runtime(void)
+{
+	const char *runtime = g_getenv("PP_SANITIZER_RUNTIME");
+
+	return runtime != NULL && runtime[0] != '\0' ? runtime : NULL;
+}
+
+static void pp_sanitizer_setenv(PpInstance *inst,
+				GSubprocessLauncher *launcher)
+{
+	const char *runtime = pp_sanitizer_runtime();
+	const char *preload;
+	char *dir, *value;
+
+	if (runtime == NULL)
+		return;
+	dir = g_build_filename(inst->dir, "sanitizer", NULL);
+	if (g_mkdir(dir, 0755) < 0 && errno != EEXIST)
+		g_error("pp-harness: mkdir %s: %s", dir, g_strerror(errno));
+	/* every uid of the instance writes there */
+	if (chmod(dir, 01777) < 0)
+		g_error("pp-harness: chmod %s: %s", dir, g_strerror(errno));
+	/* after libfaketime: ASan first deadlocks in libfaketime's
+	   initialisation (hence verify_asan_link_order=0 too) */
+	preload = g_subprocess_launcher_getenv(launcher, "LD_PRELOAD");
+	value = preload == NULL ? g_strdup(runtime) :
+		g_strconcat(preload, " ", runtime, NULL);
+	g_subprocess_launcher_setenv(launcher, "LD_PRELOAD", value, TRUE);
+	g_free(value);
+	/* a small quarantine, so that a process's size stays flat over many
+	   sessions as without ASan (test-backends checks that) */
+	value = g_strdup_printf("detect_leaks=0:abort_on_error=1:"
+				"verify_asan_link_order=0:"
+				"quarantine_size_mb=4:log_path=%s/asan", dir);
+	g_subprocess_launcher_setenv(launcher, "ASAN_OPTIONS", value, TRUE);
+	g_free(value);
+	value = g_strdup_printf("print_stacktrace=1:halt_on_error=1:"
+				"log_path=%s/ubsan", dir);
+	g_subprocess_launcher_setenv(launcher, "UBSAN_OPTIONS", value, TRUE);
+	g_free(value);
+	g_free(dir);
+}
+
+static void pp_sanitizer_check(PpInstance *inst)
+{
+	char *dir, *path, *report, *log;
+	const char *name;
+	GDir *d;
+
+	if (pp_sanitizer_runtime() == NULL)
+		return;
+	dir = g_build_filename(inst->dir, "sanitizer", NULL);
+	d = g_dir_open(dir, 0, NULL);
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		path = g_build_filename(dir, name, NULL);
+		if (g_file_get_contents(path, &report, NULL, NULL)) {
+			g_printerr("# pp-harness: sanitizer report %s:\n%s\n",
+				   path, report);
+			g_free(report);
+		}
+		g_test_fail_printf("sanitizer report %s", path);
+		g_free(path);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	if (g_file_get_contents(inst->log_path, &log, NULL, NULL)) {
+		if (strstr(log, "ERROR: AddressSanitizer") != NULL ||
+		    strstr(log, "runtime error: ") != NULL)
+			g_test_fail_printf("sanitizer report in %s",
+					   inst->log_path);
+		g_free(log);
+	}
+	g_free(dir);
+}
+
 static char *pp_instance_build_conf(PpInstance *inst)
 {
 	const PpInstanceOptions *o = &inst->opts;
@@ -592,6 +675,14 @@ static char *pp_instance_build_conf(PpInstance *inst)
 	g_string_append(conf, "}\n");
 	if (inst->extra_conf != NULL)
 		pp_append_with_store_uri(inst, conf, inst->extra_conf);
+	if (pp_sanitizer_runtime() != NULL) {
+		/* the sanitizers' options reach every process; ASan's
+		   shadow memory needs no address space limit */
+		g_string_append(conf,
+			"import_environment = $import_environment "
+			"ASAN_OPTIONS UBSAN_OPTIONS\n"
+			"default_vsz_limit = 0\n");
+	}
 
 	g_free(home_root);
 	g_free(state_dir);
@@ -673,6 +764,7 @@ pp_instance_launcher(PpInstance *inst, GSubprocessFlags flags)
 		g_subprocess_launcher_setenv(launcher,
 			"FAKETIME_DONT_FAKE_MONOTONIC", "1", TRUE);
 	}
+	pp_sanitizer_setenv(inst, launcher);
 	g_free(moddir);
 	return launcher;
 }
@@ -1066,6 +1158,7 @@ void pp_instance_stop(PpInstance *inst)
 		return;
 	pp_instance_kill_master(inst);
 	pp_instance_reap_namespace(inst);
+	pp_sanitizer_check(inst);
 	if (inst->opts.faketime)
 		pp_faketime_shm_cleanup();
 	if (g_getenv("PP_KEEP_INSTANCES") != NULL)

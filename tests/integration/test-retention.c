@@ -297,7 +297,7 @@ static void test_dele_hold_and_restore(void)
 	rt_quit(pop3);
 	rt_wait_mailbox_count(inst, "alice", "POP3 Quarantine", 1);
 	pp_instance_set_time_offset(inst, "+1d");
-	rt_sweep(inst, "alice", NULL);
+	g_free(rt_sweep(inst, "alice", NULL));
 	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
 			==, 1);
 	pp_instance_set_time_offset(inst, "+3d");

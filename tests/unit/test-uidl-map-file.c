@@ -288,6 +288,29 @@ static void test_uidl_map_file(void)
 	write_bytes(path, data, size);
 	test_assert(read_map(path, 0, "not a UIDL map file") == -1);
 	data[0] = 'P';
+	/* a sorted table out of order, or naming an entry twice, with a
+	   checksum that matches (a file made by hand): lookups are binary
+	   searches, so it is refused */
+	{
+		uint32_t *sorted = (uint32_t *)(data + 64 + 2 * 4 * 20000);
+		uint32_t first = sorted[0], second = sorted[1];
+		uint64_t sum;
+
+		sorted[0] = second;
+		sorted[1] = first;
+		sum = xxh64_data(data + 64, size - 64, xxh64_data(data, 48, 0));
+		memcpy(data + 56, &sum, sizeof(sum));
+		write_bytes(path, data, size);
+		test_assert(read_map(path, 0, "keys out of order") == -1);
+		sorted[0] = first;
+		sum = xxh64_data(data + 64, size - 64, xxh64_data(data, 48, 0));
+		memcpy(data + 56, &sum, sizeof(sum));
+		write_bytes(path, data, size);
+		test_assert(read_map(path, 0, "sorted twice") == -1);
+		sorted[1] = second;
+		sum = xxh64_data(data + 64, size - 64, xxh64_data(data, 48, 0));
+		memcpy(data + 56, &sum, sizeof(sum));
+	}
 	/* the intact file is read again */
 	write_bytes(path, data, size);
 	test_assert(read_map(path, 0, NULL) == 1);
