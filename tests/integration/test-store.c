@@ -18,6 +18,9 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <gio/gio.h>
 
 static PpInstance *start_sqlite_instance(void)
@@ -364,20 +367,18 @@ static int run_store_check_direct(gboolean expect_failure, const char *uri,
 /* redis: (a store for more machines) through the same store code, on a
    throwaway redis-server on 127.0.0.1; then the server stopped by its pid:
    every operation fails with an error naming user and key. */
-static void test_store_redis(void)
+/* Starts a throwaway redis-server on 127.0.0.1:port with its files in dir,
+   and waits until it listens. */
+static GSubprocess *redis_start(const char *dir, guint16 port)
 {
 	GSubprocessLauncher *launcher;
 	GSubprocess *redis;
 	GSocketClient *client;
 	GSocketConnection *conn = NULL;
 	GError *error = NULL;
-	char *dir, *port_str, *uri, *out;
-	guint16 port = pp_free_port();
+	char *port_str = g_strdup_printf("%u", port);
 	unsigned int tries;
 
-	dir = g_dir_make_tmp("pp-store-redis-XXXXXX", &error);
-	g_assert_no_error(error);
-	port_str = g_strdup_printf("%u", port);
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_child_setup(launcher, redis_child_setup,
 					      NULL, NULL);
@@ -396,25 +397,225 @@ static void test_store_redis(void)
 		g_error("redis-server did not listen on port %u", port);
 	g_object_unref(conn);
 	g_object_unref(client);
+	g_object_unref(launcher);
+	g_free(port_str);
+	return redis;
+}
+
+static void redis_stop(GSubprocess *redis)
+{
+	GError *error = NULL;
+
+	g_subprocess_send_signal(redis, SIGTERM);
+	g_subprocess_wait(redis, NULL, &error);
+	g_assert_no_error(error);
+	g_object_unref(redis);
+}
+
+/* redis: (a store for more machines) through the same store code, on a
+   throwaway redis-server on 127.0.0.1; then the server stopped by its pid:
+   every operation fails with an error naming user and key. */
+static void test_store_redis(void)
+{
+	GSubprocess *redis;
+	GError *error = NULL;
+	char *dir, *uri, *out;
+	guint16 port = pp_free_port();
+
+	dir = g_dir_make_tmp("pp-store-redis-XXXXXX", &error);
+	g_assert_no_error(error);
+	redis = redis_start(dir, port);
 
 	uri = g_strdup_printf("redis:host=127.0.0.1:port=%u", port);
 	g_assert_cmpint(run_store_check_direct(FALSE, uri, &out), ==, 0);
 	g_assert_nonnull(strstr(out, "0 / 11 tests failed"));
 	g_free(out);
 
-	g_subprocess_send_signal(redis, SIGTERM);
-	g_subprocess_wait(redis, NULL, &error);
-	g_assert_no_error(error);
+	redis_stop(redis);
 	g_assert_cmpint(run_store_check_direct(TRUE, uri, &out), ==, 0);
 	assert_failure_output(out, NULL);
 	g_assert_nonnull(strstr(out, "redis"));
 	g_free(out);
 
-	g_object_unref(redis);
-	g_object_unref(launcher);
 	g_rmdir(dir);
 	g_free(uri);
-	g_free(port_str);
+	g_free(dir);
+}
+
+/* A TCP relay between the store and redis-server that loses the
+   connection in the middle of every reply carrying a value (a RESP bulk
+   string: "$<size>", not "$-1"): it passes on the size line and half the
+   value, then closes both sides. Everything else passes whole. One
+   connection at a time, until the test closes the listening socket. */
+struct cut_relay {
+	int listen_fd;
+	guint16 port, redis_port;
+	GThread *thread;
+};
+
+union relay_addr {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+};
+
+static void relay_addr_init(union relay_addr *addr, guint16 port)
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->sin.sin_family = AF_INET;
+	addr->sin.sin_port = htons(port);
+	addr->sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+static int relay_connect(guint16 port)
+{
+	union relay_addr addr;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	relay_addr_init(&addr, port);
+	if (connect(fd, &addr.sa, sizeof(addr.sin)) < 0)
+		g_error("relay: connect to redis: %s", g_strerror(errno));
+	return fd;
+}
+
+/* Returns how much of the server's chunk to pass on: all of it, or, for a
+   bulk string with a value, the size line and half the value (cut_r). */
+static size_t relay_pass_len(const char *buf, size_t len, gboolean *cut_r)
+{
+	const char *eol = memchr(buf, '\n', len);
+	size_t header;
+
+	*cut_r = FALSE;
+	if (len < 2 || buf[0] != '$' || buf[1] == '-' || eol == NULL)
+		return len;
+	header = eol - buf + 1;
+	*cut_r = TRUE;
+	return header + (len - header) / 2;
+}
+
+static void relay_serve(int client_fd, guint16 redis_port)
+{
+	int fds[2] = { client_fd, relay_connect(redis_port) };
+	char buf[65536];
+	gboolean cut = FALSE;
+
+	while (!cut) {
+		struct pollfd pfd[2] = {
+			{ .fd = fds[0], .events = POLLIN },
+			{ .fd = fds[1], .events = POLLIN },
+		};
+		unsigned int i;
+
+		if (poll(pfd, 2, -1) < 0)
+			break;
+		for (i = 0; i < 2 && !cut; i++) {
+			ssize_t n;
+			size_t pass;
+
+			if ((pfd[i].revents & (POLLIN | POLLHUP)) == 0)
+				continue;
+			n = read(fds[i], buf, sizeof(buf));
+			if (n <= 0) {
+				cut = TRUE;
+				break;
+			}
+			pass = i == 1 ? relay_pass_len(buf, n, &cut) : (size_t)n;
+			if (send(fds[1 - i], buf, pass, MSG_NOSIGNAL) !=
+			    (ssize_t)pass)
+				cut = TRUE;
+		}
+	}
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static gpointer relay_thread(gpointer data)
+{
+	struct cut_relay *relay = data;
+	int fd;
+
+	while ((fd = accept(relay->listen_fd, NULL, NULL)) >= 0)
+		relay_serve(fd, relay->redis_port);
+	return NULL;
+}
+
+static void cut_relay_start(struct cut_relay *relay, guint16 redis_port)
+{
+	union relay_addr addr;
+	socklen_t len = sizeof(addr.sin);
+
+	relay->redis_port = redis_port;
+	relay->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	g_assert_cmpint(relay->listen_fd, >=, 0);
+	/* port 0: the kernel picks a free one */
+	relay_addr_init(&addr, 0);
+	g_assert_cmpint(bind(relay->listen_fd, &addr.sa, sizeof(addr.sin)),
+			==, 0);
+	g_assert_cmpint(listen(relay->listen_fd, 4), ==, 0);
+	g_assert_cmpint(getsockname(relay->listen_fd, &addr.sa, &len), ==, 0);
+	relay->port = ntohs(addr.sin.sin_port);
+	relay->thread = g_thread_new("cut-relay", relay_thread, relay);
+}
+
+static void cut_relay_stop(struct cut_relay *relay)
+{
+	/* shutdown() wakes the accept() */
+	shutdown(relay->listen_fd, SHUT_RDWR);
+	g_thread_join(relay->thread);
+	close(relay->listen_fd);
+}
+
+/* A connection to redis lost in the middle of a record's reply: the
+   driver's error carries the part that arrived ("last reply"); every
+   lookup, also the one before a removal, reports the failure without it,
+   and nothing is removed. */
+static void test_store_redis_cut_reply(void)
+{
+	struct cut_relay relay;
+	GSubprocess *redis;
+	GError *error = NULL;
+	char *dir, *writer, *reader, *prog, *out = NULL, *err = NULL;
+	const char *argv[5];
+	int status;
+	guint16 port = pp_free_port();
+
+	dir = g_dir_make_tmp("pp-store-redis-XXXXXX", &error);
+	g_assert_no_error(error);
+	redis = redis_start(dir, port);
+	cut_relay_start(&relay, port);
+
+	prog = store_check_path();
+	writer = g_strdup_printf("redis:host=127.0.0.1:port=%u", port);
+	reader = g_strdup_printf("redis:host=127.0.0.1:port=%u", relay.port);
+	argv[0] = prog;
+	argv[1] = "--cut-reply";
+	argv[2] = writer;
+	argv[3] = reader;
+	argv[4] = NULL;
+	if (!g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, &out,
+			  &err, &status, &error))
+		g_error("%s: %s", prog, error->message);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    g_test_verbose())
+		g_test_message("store-check --cut-reply: status %d\n%s%s",
+			       status, out, err);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the driver's reason is kept, the record's part is not */
+	g_assert_nonnull(strstr(out, "lookup error: "));
+	g_assert_nonnull(strstr(out, "unset error: "));
+	g_assert_nonnull(strstr(out, "lookup before removal failed: "));
+	g_assert_nonnull(strstr(out, "Communication failure"));
+	g_assert_null(strstr(out, "S3cr3tValue"));
+	g_assert_nonnull(strstr(out, "0 / 1 tests failed"));
+
+	cut_relay_stop(&relay);
+	redis_stop(redis);
+	g_rmdir(dir);
+	g_free(out);
+	g_free(err);
+	g_free(prog);
+	g_free(writer);
+	g_free(reader);
 	g_free(dir);
 }
 
@@ -432,5 +633,6 @@ int main(int argc, char *argv[])
 	g_test_add_func("/store/socket-removed", test_store_socket_removed);
 	g_test_add_func("/store/dict-killed", test_store_dict_killed);
 	g_test_add_func("/store/redis", test_store_redis);
+	g_test_add_func("/store/redis-cut-reply", test_store_redis_cut_reply);
 	return g_test_run();
 }

@@ -6,6 +6,7 @@
      store-check                       file: in a temporary directory
      store-check <dict-uri> [<base_dir>]
      store-check --expect-failure <dict-uri> [<base_dir>]
+     store-check --cut-reply <writer-uri> <reader-uri>
 
    The first two forms round-trip every record kind (set, lookup, unset,
    lookup-not-found) for user names with '/', '\' and spaces and values up
@@ -14,7 +15,12 @@
    a dict server that is not there. The third form expects every operation
    on the URI to fail (a stopped dict server, a broken backend) and checks
    that each error names the user and the key, never the value; it prints
-   the errors so that the caller can check what they say.
+   the errors so that the caller can check what they say. The fourth
+   writes a record of each kind through the first URI, then reads and
+   removes them through the second, on which every reply that carries a
+   record is cut half-way (a connection lost mid-reply, made by the
+   caller): each lookup and removal must fail without quoting the part of
+   the record that arrived, and the record must still be there.
 
    make check runs the first form; tests/integration/test-store.c runs the
    others inside a real instance against its dict server on SQLite. Linked
@@ -29,6 +35,7 @@
 #include "pop3-policy-store.h"
 
 #include <stdio.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -622,6 +629,72 @@ static void expect_failures(const char *uri, const char *base_dir)
 	pop3_policy_store_deinit(&store);
 }
 
+/* Records whose replies the reader URI cuts half-way: the marker comes
+   first, so that the half that arrives holds it. Each kind gets a new
+   connection, whose first lookup is the one before a removal; the lookup
+   after it meets Dovecot 2.3's redis driver reading the next reply as the
+   rest of the lost one (it keeps the lost reply's byte count), which the
+   record decoder must refuse. */
+static void expect_cut_replies(const char *writer_uri,
+			       const char *reader_uri)
+{
+	/* enough fields for every kind */
+	const char *fields[] = { SECRET, NULL, "x", "x", NULL };
+	struct pop3_policy_store *writer, *reader;
+	const char *const *found, *error, *key, *user = "dept/bob";
+	string_t *padding;
+	unsigned int kind;
+	int ret;
+
+	padding = t_str_new(200);
+	while (str_len(padding) < 200)
+		str_append_c(padding, 'p');
+	fields[1] = str_c(padding);
+	writer = store_open(writer_uri, store_base_dir);
+	for (kind = 0; kind < POP3_POLICY_RECORD_KIND_COUNT; kind++) T_BEGIN {
+		key = pop3_policy_store_key(kind, user);
+		ret = pop3_policy_store_set(writer, kind, user, fields,
+					    &error);
+		if (ret < 0)
+			i_warning("store-check: %s", error);
+		test_assert_idx(ret == 0, kind);
+		reader = store_open(reader_uri, store_base_dir);
+		error = NULL;
+		ret = pop3_policy_store_unset(reader, kind, user, &error);
+		expect_failed(ret == -1, error, "unset", user, key, kind);
+		error = NULL;
+		ret = pop3_policy_store_lookup(reader, kind, user, &found,
+					       &error);
+		expect_failed(ret == -1, error, "lookup", user, key, kind);
+		pop3_policy_store_deinit(&reader);
+		/* nothing was removed on the failed lookup */
+		ret = pop3_policy_store_lookup(writer, kind, user, &found,
+					       &error);
+		test_assert_idx(ret == 1 && strcmp(found[0], SECRET) == 0,
+				kind);
+		test_assert_idx(pop3_policy_store_unset(writer, kind, user,
+							&error) == 1, kind);
+	} T_END;
+	pop3_policy_store_deinit(&writer);
+}
+
+static const char *cut_reply_writer_uri, *cut_reply_reader_uri;
+
+static void test_store_cut_reply(void)
+{
+	failure_callback_t *fatal_handler, *test_handler, *info_handler,
+		*debug_handler;
+
+	i_get_failure_handlers(&fatal_handler, &test_handler, &info_handler,
+			       &debug_handler);
+	test_begin("store replies cut half-way are errors that quote nothing");
+	/* the driver logs the lost connection itself */
+	i_set_error_handler(default_error_handler);
+	expect_cut_replies(cut_reply_writer_uri, cut_reply_reader_uri);
+	i_set_error_handler(test_handler);
+	test_end();
+}
+
 static const char *expect_failure_uri, *expect_failure_base_dir;
 
 static void test_store_expected_failure(void)
@@ -748,12 +821,19 @@ int main(int argc, char *argv[])
 		test_store_expected_failure,
 		NULL
 	};
+	static void (*const cut_reply_tests[])(void) = {
+		test_store_cut_reply,
+		NULL
+	};
 	struct ioloop *ioloop;
 	const char *tmpdir = NULL, *error;
 	bool expect_failure = FALSE;
 	int ret;
 
 	lib_init();
+	/* as every Dovecot service does: a lost connection is an error
+	   of the write, not the end of the process */
+	signal(SIGPIPE, SIG_IGN);
 	ioloop = io_loop_create();
 	dict_drivers_register_builtin();
 
@@ -769,6 +849,16 @@ int main(int argc, char *argv[])
 		lib_deinit();
 		return 0;
 	}
+	if (argc == 4 && strcmp(argv[1], "--cut-reply") == 0) {
+		cut_reply_writer_uri = argv[2];
+		cut_reply_reader_uri = argv[3];
+		store_base_dir = "/nonexistent";
+		ret = test_run(cut_reply_tests);
+		dict_drivers_unregister_builtin();
+		io_loop_destroy(&ioloop);
+		lib_deinit();
+		return ret;
+	}
 	if (argc > 1 && strcmp(argv[1], "--expect-failure") == 0) {
 		expect_failure = TRUE;
 		argv++;
@@ -778,6 +868,8 @@ int main(int argc, char *argv[])
 	    (argc > 1 && argv[1][0] == '-')) {
 		fprintf(stderr, "Usage: store-check [--expect-failure] "
 			"[<dict-uri> [<base_dir>]]\n"
+			"       store-check --cut-reply <writer-uri> "
+			"<reader-uri>\n"
 			"       store-check --set-raw <dict-uri> <base_dir> "
 			"<user> <key> <value>\n");
 		return 2;
