@@ -843,7 +843,7 @@ static void test_bad_key_files(void)
 	PpInstanceOptions opts = { 0 };
 	PpInstance *inst;
 	char *key_file = key_file_for_start();
-	char *good, *secret, *out, *err, *needle;
+	char *good, *secret, *out, *err, *needle, *log;
 	const char *gen_argv[] = {
 		"pop3-apop", "generate", "-u", "bob", NULL
 	};
@@ -905,7 +905,9 @@ static void test_bad_key_files(void)
 		g_error("%s", error->message);
 	g_assert_cmpint(g_chmod(key_file, 0600), ==, 0);
 	assert_prefix(try_apop(inst, "alice", secret), "+OK");
-	g_assert_null(strstr(pp_instance_read_log(inst), secret));
+	log = pp_instance_read_log(inst);
+	g_assert_null(strstr(log, secret));
+	g_free(log);
 	assert_log_clean(inst);
 
 	current_inst = NULL;
