@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* Moves between two mailboxes of a user that a kill -9 cannot leave
-   half-done unnoticed (see include/pop3-policy-retention-move.h).
+   half-done unnoticed (see pop3-policy-retention-move.h).
 
    Dovecot has no atomic move between mailboxes: mailbox_move() is a copy
    in the destination's transaction and an expunge in the source's, each

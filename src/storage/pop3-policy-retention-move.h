@@ -4,7 +4,7 @@
 /* Moving messages between two mailboxes of a user (hold, move:, restore)
    so that a process killed at any point leaves every message in at least
    one of them, and the next retention run for the user leaves it in
-   exactly one (see src/lib/pop3-policy-retention-move.c). Callers hold
+   exactly one (see src/storage/pop3-policy-retention-move.c). Callers hold
    the user's retention lock (POP3_POLICY_LOCK_FNAME) around every call. */
 
 #include "seq-range-array.h"
