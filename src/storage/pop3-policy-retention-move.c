@@ -76,7 +76,7 @@
 #include "mail-namespace.h"
 #include "mail-user.h"
 #include "pop3-policy-mailbox.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-mailbox-name.h"
 #include "pop3-policy-retention-move.h"
 
 #include <stdio.h>

@@ -26,7 +26,7 @@
 #include "mail-storage-private.h"
 #include "mail-namespace.h"
 #include "mail-user.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 #include "pop3-policy-mailbox.h"
 #include "pop3-policy-retention-move.h"
 #include "pop3-policy-retention-run.h"
