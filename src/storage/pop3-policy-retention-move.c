@@ -57,19 +57,20 @@
    text is read only for copies whose GUID was lost. A damaged journal
    (it is written whole or not at all, so only by outside damage) fails
    every run of the user with an error naming the file and the line,
-   and nothing is removed until an administrator looks. */
+   and nothing is removed until an administrator looks.
+
+   The journal's format and the write and read of its file are in
+   src/lib/pop3-policy-move-journal.c; this file does the moves and the
+   repairs on lib-storage. */
 
 #include "lib.h"
 #include "str-sanitize.h"
 #include "array.h"
 #include "str.h"
-#include "strescape.h"
-#include "strnum.h"
 #include "hash.h"
 #include "hex-binary.h"
 #include "md5.h"
 #include "istream.h"
-#include "write-full.h"
 #include "var-expand.h"
 #include "fsync-mode.h"
 #include "mail-storage-private.h"
@@ -79,22 +80,8 @@
 #include "pop3-policy-mailbox-name.h"
 #include "pop3-policy-retention-move.h"
 
-#include <stdio.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
-
-#define MOVE_JOURNAL_MAGIC "pop3-policy-move"
-#define MOVE_JOURNAL_VERSION 1
-/* the longest line a journal has (a GUID is at most a file name) */
-#define MOVE_JOURNAL_MAX_LINE 4096
-
-struct move_journal {
-	enum pop3_policy_move_kind kind;
-	const char *src_name, *dest_name;
-	uint32_t src_uidvalidity, dest_uidvalidity, dest_uidnext;
-	ARRAY_TYPE(pop3_policy_moved_msg) msgs;
-};
 
 /* a message found in both mailboxes */
 struct move_pair {
@@ -102,12 +89,6 @@ struct move_pair {
 };
 
 HASH_TABLE_DEFINE_TYPE(move_guids, const char *, void *);
-
-static const char *const move_kind_names[] = {
-	[POP3_POLICY_MOVE_HOLD] = "hold",
-	[POP3_POLICY_MOVE_TARGET] = "move",
-	[POP3_POLICY_MOVE_RESTORE] = "restore",
-};
 
 static int move_journal_path(struct mail_user *user, const char **path_r,
 			     const char **error_r)
@@ -141,6 +122,7 @@ int pop3_policy_retention_move_pending(struct mail_user *user,
 	return -1;
 }
 
+/* Writes the journal of a move of msgs from src to dest. */
 static int
 move_journal_write(struct mail_user *user, const char *path,
 		   enum pop3_policy_move_kind kind,
@@ -150,198 +132,22 @@ move_journal_write(struct mail_user *user, const char *path,
 {
 	const struct mail_storage_settings *mail_set =
 		mail_user_set_get_storage_set(user);
-	const struct pop3_policy_moved_msg *m;
 	struct mailbox_status src_status, dest_status;
-	const char *temp_path;
-	string_t *str;
-	int fd, ret = 0;
+	struct pop3_policy_move_journal j;
 
 	mailbox_get_open_status(src, STATUS_UIDVALIDITY, &src_status);
 	mailbox_get_open_status(dest, STATUS_UIDVALIDITY | STATUS_UIDNEXT,
 				&dest_status);
-	str = t_str_new(128 + array_count(msgs) * 64);
-	str_printfa(str, "%s\t%u\t%s\n", MOVE_JOURNAL_MAGIC,
-		    MOVE_JOURNAL_VERSION, move_kind_names[kind]);
-	str_printfa(str, "S\t%s\t%u\n", str_tabescape(mailbox_get_vname(src)),
-		    src_status.uidvalidity);
-	str_printfa(str, "D\t%s\t%u\t%u\n",
-		    str_tabescape(mailbox_get_vname(dest)),
-		    dest_status.uidvalidity, dest_status.uidnext);
-	array_foreach(msgs, m)
-		str_printfa(str, "%u\t%s\n", m->uid, str_tabescape(m->guid));
-
-	/* all or nothing: a kill while writing leaves only the temp file,
-	   and nothing has been copied yet */
-	temp_path = t_strconcat(path, ".tmp", NULL);
-	/* never through a link someone left in the home: the file is
-	   created here, or a stale one (a kill while writing) removed */
-	fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-	if (fd == -1 && errno == EEXIST) {
-		i_unlink_if_exists(temp_path);
-		fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-			  0600);
-	}
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", temp_path);
-		return -1;
-	}
-	if (write_full(fd, str_data(str), str_len(str)) < 0) {
-		*error_r = t_strdup_printf("write(%s) failed: %m", temp_path);
-		ret = -1;
-	} else if (mail_set->parsed_fsync_mode != FSYNC_MODE_NEVER &&
-		   fdatasync(fd) < 0) {
-		*error_r = t_strdup_printf("fdatasync(%s) failed: %m",
-					   temp_path);
-		ret = -1;
-	}
-	if (close(fd) < 0 && ret == 0) {
-		*error_r = t_strdup_printf("close(%s) failed: %m", temp_path);
-		ret = -1;
-	}
-	if (ret == 0 && rename(temp_path, path) < 0) {
-		*error_r = t_strdup_printf("rename(%s, %s) failed: %m",
-					   temp_path, path);
-		ret = -1;
-	}
-	if (ret < 0)
-		i_unlink_if_exists(temp_path);
-	return ret;
-}
-
-static int
-move_journal_parse_line(const char *const *args, unsigned int line,
-			pool_t pool, struct move_journal *j,
-			const char **error_r)
-{
-	unsigned int count = str_array_length(args);
-	struct pop3_policy_moved_msg *m;
-	unsigned int version;
-
-	switch (line) {
-	case 1:
-		if (count != 3 || strcmp(args[0], MOVE_JOURNAL_MAGIC) != 0 ||
-		    str_to_uint(args[1], &version) < 0) {
-			*error_r = "not a move journal";
-			return -1;
-		}
-		if (version != MOVE_JOURNAL_VERSION) {
-			*error_r = t_strdup_printf("unsupported version %u",
-						   version);
-			return -1;
-		}
-		for (j->kind = 0; j->kind < N_ELEMENTS(move_kind_names);
-		     j->kind++) {
-			if (strcmp(args[2], move_kind_names[j->kind]) == 0)
-				return 0;
-		}
-		*error_r = t_strdup_printf("unknown kind '%s'", args[2]);
-		return -1;
-	case 2:
-		if (count != 3 || strcmp(args[0], "S") != 0 ||
-		    str_to_uint32(args[2], &j->src_uidvalidity) < 0) {
-			*error_r = "expected S <mailbox> <uidvalidity>";
-			return -1;
-		}
-		j->src_name = p_strdup(pool, args[1]);
-		return 0;
-	case 3:
-		if (count != 4 || strcmp(args[0], "D") != 0 ||
-		    str_to_uint32(args[2], &j->dest_uidvalidity) < 0 ||
-		    str_to_uint32(args[3], &j->dest_uidnext) < 0) {
-			*error_r = "expected D <mailbox> <uidvalidity> "
-				"<uidnext>";
-			return -1;
-		}
-		j->dest_name = p_strdup(pool, args[1]);
-		return 0;
-	default:
-		m = array_append_space(&j->msgs);
-		if (count != 2 || str_to_uint32(args[0], &m->uid) < 0 ||
-		    m->uid == 0) {
-			*error_r = "expected <uid> <guid>";
-			return -1;
-		}
-		m->guid = p_strdup(pool, args[1]);
-		return 0;
-	}
-}
-
-/* Parses a journal's lines from input, named name in errors. Returns 1, or
-   -1 if it cannot be read or is malformed (error_r names the line). */
-static int
-move_journal_parse(struct istream *input, const char *name, pool_t pool,
-		   struct move_journal *j, const char **error_r)
-{
-	const char *line, *error;
-	unsigned int line_num = 0;
-	int ret = 1;
-
-	while (ret > 0 && (line = i_stream_read_next_line(input)) != NULL) {
-		line_num++;
-		if (move_journal_parse_line(t_strsplit_tabescaped(line),
-					    line_num, pool, j,
-					    &error) < 0) {
-			*error_r = t_strdup_printf("%s line %u: %s", name,
-						   line_num, error);
-			ret = -1;
-		}
-	}
-	if (ret > 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", name,
-					   i_stream_get_error(input));
-		ret = -1;
-	} else if (ret > 0 && line_num < 3) {
-		/* written whole with a rename, so this is damage */
-		*error_r = t_strdup_printf("%s: truncated (%u lines)", name,
-					   line_num);
-		ret = -1;
-	}
-	return ret;
-}
-
-/* Returns 1 and the journal, 0 if there is none, -1 if it cannot be read
-   or is malformed (error_r names the file and the line). */
-static int
-move_journal_read(const char *path, pool_t pool, struct move_journal *j_r,
-		  const char **error_r)
-{
-	struct istream *input;
-	int fd, ret;
-
-	i_zero(j_r);
-	p_array_init(&j_r->msgs, pool, 32);
-	fd = open(path, O_RDONLY | O_NOFOLLOW);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
-		return -1;
-	}
-	input = i_stream_create_fd_autoclose(&fd, MOVE_JOURNAL_MAX_LINE);
-	ret = move_journal_parse(input, path, pool, j_r, error_r);
-	i_stream_unref(&input);
-	return ret;
-}
-
-int pop3_policy_retention_move_journal_parse(const unsigned char *data,
-					     size_t size,
-					     unsigned int *msg_count_r,
-					     const char **error_r)
-{
-	struct move_journal j;
-	struct istream *input;
-	pool_t pool;
-	int ret;
-
-	pool = pool_alloconly_create("pop3-policy move journal", 1024);
 	i_zero(&j);
-	p_array_init(&j.msgs, pool, 32);
-	input = i_stream_create_from_data(data, size);
-	ret = move_journal_parse(input, "journal", pool, &j, error_r);
-	i_stream_unref(&input);
-	*msg_count_r = array_count(&j.msgs);
-	pool_unref(&pool);
-	return ret > 0 ? 0 : -1;
+	j.kind = kind;
+	j.src_name = mailbox_get_vname(src);
+	j.src_uidvalidity = src_status.uidvalidity;
+	j.dest_name = mailbox_get_vname(dest);
+	j.dest_uidvalidity = dest_status.uidvalidity;
+	j.dest_uidnext = dest_status.uidnext;
+	j.msgs = *msgs;
+	return pop3_policy_move_journal_write(path, &j,
+		mail_set->parsed_fsync_mode != FSYNC_MODE_NEVER, error_r);
 }
 
 /* The UIDL the pop3 process serves for the message, computed as
@@ -547,7 +353,8 @@ int pop3_policy_retention_move(struct mail_user *user,
 
 /* Fills left with the journal's messages still in src: GUID -> UID. */
 static int
-move_repair_left(struct mailbox *src, const struct move_journal *j,
+move_repair_left(struct mailbox *src,
+		 const struct pop3_policy_move_journal *j,
 		 pool_t pool, HASH_TABLE_TYPE(move_guids) *left,
 		 const char **error_r)
 {
@@ -721,7 +528,7 @@ move_repair_pairs_by_content(struct mailbox *src, struct mailbox *dest,
    present original (or with an identical twin that is). */
 static int
 move_repair_pairs(struct mailbox *src, struct mailbox *dest,
-		  const struct move_journal *j,
+		  const struct pop3_policy_move_journal *j,
 		  HASH_TABLE_TYPE(move_guids) left, pool_t pool,
 		  ARRAY_TYPE(seq_range) *src_uids,
 		  ARRAY_TYPE(seq_range) *dest_uids, const char **error_r)
@@ -826,7 +633,7 @@ static const char *move_uids_str(const ARRAY_TYPE(seq_range) *uids)
    hold, back for a restore, INBOX -> a valid mailbox for a move: target,
    whose repair removes nothing). Returns 0, or -1 with error_r. */
 static int
-move_journal_check_names(const struct move_journal *j,
+move_journal_check_names(const struct pop3_policy_move_journal *j,
 			 const char *quarantine, const char **error_r)
 {
 	const char *reason, *want_src, *want_dest;
@@ -865,7 +672,8 @@ move_journal_check_names(const struct move_journal *j,
 	    strcmp(j->dest_name, want_dest) != 0) {
 		*error_r = t_strdup_printf(
 			"a %s moves %s -> %s, not %s -> %s",
-			move_kind_names[j->kind], want_src, want_dest,
+			pop3_policy_move_kind_name(j->kind),
+			want_src, want_dest,
 			str_sanitize(j->src_name, 256),
 			str_sanitize(j->dest_name, 256));
 		return -1;
@@ -875,12 +683,13 @@ move_journal_check_names(const struct move_journal *j,
 
 static int
 move_repair(struct mail_user *user, struct event *event,
-	    const struct move_journal *j, pool_t pool, const char **error_r)
+	    const struct pop3_policy_move_journal *j, pool_t pool,
+	    const char **error_r)
 {
 	HASH_TABLE_TYPE(move_guids) left;
 	ARRAY_TYPE(seq_range) src_uids, dest_uids;
 	struct mailbox *src = NULL, *dest = NULL;
-	const char *kind = move_kind_names[j->kind];
+	const char *kind = pop3_policy_move_kind_name(j->kind);
 	unsigned int count;
 	int ret;
 
@@ -957,7 +766,7 @@ int pop3_policy_retention_move_repair(struct mail_user *user,
 				      const char *quarantine,
 				      const char **error_r)
 {
-	struct move_journal j;
+	struct pop3_policy_move_journal j;
 	const char *path, *error;
 	pool_t pool;
 	int ret;
@@ -965,7 +774,7 @@ int pop3_policy_retention_move_repair(struct mail_user *user,
 	if (move_journal_path(user, &path, error_r) < 0)
 		return -1;
 	pool = pool_alloconly_create("pop3-policy move repair", 1024);
-	ret = move_journal_read(path, pool, &j, error_r);
+	ret = pop3_policy_move_journal_read(path, pool, &j, error_r);
 	if (ret > 0 && move_journal_check_names(&j, quarantine, &error) < 0) {
 		/* kept for the administrator: nothing is removed on it */
 		*error_r = t_strdup_printf("%s: refused: %s", path, error);

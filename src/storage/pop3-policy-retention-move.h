@@ -8,28 +8,11 @@
    the user's retention lock (POP3_POLICY_LOCK_FNAME) around every call. */
 
 #include "seq-range-array.h"
+#include "pop3-policy-move-journal.h"
 
 struct event;
 struct mail_user;
 struct mailbox;
-
-/* The move journal, in the user's home next to the retention lock */
-#define POP3_POLICY_MOVE_JOURNAL_FNAME "pop3-policy.move"
-
-enum pop3_policy_move_kind {
-	/* INBOX -> the quarantine (on_delete=hold) */
-	POP3_POLICY_MOVE_HOLD = 0,
-	/* INBOX -> the policy's move: mailbox, one of the user's own */
-	POP3_POLICY_MOVE_TARGET,
-	/* the quarantine -> INBOX (doveadm pop3-policy restore) */
-	POP3_POLICY_MOVE_RESTORE,
-};
-
-struct pop3_policy_moved_msg {
-	uint32_t uid;
-	const char *guid;
-};
-ARRAY_DEFINE_TYPE(pop3_policy_moved_msg, struct pop3_policy_moved_msg);
 
 /* Copies the src messages with the given UIDs to dest, each copy carrying
    the POP3 UIDL served for its original, commits the copies, then
@@ -64,15 +47,5 @@ int pop3_policy_retention_move_repair(struct mail_user *user,
 				      struct event *event,
 				      const char *quarantine,
 				      const char **error_r);
-
-/* Parses the contents of a move journal as a retention run reads its file,
-   without opening a mailbox (for the fuzzer). The file's reader also
-   refuses a line longer than 4095 bytes; this one has no such limit.
-   Returns 0 with the number of messages the journal names, or -1 with
-   error_r naming the line. */
-int pop3_policy_retention_move_journal_parse(const unsigned char *data,
-					     size_t size,
-					     unsigned int *msg_count_r,
-					     const char **error_r);
 
 #endif
