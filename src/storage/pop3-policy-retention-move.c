@@ -71,13 +71,13 @@
 #include "hex-binary.h"
 #include "md5.h"
 #include "istream.h"
-#include "var-expand.h"
 #include "fsync-mode.h"
 #include "mail-storage-private.h"
 #include "mail-namespace.h"
 #include "mail-user.h"
 #include "pop3-policy-mailbox.h"
 #include "pop3-policy-mailbox-name.h"
+#include "pop3-policy-uidl-native.h"
 #include "pop3-policy-retention-move.h"
 
 #include <unistd.h>
@@ -150,51 +150,6 @@ move_journal_write(struct mail_user *user, const char *path,
 		mail_set->parsed_fsync_mode != FSYNC_MODE_NEVER, error_r);
 }
 
-/* The UIDL the pop3 process serves for the message, computed as
-   pop3_get_uid() does (without pop3_reuse_xuidl). */
-static int
-move_served_uidl(struct mail *mail, const char **uidl_r, const char **error_r)
-{
-	const struct mail_storage_settings *mail_set =
-		mail->box->storage->set;
-	const char *uidl, *hdr_md5 = "", *filename = "", *guid = "";
-	const char *fmt = mail_set->pop3_uidl_format, *error;
-	string_t *str;
-
-	if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) == 0 &&
-	    *uidl != '\0') {
-		*uidl_r = uidl;
-		return 0;
-	}
-	if (strstr(fmt, "%m") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_HEADER_MD5, &hdr_md5) < 0)
-		hdr_md5 = "";
-	if (strstr(fmt, "%f") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_STORAGE_ID, &filename) < 0)
-		filename = "";
-	if (strstr(fmt, "%g") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0)
-		guid = "";
-	const uint32_t uid_validity =
-		mail_index_get_header(mail->box->view)->uid_validity;
-	const struct var_expand_table tab[] = {
-		{ 'v', dec2str(uid_validity), "uidvalidity" },
-		{ 'u', dec2str(mail->uid), "uid" },
-		{ 'm', hdr_md5, "md5" },
-		{ 'f', filename, "filename" },
-		{ 'g', guid, "guid" },
-		{ '\0', NULL, NULL }
-	};
-	str = t_str_new(64);
-	if (var_expand(str, fmt, tab, &error) <= 0) {
-		*error_r = t_strdup_printf(
-			"Failed to expand pop3_uidl_format=%s: %s", fmt, error);
-		return -1;
-	}
-	*uidl_r = str_c(str);
-	return 0;
-}
-
 /* Returns the GUIDs present in the box (for not copying twice into a
    move: target). */
 static int
@@ -246,9 +201,12 @@ int pop3_policy_retention_move(struct mail_user *user,
 	struct seq_range_iter iter;
 	struct mail *mail;
 	struct pop3_policy_moved_msg msg;
+	struct mailbox_status src_status;
+	const char *uidl_format = mailbox_get_settings(src)->pop3_uidl_format;
 	const char *guid, *uidl, *journal = NULL;
 	unsigned int n = 0;
 	uint32_t uid;
+	bool stored;
 	int ret = 0;
 
 	/* a move: target may have the message already (an interrupted
@@ -260,6 +218,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		return -1;
 	}
 	p_array_init(&copies, pool, 32);
+	mailbox_get_open_status(src, STATUS_UIDVALIDITY, &src_status);
 	st = mailbox_transaction_begin(src, 0, __func__);
 	mail = mail_alloc(st, MAIL_FETCH_GUID, NULL);
 	seq_range_array_iter_init(&iter, uids);
@@ -296,7 +255,11 @@ int pop3_policy_retention_move(struct mail_user *user,
 		array_foreach(&copies, m) {
 			if (!mail_set_uid(mail, m->uid))
 				continue;
-			if (move_served_uidl(mail, &uidl, error_r) < 0) {
+			/* the copy keeps the UIDL its original is
+			   served with */
+			if (pop3_policy_uidl_native(mail,
+					src_status.uidvalidity, uidl_format,
+					&uidl, &stored, error_r) < 0) {
 				ret = -1;
 				break;
 			}
