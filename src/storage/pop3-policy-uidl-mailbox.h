@@ -6,8 +6,8 @@
 /* Walks a mailbox and works out, for every message, its keys, the UIDL
    Dovecot serves natively, the map's UIDL and the UIDL served. Used by the
    POP3 session (once, after its first sync) and by doveadm pop3-uidl, so
-   that both see the same UIDLs. Compiled into the mail plugin and, through
-   src/doveadm/doveadm-pop3-uidl-mailbox.c, into the doveadm plugin. */
+   that both see the same UIDLs (libpop3policy_storage, which both
+   plugins link). */
 
 struct mailbox;
 
