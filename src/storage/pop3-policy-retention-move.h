@@ -28,21 +28,29 @@ int pop3_policy_retention_move(struct mail_user *user,
 			       ARRAY_TYPE(pop3_policy_moved_msg) *moved,
 			       const char **error_r);
 
+/* Returns in path_r (data stack) where the user's move journal is: in
+   the home, not mail_volatile_dir where the lock may live (often tmpfs: a
+   reboot would lose it) nor the mail root (with mbox every file there is
+   a mailbox). Returns 0, or -1 with error_r if the user has no home. */
+int pop3_policy_retention_move_journal_path(struct mail_user *user,
+					    const char **path_r,
+					    const char **error_r);
+
 /* Returns 1 if a move journal exists (one stat, no lock needed), 0 if
    not, -1 on error (error_r). */
 int pop3_policy_retention_move_pending(struct mail_user *user,
 				       const char **error_r);
 
-/* Finishes what a move interrupted by a kill left: every message still
-   in the move's source that also has a copy made by that move in its
-   destination loses the copy in the quarantine (the hold's copy, or the
-   restore's original), never the one in INBOX and never one in a user's
-   move: mailbox (those pairs are only logged). A journal naming other
-   mailboxes than such a move has (INBOX and quarantine, in the order of
-   its kind) is refused: an error, and nothing is removed. Logs what it
-   did with event as parent, then removes the journal. Returns 0 if there
-   was no journal, 1 if one was repaired, -1 on error (the journal
-   stays). */
+/* Finishes what a move interrupted by a kill left
+   (pop3-policy-retention-repair.c): every message still in the move's
+   source that also has a copy made by that move in its destination loses
+   the copy in the quarantine (the hold's copy, or the restore's
+   original), never the one in INBOX and never one in a user's move:
+   mailbox (those pairs are only logged). A journal naming other mailboxes
+   than such a move has (INBOX and quarantine, in the order of its kind)
+   is refused: an error, and nothing is removed. Logs what it did with
+   event as parent, then removes the journal. Returns 0 if there was no
+   journal, 1 if one was repaired, -1 on error (the journal stays). */
 int pop3_policy_retention_move_repair(struct mail_user *user,
 				      struct event *event,
 				      const char *quarantine,

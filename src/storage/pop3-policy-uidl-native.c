@@ -43,7 +43,8 @@ int pop3_policy_uidl_native(struct mail *mail, uint32_t uidvalidity,
 	string_t *str;
 
 	if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) < 0) {
-		*error_r = t_strdup_printf("UIDL: stored UIDL lookup failed: %s",
+		*error_r = t_strdup_printf(
+			"UIDL: stored UIDL lookup failed: %s",
 			mailbox_get_last_internal_error(mail->box, NULL));
 		return -1;
 	}
