@@ -14,7 +14,7 @@
 
    Only the login keys matter here (login_delay, login_burst, apop_only);
    the whole policy is still parsed, with the one shared parser
-   (pop3-policy-policy.c), so that a typo fails the same way everywhere.
+   (pop3-policy-rules.c), so that a typo fails the same way everywhere.
    The userdb layer (userdb extra field pop3_policy) is not seen by auth:
    userdb lookups happen after authentication. The per-user store record
    (doveadm pop3-policy set) is honoured. */

@@ -6,7 +6,7 @@
    policy. Internal to the module (not exported). */
 
 #include "array.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 
 struct auth_request;
 struct pop3_policy_store;

@@ -4,7 +4,7 @@
 /* Shared by the doveadm pop3-policy commands (one file per command). */
 
 #include "doveadm-mail.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 
 struct pop3_policy_store;
 

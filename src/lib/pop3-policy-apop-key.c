@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The APOP key file (format in include/pop3-policy-apop-key.h).
+/* The APOP key file (format in pop3-policy-apop-key.h).
 
    Worked example, a file after one `doveadm pop3-apop rotate-key`:
 

@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* APOP secret records (layout in include/pop3-policy-apop.h).
+/* APOP secret records (layout in pop3-policy-apop.h).
 
    Worked example: `doveadm pop3-apop set -u alice` under key "2" at
    1795391833 stores

@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* LOGIN-DELAY decision and state record (see
-   include/pop3-policy-login-delay.h).
+   pop3-policy-login-delay.h).
 
    Worked example, login_delay=15m login_burst=1, logins at 1000, 1300 and
    an attempt at 1500:

@@ -6,7 +6,7 @@
    removals run once the client is gone (mail_user deinit_pre). */
 
 #include "seq-range-array.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 
 struct mail_user;
 struct module;

@@ -1,11 +1,13 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The move:<mailbox> name check (pop3-policy-policy.c). A name it accepts
-   must also be accepted inside a policy word. */
+/* The move:<mailbox> name check (pop3-policy-mailbox-name.c). A name it
+   accepts must also be accepted inside a policy word
+   (pop3-policy-rules.c). */
 
 #include "lib.h"
 #include "fuzz-common.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-mailbox-name.h"
+#include "pop3-policy-rules.h"
 
 void fuzz_one(const unsigned char *data ATTR_UNUSED, size_t size ATTR_UNUSED,
 	      const char *str)

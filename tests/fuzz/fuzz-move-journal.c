@@ -1,11 +1,11 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The retention move journal (pop3-policy-retention-move.c), parsed as a
+/* The retention move journal (pop3-policy-move-journal.c), parsed as a
    retention run reads it before its repair. */
 
 #include "lib.h"
 #include "fuzz-common.h"
-#include "pop3-policy-retention-move.h"
+#include "pop3-policy-move-journal.h"
 
 void fuzz_one(const unsigned char *data, size_t size,
 	      const char *str ATTR_UNUSED)
@@ -13,7 +13,6 @@ void fuzz_one(const unsigned char *data, size_t size,
 	const char *error;
 	unsigned int count;
 
-	if (pop3_policy_retention_move_journal_parse(data, size, &count,
-						     &error) < 0)
+	if (pop3_policy_move_journal_parse(data, size, &count, &error) < 0)
 		i_assert(error != NULL);
 }

@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The policy language (pop3-policy-policy.c) with classes. The input is
+/* The policy language (pop3-policy-rules.c) with classes. The input is
    lines: the first is a site policy string, the second a store policy
    string, every further one a class "<name>=<policy string>"; class=
    words look their class up in that table. A policy that parses must
@@ -10,7 +10,7 @@
 #include "lib.h"
 #include "str.h"
 #include "fuzz-common.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 
 struct fuzz_classes {
 	const char *const *lines;

@@ -1,7 +1,8 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The UIDL import file parser (pop3-policy-uidl.c). A map it returns
-   must answer every one of its entries, before and after freezing, and
+/* The UIDL import file parser (pop3-policy-uidl-import.c). A map it
+   returns must answer every one of its entries, before and after
+   freezing (pop3-policy-uidl-map.c), and
    survive the map file's layout (pop3-policy-uidl-map-file.c, written and
    parsed back in memory) unchanged. */
 

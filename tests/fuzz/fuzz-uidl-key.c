@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Message keys and UIDLs (pop3-policy-uidl.c): a key's canonical form
+/* Message keys and UIDLs (pop3-policy-uidl-key.c): a key's canonical form
    passes the check for stored keys and (but for msgid:) is a fixed point
    of the parser, and the key a session makes of a Message-ID header is
    the one an import of that Message-ID makes. */

@@ -1,7 +1,8 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The parser of a captured POP3 UIDL listing (pop3-policy-uidl.c). Every
-   line it returns holds a valid UIDL. */
+/* The parser of a captured POP3 UIDL listing
+   (pop3-policy-uidl-import.c). Every line it returns holds a valid
+   UIDL. */
 
 #include "lib.h"
 #include "fuzz-common.h"

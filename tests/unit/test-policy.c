@@ -5,7 +5,7 @@
 #include "lib.h"
 #include "str.h"
 #include "test-common.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 
 static const struct {
 	const char *name;

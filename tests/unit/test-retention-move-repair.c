@@ -40,6 +40,7 @@
 #include "mail-user.h"
 #include "test-common.h"
 #include "test-mail-storage-common.h"
+#include "pop3-policy-move-journal.h"
 #include "pop3-policy-retention-move.h"
 
 #include <fcntl.h>
@@ -331,7 +332,7 @@ static void test_journal_write(const ARRAY_TYPE(const_string) *lines,
 	const char *text = test_journal_text(lines), *error = NULL;
 	unsigned int count = 0;
 
-	test_assert(pop3_policy_retention_move_journal_parse(
+	test_assert(pop3_policy_move_journal_parse(
 		(const unsigned char *)text, strlen(text), &count,
 		&error) == 0);
 	test_assert(error == NULL);

@@ -18,7 +18,7 @@
    down, so the server never promises to keep a message longer than the
    policy does. Pure functions: the caller reads the settings. */
 
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 
 struct pop3_policy_capa_bounds {
 	/* The shortest time after which any user's messages may be removed

@@ -6,7 +6,7 @@
    hands them to the pure parser. Compiled into the mail plugin and the
    doveadm plugin; the only file a 2.4 port of the policy lookup touches. */
 
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 
 struct mail_user;
 struct pop3_policy_store;

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The policy language: parsing and key-by-key merging.
+/* The policy language: parsing, classes, key-by-key merging of the layers
+   and the decisions taken from a resolved policy.
 
    Grammar: words separated by spaces or tabs, each "key=value" with the
    value running to the end of the word (so a move:<mailbox> target cannot
@@ -16,9 +17,9 @@
 #include "lib.h"
 #include "str.h"
 #include "strnum.h"
-#include "unichar.h"
 #include "settings-parser.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-mailbox-name.h"
+#include "pop3-policy-rules.h"
 
 struct policy_parse_ctx {
 	struct pop3_policy *policy;
@@ -87,54 +88,6 @@ static int policy_key_lookup(const char *name, enum pop3_policy_key *key_r)
 		}
 	}
 	return -1;
-}
-
-bool pop3_policy_mailbox_name_is_valid(const char *name,
-				       const char **reason_r)
-{
-	const unsigned char *p;
-
-	if (name[0] == '\0') {
-		*reason_r = "the mailbox name is empty";
-		return FALSE;
-	}
-	if (strlen(name) > 255) {
-		*reason_r = "the mailbox name is longer than 255 bytes";
-		return FALSE;
-	}
-	if (!uni_utf8_str_is_valid(name)) {
-		*reason_r = "the mailbox name is not valid UTF-8";
-		return FALSE;
-	}
-	for (p = (const unsigned char *)name; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			*reason_r = "the mailbox name contains a control "
-				"character";
-			return FALSE;
-		}
-		if (*p == '*' || *p == '%') {
-			*reason_r = "the mailbox name contains a wildcard "
-				"('*' or '%')";
-			return FALSE;
-		}
-	}
-	if (name[0] == '/' || name[0] == '~' || name[0] == '.' ||
-	    name[strlen(name)-1] == '/' || strstr(name, "//") != NULL ||
-	    strstr(name, "/.") != NULL) {
-		/* Never let a policy reach outside the mailbox tree or
-		   produce an empty hierarchy level. */
-		*reason_r = "the mailbox name starts with '/', '~' or '.', "
-			"ends with '/' or has an empty or dot level";
-		return FALSE;
-	}
-	if (strcasecmp(name, "INBOX") == 0) {
-		/* moving INBOX mail into INBOX would remove nothing but
-		   look like it did */
-		*reason_r = "the mailbox is INBOX itself";
-		return FALSE;
-	}
-	*reason_r = NULL;
-	return TRUE;
 }
 
 static int

@@ -1,5 +1,5 @@
-#ifndef POP3_POLICY_POLICY_H
-#define POP3_POLICY_POLICY_H
+#ifndef POP3_POLICY_RULES_H
+#define POP3_POLICY_RULES_H
 
 /* The policy language and its layered resolution (README: "The policy language").
 
@@ -144,9 +144,5 @@ const char *pop3_policy_layer_name(enum pop3_policy_layer layer);
 /* Returns a duration as the shortest exact Dovecot interval ("0", "90s",
    "15m", "14d", "2w", "never"), data stack. */
 const char *pop3_policy_duration_str(unsigned int secs);
-/* Returns TRUE if the policy string is a valid mailbox name for
-   move:<mailbox>; otherwise FALSE with the reason in reason_r. */
-bool pop3_policy_mailbox_name_is_valid(const char *name,
-				       const char **reason_r);
 
 #endif

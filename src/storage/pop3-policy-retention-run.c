@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* The retention executor (see include/pop3-policy-retention-run.h).
+/* The retention executor (see pop3-policy-retention-run.h).
 
    First-retrieval time: INBOX index extension "pop3-policy-retr", one
    uint32 per message (unix time of the first whole retrieval seen at a
@@ -26,7 +26,7 @@
 #include "mail-storage-private.h"
 #include "mail-namespace.h"
 #include "mail-user.h"
-#include "pop3-policy-policy.h"
+#include "pop3-policy-rules.h"
 #include "pop3-policy-mailbox.h"
 #include "pop3-policy-retention-move.h"
 #include "pop3-policy-retention-run.h"

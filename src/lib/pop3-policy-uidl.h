@@ -4,9 +4,12 @@
 #include "array.h"
 #include "hash.h"
 
-/* UIDL remapping, the pure part: UIDL validation (RFC 1939), message keys,
-   the import file parser, the in-memory map and the serve-time assignment.
-   Nothing here touches a mailbox or the store. */
+/* UIDL remapping, the pure part: UIDL validation (RFC 1939) and message
+   keys (pop3-policy-uidl-key.c), the in-memory map
+   (pop3-policy-uidl-map.c), the import file and listing parsers
+   (pop3-policy-uidl-import.c) and the serve-time assignment
+   (pop3-policy-uidl-assign.c). Nothing here touches a mailbox or the
+   store. */
 
 /* RFC 1939 section 7: a unique-id is 1 to 70 characters in 0x21-0x7E. */
 #define POP3_POLICY_UIDL_MAX_LEN 70
@@ -43,6 +46,11 @@ int pop3_policy_uidl_key_parse(const char *key, const char **canonical_r,
 int pop3_policy_uidl_key_check(const char *key,
 			       enum pop3_policy_uidl_key_kind *kind_r,
 			       const char **error_r);
+
+/* Returns the kind of a key that pop3_policy_uidl_key_parse() or
+   pop3_policy_uidl_key_check() accepted (any other key is a bug). */
+enum pop3_policy_uidl_key_kind
+pop3_policy_uidl_key_kind(const char *canonical);
 
 /* Key builders (data stack). */
 const char *pop3_policy_uidl_key_uid(uint32_t uidvalidity, uint32_t uid);

@@ -6,8 +6,8 @@
 /* Walks a mailbox and works out, for every message, its keys, the UIDL
    Dovecot serves natively, the map's UIDL and the UIDL served. Used by the
    POP3 session (once, after its first sync) and by doveadm pop3-uidl, so
-   that both see the same UIDLs. Compiled into the mail plugin and, through
-   src/doveadm/doveadm-pop3-uidl-mailbox.c, into the doveadm plugin. */
+   that both see the same UIDLs (libpop3policy_storage, which both
+   plugins link). */
 
 struct mailbox;
 
@@ -65,8 +65,10 @@ int pop3_policy_uidl_mailbox_scan(struct mailbox *box,
 enum pop3_policy_uidl_scan_flags
 pop3_policy_uidl_mailbox_scan_flags(const struct pop3_policy_uidl_map *map);
 
-/* Returns in uidl_r (data stack or the mail's pool) the UIDL Dovecot serves
-   the message natively. Returns 0, or -1 with an error. */
+/* pop3_policy_uidl_native() with the mailbox's pop3_uidl_format: returns
+   in uidl_r (data stack or the mail's pool) the UIDL Dovecot serves the
+   message natively. Returns 0, or -1 with an error (when, see
+   pop3-policy-uidl-native.h). */
 int pop3_policy_uidl_mailbox_native(struct mail *mail, uint32_t uidvalidity,
 				    const char **uidl_r, const char **error_r);
 

@@ -18,6 +18,7 @@
 #include "master-service-settings.h"
 #include "mail-storage-settings.h"
 #include "mail-storage-service.h"
+#include "pop3-policy-mailbox-name.h"
 #include "pop3-policy-store.h"
 #include "pop3-policy-retention-run.h"
 #include "pop3-policy-retention-settings.h"

@@ -1,25 +1,21 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Works out the UIDLs of a mailbox's messages, the way the pop3 process
-   does (pop3_get_uid() in Dovecot's src/pop3/pop3-commands.c): a UIDL the
-   storage keeps (MAIL_FETCH_UIDL_BACKEND) first, else pop3_uidl_format
-   expanded with %v (UIDVALIDITY), %u (UID), %m (header MD5), %f (storage
-   file name) and %g (GUID). pop3_reuse_xuidl is not followed: a site that
-   serves X-UIDL headers should import them as a map instead. The map's
-   UIDL, when one matches, is served instead unless it collides (see
-   pop3_policy_uidl_assign()). */
+/* Works out the UIDLs of a mailbox's messages as a POP3 session serves
+   them: the UIDL the pop3 process serves natively
+   (pop3_policy_uidl_native()), or the map's UIDL when one matches, unless
+   it collides (see pop3_policy_uidl_assign()). */
 
 #include "lib.h"
 #include "array.h"
 #include "hash.h"
 #include "str.h"
 #include "istream.h"
-#include "var-expand.h"
 #include "mail-storage.h"
 #include "mail-storage-settings.h"
 #include "mail-storage-private.h"
 #include "mail-index.h"
 #include "pop3-policy-uidl-hdr.h"
+#include "pop3-policy-uidl-native.h"
 #include "pop3-policy-uidl-mailbox.h"
 
 enum pop3_policy_uidl_scan_flags
@@ -62,75 +58,14 @@ const char *pop3_policy_uidl_mailbox_hdr_key(struct mail *mail,
 	return t_strconcat("hdr:", pop3_policy_uidl_hdr_finish(&ctx), NULL);
 }
 
-static int
-uidl_native(struct mail *mail, uint32_t uidvalidity, const char *format,
-	    const char **uidl_r, bool *stored_r, const char **error_r);
-
 int pop3_policy_uidl_mailbox_native(struct mail *mail, uint32_t uidvalidity,
 				    const char **uidl_r, const char **error_r)
 {
 	bool stored;
 
-	return uidl_native(mail, uidvalidity,
-			   mailbox_get_settings(mail->box)->pop3_uidl_format,
-			   uidl_r, &stored, error_r);
-}
-
-static int
-uidl_native(struct mail *mail, uint32_t uidvalidity, const char *format,
-	    const char **uidl_r, bool *stored_r, const char **error_r)
-{
-	const char *uidl, *hdr_md5 = "", *filename = "", *guid = "";
-	const char *error;
-	string_t *str;
-
-	if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) < 0) {
-		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
-		return -1;
-	}
-	if (*uidl != '\0') {
-		*uidl_r = uidl;
-		*stored_r = TRUE;
-		return 0;
-	}
-	*stored_r = FALSE;
-	if (strcmp(format, POP3_POLICY_UIDL_FORMAT_DEFAULT) == 0) {
-		*uidl_r = pop3_policy_uidl_format_default(uidvalidity,
-							  mail->uid);
-		return 0;
-	}
-	if (strstr(format, "%m") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_HEADER_MD5, &hdr_md5) < 0) {
-		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
-		return -1;
-	}
-	if (strstr(format, "%f") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_STORAGE_ID, &filename) < 0) {
-		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
-		return -1;
-	}
-	if (strstr(format, "%g") != NULL &&
-	    mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
-		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
-		return -1;
-	}
-	const struct var_expand_table tab[] = {
-		{ 'v', dec2str(uidvalidity), "uidvalidity" },
-		{ 'u', t_strdup(dec2str(mail->uid)), "uid" },
-		{ 'm', hdr_md5, "md5" },
-		{ 'f', filename, "filename" },
-		{ 'g', guid, "guid" },
-		{ '\0', NULL, NULL }
-	};
-	str = t_str_new(64);
-	if (var_expand(str, format, tab, &error) <= 0) {
-		*error_r = t_strdup_printf(
-			"Failed to expand pop3_uidl_format=%s: %s",
-			format, error);
-		return -1;
-	}
-	*uidl_r = str_c(str);
-	return 0;
+	return pop3_policy_uidl_native(mail, uidvalidity,
+		mailbox_get_settings(mail->box)->pop3_uidl_format,
+		uidl_r, &stored, error_r);
 }
 
 /* Works out the message's keys and UIDLs; msg_r has its seq, uid, uid_key,
@@ -190,8 +125,8 @@ uidl_scan_mail(struct mail *mail, uint32_t uidvalidity, const char *format,
 	   collides: it is worked out then (uidl_scan_collisions()) */
 	if (*mapped != NULL && (flags & POP3_POLICY_UIDL_SCAN_NATIVE) == 0)
 		return 0;
-	if (uidl_native(mail, uidvalidity, format, &uidl,
-			&msg_r->native_stored, error_r) < 0)
+	if (pop3_policy_uidl_native(mail, uidvalidity, format, &uidl,
+				    &msg_r->native_stored, error_r) < 0)
 		return -1;
 	msg_r->native = p_strdup(pool, uidl);
 	msg_r->assign.native = msg_r->native;
@@ -219,8 +154,8 @@ uidl_scan_collisions(struct mailbox *box, uint32_t uidvalidity,
 			error = t_strdup_printf("UID %u: expunged", msg->uid);
 			break;
 		}
-		if (uidl_native(mail, uidvalidity, format, &uidl,
-				&msg->native_stored, &error) < 0)
+		if (pop3_policy_uidl_native(mail, uidvalidity, format, &uidl,
+					    &msg->native_stored, &error) < 0)
 			break;
 		msg->native = p_strdup(pool, uidl);
 		msg->assign.native = msg->native;
