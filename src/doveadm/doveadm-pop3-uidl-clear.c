@@ -43,24 +43,9 @@ cmd_uidl_clear_run(struct doveadm_mail_cmd_context *ctx,
 	return 0;
 }
 
-static void cmd_uidl_clear_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
-				const char *const args[])
-{
-	if (args[0] != NULL)
-		doveadm_mail_help_name("pop3-uidl clear");
-	doveadm_print_header_simple("user");
-	doveadm_print_header_simple("result");
-}
-
 static struct doveadm_mail_cmd_context *cmd_uidl_clear_alloc(void)
 {
-	struct doveadm_mail_cmd_context *ctx;
-
-	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
-	ctx->v.init = cmd_uidl_clear_init;
-	ctx->v.run = cmd_uidl_clear_run;
-	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
-	return ctx;
+	return doveadm_pop3_uidl_alloc_user_result(cmd_uidl_clear_run);
 }
 
 struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_clear = {

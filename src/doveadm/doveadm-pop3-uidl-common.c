@@ -11,6 +11,7 @@
 #include "mail-storage.h"
 #include "mail-namespace.h"
 #include "doveadm-mail.h"
+#include "doveadm-print.h"
 #include "pop3-policy-uidl-map-file.h"
 #include "doveadm-pop3-uidl.h"
 
@@ -120,4 +121,46 @@ void doveadm_pop3_uidl_failed(struct doveadm_mail_cmd_context *ctx,
 {
 	i_error("%s", error);
 	doveadm_mail_failed_error(ctx, (enum mail_error)mail_error);
+}
+
+int doveadm_pop3_uidl_init_file_arg(struct doveadm_mail_cmd_context *ctx,
+				    const char *const args[], const char *what,
+				    const char **path_r, const char **data_r,
+				    size_t *size_r, const char **error_r)
+{
+	const char *name = ctx->cmd->name;
+
+	if (args[0] == NULL || args[1] != NULL)
+		doveadm_mail_help_name(name);
+	if (ctx->iterate_all_users) {
+		i_fatal_status(EX_USAGE, "%s: a %s belongs to one user: "
+			       "use -u, not -A", name, what);
+	}
+	*path_r = p_strdup(ctx->pool, args[0]);
+	return doveadm_pop3_uidl_read_file(*path_r, ctx->pool, data_r, size_r,
+					   error_r);
+}
+
+static void
+cmd_uidl_user_result_init(struct doveadm_mail_cmd_context *ctx,
+			  const char *const args[])
+{
+	if (args[0] != NULL)
+		doveadm_mail_help_name(ctx->cmd->name);
+	doveadm_print_header_simple("user");
+	doveadm_print_header_simple("result");
+}
+
+struct doveadm_mail_cmd_context *
+doveadm_pop3_uidl_alloc_user_result(
+	int (*run)(struct doveadm_mail_cmd_context *ctx,
+		   struct mail_user *user))
+{
+	struct doveadm_mail_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
+	ctx->v.init = cmd_uidl_user_result_init;
+	ctx->v.run = run;
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+	return ctx;
 }

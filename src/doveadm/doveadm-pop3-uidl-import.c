@@ -67,14 +67,8 @@ static void cmd_uidl_import_init(struct doveadm_mail_cmd_context *_ctx,
 	const char *data, *error;
 	size_t size;
 
-	if (args[0] == NULL || args[1] != NULL)
-		doveadm_mail_help_name("pop3-uidl import");
-	if (_ctx->iterate_all_users)
-		i_fatal_status(EX_USAGE, "pop3-uidl import: a map belongs "
-			       "to one user: use -u, not -A");
-	ctx->path = p_strdup(_ctx->pool, args[0]);
-	if (doveadm_pop3_uidl_read_file(ctx->path, _ctx->pool, &data, &size,
-					&error) < 0 ||
+	if (doveadm_pop3_uidl_init_file_arg(_ctx, args, "map", &ctx->path,
+					    &data, &size, &error) < 0 ||
 	    pop3_policy_uidl_import_parse(data, size, &ctx->map,
 					  &error) < 0) {
 		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_PARAMS,

@@ -44,6 +44,22 @@ int doveadm_pop3_uidl_read_file(const char *path, pool_t pool,
 				const char **data_r, size_t *size_r,
 				const char **error_r);
 
+/* The init of a command that takes one file argument ("-" is stdin) and
+   one user: a usage error without exactly one argument, a fatal one with
+   -A (a what belongs to one user). Reads the file into ctx's pool.
+   Returns 0, or -1 with error_r (the file could not be read). */
+int doveadm_pop3_uidl_init_file_arg(struct doveadm_mail_cmd_context *ctx,
+				    const char *const args[], const char *what,
+				    const char **path_r, const char **data_r,
+				    size_t *size_r, const char **error_r);
+
+/* Allocates a command that takes no argument and prints a "user" and a
+   "result" column, one row per user, from run. */
+struct doveadm_mail_cmd_context *
+doveadm_pop3_uidl_alloc_user_result(
+	int (*run)(struct doveadm_mail_cmd_context *ctx,
+		   struct mail_user *user));
+
 /* Logs the error and sets the exit code of a failed command. */
 void doveadm_pop3_uidl_failed(struct doveadm_mail_cmd_context *ctx,
 			      int mail_error, const char *error);
