@@ -74,39 +74,51 @@ import_line(struct pop3_policy_uidl_map *map,
 	return 0;
 }
 
+/* Takes the line at *p (up to LF or CRLF, or end) onto the data stack and
+   moves *p past it. Returns the line, or NULL with error_r when it holds a
+   NUL byte (which would end it early). */
+static const char *
+text_next_line(const char **p, const char *end, unsigned int line_num,
+	       const char **error_r)
+{
+	const char *nl = memchr(*p, '\n', end - *p);
+	const char *start = *p;
+	size_t len = (nl == NULL ? end : nl) - start;
+
+	*p = nl == NULL ? end : nl + 1;
+	if (len > 0 && start[len-1] == '\r')
+		len--;
+	if (memchr(start, '\0', len) != NULL) {
+		*error_r = t_strdup_printf("line %u: contains a NUL byte",
+					   line_num);
+		return NULL;
+	}
+	return t_strndup(start, len);
+}
+
 int pop3_policy_uidl_import_parse(const char *data, size_t size,
 				  struct pop3_policy_uidl_map **map_r,
 				  const char **error_r)
 {
 	struct pop3_policy_uidl_map *map;
 	HASH_TABLE_TYPE(uidl_lines) uidls;
-	const char *p = data, *end = data + size, *nl, *line;
+	const char *p = data, *end = data + size, *line;
 	unsigned int line_num = 0;
 	int ret = 0;
 
 	map = pop3_policy_uidl_map_create();
 	hash_table_create(&uidls, default_pool, 0, str_hash, strcmp);
 	while (p < end && ret == 0) {
-		size_t len;
-
 		line_num++;
-		nl = memchr(p, '\n', end - p);
-		len = (nl == NULL ? end : nl) - p;
-		if (len > 0 && p[len-1] == '\r')
-			len--;
 		T_BEGIN {
-			line = t_strndup(p, len);
-			if (memchr(p, '\0', len) != NULL) {
-				*error_r = t_strdup_printf(
-					"line %u: contains a NUL byte",
-					line_num);
+			line = text_next_line(&p, end, line_num, error_r);
+			if (line == NULL)
 				ret = -1;
-			} else if (line[0] != '\0' && line[0] != '#') {
+			else if (line[0] != '\0' && line[0] != '#') {
 				ret = import_line(map, uidls, line, line_num,
 						  error_r);
 			}
 		} T_END_PASS_STR_IF(ret < 0, error_r);
-		p = nl == NULL ? end : nl + 1;
 	}
 	hash_table_destroy(&uidls);
 	if (ret < 0) {
@@ -167,7 +179,7 @@ int pop3_policy_uidl_listing_parse(const char *data, size_t size, pool_t pool,
 {
 	HASH_TABLE_TYPE(uidl_lines) uidls;
 	HASH_TABLE_TYPE(uidl_msns) msns;
-	const char *p = data, *end = data + size, *nl;
+	const char *p = data, *end = data + size;
 	unsigned int line_num = 0;
 	bool ended = FALSE;
 	int ret = 0;
@@ -176,20 +188,12 @@ int pop3_policy_uidl_listing_parse(const char *data, size_t size, pool_t pool,
 	hash_table_create(&uidls, default_pool, 0, str_hash, strcmp);
 	hash_table_create_direct(&msns, default_pool, 0);
 	while (p < end && ret == 0) {
-		size_t len;
-
 		line_num++;
-		nl = memchr(p, '\n', end - p);
-		len = (nl == NULL ? end : nl) - p;
-		if (len > 0 && p[len-1] == '\r')
-			len--;
 		T_BEGIN {
-			const char *line = t_strndup(p, len);
+			const char *line =
+				text_next_line(&p, end, line_num, error_r);
 
-			if (memchr(p, '\0', len) != NULL) {
-				*error_r = t_strdup_printf(
-					"line %u: contains a NUL byte",
-					line_num);
+			if (line == NULL) {
 				ret = -1;
 			} else if (line[0] == '\0') {
 				/* empty lines are skipped */
@@ -207,7 +211,6 @@ int pop3_policy_uidl_listing_parse(const char *data, size_t size, pool_t pool,
 						   error_r);
 			}
 		} T_END_PASS_STR_IF(ret < 0, error_r);
-		p = nl == NULL ? end : nl + 1;
 	}
 	hash_table_destroy(&uidls);
 	hash_table_destroy(&msns);
