@@ -22,10 +22,12 @@
 #include "pop3-policy-retention-run.h"
 #include "pop3-policy-retention-settings.h"
 #include "pop3-policy-capa.h"
+#include "pop3-policy-mail-settings.h"
 
-static int
-settings_class_lookup(const char *name, void *context, const char **policy_r,
-		      const char **error_r ATTR_UNUSED)
+int pop3_policy_retention_settings_class_lookup(const char *name,
+						void *context,
+						const char **policy_r,
+						const char **error_r ATTR_UNUSED)
 {
 	struct mail_user *user = context;
 
@@ -121,7 +123,8 @@ settings_resolve_layers(struct mail_user *user,
 		return -1;
 	pop3_policy_init(policy_r);
 	if (pop3_policy_parse(policy_r, pool, site, POP3_POLICY_LAYER_SITE,
-			      settings_class_lookup, user, &error) < 0) {
+			      pop3_policy_retention_settings_class_lookup,
+			      user, &error) < 0) {
 		*error_r = t_strdup_printf("user %s: plugin setting "
 					   "pop3_policy: %s",
 					   user->username, error);
@@ -129,7 +132,8 @@ settings_resolve_layers(struct mail_user *user,
 	}
 	if (pop3_policy_parse(policy_r, pool, userdb,
 			      POP3_POLICY_LAYER_USERDB,
-			      settings_class_lookup, user, &error) < 0) {
+			      pop3_policy_retention_settings_class_lookup,
+			      user, &error) < 0) {
 		*error_r = t_strdup_printf("user %s: userdb field "
 					   "pop3_policy: %s",
 					   user->username, error);
@@ -159,7 +163,8 @@ settings_resolve_layers(struct mail_user *user,
 	if (ret > 0 &&
 	    pop3_policy_parse(policy_r, pool, fields[1],
 			      POP3_POLICY_LAYER_STORE,
-			      settings_class_lookup, user, &error) < 0) {
+			      pop3_policy_retention_settings_class_lookup,
+			      user, &error) < 0) {
 		*error_r = t_strdup_printf("user %s: store record %s: %s",
 			user->username,
 			pop3_policy_store_key(POP3_POLICY_RECORD_POLICY,
@@ -250,6 +255,7 @@ int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
 }
 
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
+				const struct pop3_policy_mail_settings *set,
 				struct pop3_policy_store *store,
 				const struct pop3_policy_handed_record *handed_record,
 					   pool_t pool,
@@ -257,9 +263,7 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 					   struct pop3_policy *policy_r,
 					   const char **error_r)
 {
-	struct pop3_policy_capa_bounds bounds;
 	const char *reason;
-	int ret;
 
 	if (settings_resolve_layers(user, store, handed_record, pool,
 				    global_plugin_envs, policy_r, error_r) < 0)
@@ -269,12 +273,13 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 	   may be refused (RFC 2449 6.5, 6.7): a userdb field or store record
 	   beyond those bounds is held to them, in sessions and in doveadm's
 	   sweeps alike, so that what was announced stays true. */
-	ret = pop3_policy_retention_settings_capa_bounds(user,
-			global_plugin_envs, &bounds, error_r);
-	if (ret < 0)
+	if (set->capa_error != NULL) {
+		*error_r = set->capa_error;
 		return -1;
-	if (ret > 0 && !pop3_policy_capa_within(policy_r, &bounds, &reason)) {
-		(void)pop3_policy_capa_bound(policy_r, &bounds);
+	}
+	if (set->capa &&
+	    !pop3_policy_capa_within(policy_r, &set->capa_bounds, &reason)) {
+		(void)pop3_policy_capa_bound(policy_r, &set->capa_bounds);
 		e_warning(user->event, "pop3-policy: user %s: %s; using "
 			  "expire=%s max_age=%s login_delay=%s",
 			  user->username, reason,

@@ -1,7 +1,9 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* Wiring of the mail plugin: settings are read once per user in the
-   mail_user_created hook. A POP3 session whose policy record the
+   mail_user_created hook (pop3-policy-mail-settings.h) into the plugin's
+   one mail_user context, which also holds each feature's per-user state
+   (retention's, pop3-policy-retention.h). A POP3 session whose policy record the
    pop3_policy userdb handed over never opens the store; otherwise the
    user's store is opened there, and a store that cannot be opened fails
    the session (user->error): the policy must never be skipped silently. */
@@ -24,15 +26,28 @@ struct event_category event_category_pop3_policy = {
 	.name = "pop3-policy",
 };
 
+static void pop3_policy_mail_user_deinit_pre(struct mail_user *user)
+{
+	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
+
+	if (puser->retention != NULL)
+		pop3_policy_retention_user_deinit_pre(user, puser->retention);
+	puser->module_ctx.super.deinit_pre(user);
+}
+
 static void pop3_policy_mail_user_deinit(struct mail_user *user)
 {
 	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
 
+	if (puser->retention != NULL)
+		pop3_policy_retention_user_deinit(puser->retention);
 	pop3_policy_store_deinit(&puser->store);
 	event_unref(&puser->event);
 	puser->module_ctx.super.deinit(user);
 }
 
+/* The handover fields are the login's userdb fields, not settings: the
+   reader (src/lib, which has no lib-storage) asks for them by name. */
 static const char *pop3_policy_user_field(const char *name, void *context)
 {
 	struct mail_user *user = context;
@@ -85,12 +100,14 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 	puser = p_new(user->pool, struct pop3_policy_user, 1);
 	puser->module_ctx.super = *v;
 	user->vlast = &puser->module_ctx.super;
+	v->deinit_pre = pop3_policy_mail_user_deinit_pre;
 	v->deinit = pop3_policy_mail_user_deinit;
 	MODULE_CONTEXT_SET(user, pop3_policy_user_module, puser);
 
 	puser->event = event_create(user->event);
 	event_add_category(puser->event, &event_category_pop3_policy);
 	event_set_append_log_prefix(puser->event, "pop3-policy: ");
+	pop3_policy_mail_settings_read(user, user->pool, NULL, &puser->set);
 
 	/* Only a POP3 session reads the store here (doveadm's commands
 	   open it themselves), and only for the policy record the userdb
@@ -101,7 +118,7 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 		return;
 	}
 	i_zero(&store_set);
-	store_set.uri = mail_user_plugin_getenv(user, "pop3_policy_dict");
+	store_set.uri = puser->set.dict_uri;
 	store_set.base_dir = user->set->base_dir;
 	store_set.event_parent = puser->event;
 	if (store_set.uri == NULL || store_set.uri[0] == '\0') {
@@ -125,11 +142,11 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 const struct pop3_policy *
 pop3_policy_plugin_capa_policy(struct mail_user *user)
 {
-	struct pop3_policy_retention_user *ruser =
-		POP3_POLICY_RETENTION_USER_CONTEXT(user);
+	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
 
-	return ruser == NULL || !ruser->capa || user->error != NULL ? NULL :
-		&ruser->policy;
+	return puser == NULL || puser->retention == NULL ||
+		!puser->set.capa || user->error != NULL ? NULL :
+		&puser->retention->policy;
 }
 
 static struct mail_storage_hooks pop3_policy_mail_storage_hooks = {

@@ -700,31 +700,23 @@ static void uidl_mailbox_allocated(struct mailbox *box)
 	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
 	struct mailbox_vfuncs *v = box->vlast;
 	struct uidl_box *ubox;
-	const char *error;
-	unsigned int percent;
-	bool bad_setting = FALSE;
 	pool_t pool;
 
 	if ((box->flags & MAILBOX_FLAG_POP3_SESSION) == 0 ||
 	    strcmp(user->service, "pop3") != 0 || puser == NULL)
 		return;
 
-	if (pop3_policy_uidl_guard_parse_percent(
-		mail_user_plugin_getenv(user, "pop3_policy_uidl_guard"),
-		&percent, &error) < 0) {
+	if (puser->set.uidl_guard_error != NULL) {
 		/* a bad setting fails the session at its first sync rather
 		   than running without the guard */
-		e_error(puser->event, "%s", error);
-		percent = 0;
-		bad_setting = TRUE;
+		e_error(puser->event, "%s", puser->set.uidl_guard_error);
 	}
 	pool = pool_alloconly_create("pop3-policy uidl box", 1024);
 	ubox = p_new(pool, struct uidl_box, 1);
 	ubox->pool = pool;
-	ubox->guard_percent = percent;
-	ubox->bad_setting = bad_setting;
-	ubox->persist = mail_user_plugin_getenv_bool(user,
-		"pop3_policy_uidl_persist");
+	ubox->guard_percent = puser->set.uidl_guard_percent;
+	ubox->bad_setting = puser->set.uidl_guard_error != NULL;
+	ubox->persist = puser->set.uidl_persist;
 	ubox->module_ctx.super = *v;
 	box->vlast = &ubox->module_ctx.super;
 	v->sync_deinit = uidl_sync_deinit;
