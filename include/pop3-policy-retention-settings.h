@@ -42,9 +42,7 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
    pop3_policy_class_<name>. A lookup by the name a class= word gives, so
    it is no field of struct pop3_policy_mail_settings. */
 int pop3_policy_retention_settings_class_lookup(const char *name,
-						void *context,
-						const char **policy_r,
-						const char **error_r);
+		void *context, const char **policy_r, const char **error_r);
 struct pop3_policy_capa_bounds;
 /* Read through pop3_policy_mail_settings_read(): use its struct.
    Returns the bounds that CAPA announces before login (RFC 2449 EXPIRE and

@@ -25,9 +25,8 @@
 #include "pop3-policy-mail-settings.h"
 
 int pop3_policy_retention_settings_class_lookup(const char *name,
-						void *context,
-						const char **policy_r,
-						const char **error_r ATTR_UNUSED)
+		void *context, const char **policy_r,
+		const char **error_r ATTR_UNUSED)
 {
 	struct mail_user *user = context;
 

@@ -3,10 +3,11 @@
 /* Wiring of the mail plugin: settings are read once per user in the
    mail_user_created hook (pop3-policy-mail-settings.h) into the plugin's
    one mail_user context, which also holds each feature's per-user state
-   (retention's, pop3-policy-retention.h). A POP3 session whose policy record the
-   pop3_policy userdb handed over never opens the store; otherwise the
-   user's store is opened there, and a store that cannot be opened fails
-   the session (user->error): the policy must never be skipped silently. */
+   (retention's: pop3-policy-retention.h). A POP3 session whose policy
+   record the pop3_policy userdb handed over never opens the store;
+   otherwise the user's store is opened there, and a store that cannot be
+   opened fails the session (user->error): the policy must never be
+   skipped silently. */
 
 #include "lib.h"
 #include "mail-user.h"

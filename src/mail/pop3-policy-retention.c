@@ -86,7 +86,8 @@ void pop3_policy_retention_user_deinit_pre(struct mail_user *user,
 	} T_END;
 }
 
-void pop3_policy_retention_user_deinit(struct pop3_policy_retention_user *ruser)
+void
+pop3_policy_retention_user_deinit(struct pop3_policy_retention_user *ruser)
 {
 	event_unref(&ruser->event);
 }

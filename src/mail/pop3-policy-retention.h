@@ -37,7 +37,8 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 void pop3_policy_retention_user_deinit_pre(struct mail_user *user,
 				struct pop3_policy_retention_user *ruser);
 /* Called from the plugin's deinit: frees what ruser holds. */
-void pop3_policy_retention_user_deinit(struct pop3_policy_retention_user *ruser);
+void
+pop3_policy_retention_user_deinit(struct pop3_policy_retention_user *ruser);
 
 /* Registers and unregisters the storage hooks of retention. */
 void pop3_policy_retention_init(struct module *module);
