@@ -57,14 +57,5 @@ int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
 			const char *const *global_plugin_envs,
 			struct pop3_policy_capa_bounds *bounds_r,
 			const char **error_r);
-/* Read through pop3_policy_mail_settings_read(): use its struct.
-   Returns the quarantine mailbox name (pop3_policy_quarantine, from
-   plugin {} or a userdb field). Returns 0, or -1 with error_r naming the
-   user, the name and why if it is not a mailbox the package may move
-   mail into and purge (INBOX, a wildcard, a path outside the mailbox
-   tree, ...): then nothing may be held, purged or restored. */
-int pop3_policy_retention_settings_quarantine(struct mail_user *user,
-					      const char **name_r,
-					      const char **error_r);
 
 #endif

@@ -11,7 +11,6 @@
 
 #include "lib.h"
 #include "array.h"
-#include "str-sanitize.h"
 #include "master-service.h"
 #include "mail-user.h"
 #include "settings-parser.h"
@@ -287,26 +286,5 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 			  pop3_policy_duration_str(
 				policy_r->login_delay_secs));
 	}
-	return 0;
-}
-
-int pop3_policy_retention_settings_quarantine(struct mail_user *user,
-					      const char **name_r,
-					      const char **error_r)
-{
-	const char *name, *reason;
-
-	name = mail_user_plugin_getenv(user, "pop3_policy_quarantine");
-	if (name == NULL || name[0] == '\0')
-		name = POP3_POLICY_DEFAULT_QUARANTINE;
-	/* the quarantine is purged: INBOX there would purge the mail the
-	   policy keeps */
-	if (!pop3_policy_mailbox_name_is_valid(name, &reason)) {
-		*error_r = t_strdup_printf(
-			"user %s: pop3_policy_quarantine=%s: %s",
-			user->username, str_sanitize(name, 256), reason);
-		return -1;
-	}
-	*name_r = name;
 	return 0;
 }
