@@ -108,13 +108,15 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 	puser->event = event_create(user->event);
 	event_add_category(puser->event, &event_category_pop3_policy);
 	event_set_append_log_prefix(puser->event, "pop3-policy: ");
-	pop3_policy_mail_settings_read(user, user->pool, NULL, &puser->set);
 
-	/* Only a POP3 session reads the store here (doveadm's commands
-	   open it themselves), and only for the policy record the userdb
-	   did not hand over. */
-	if (strcmp(user->service, "pop3") != 0 ||
-	    pop3_policy_take_handover(user, puser)) {
+	/* Only a POP3 session uses the settings and the store here:
+	   doveadm's commands read both themselves, per command, and other
+	   services use neither. The store is opened only for the policy
+	   record the userdb did not hand over. */
+	if (strcmp(user->service, "pop3") != 0)
+		return;
+	pop3_policy_mail_settings_read(user, user->pool, NULL, &puser->set);
+	if (pop3_policy_take_handover(user, puser)) {
 		pop3_policy_retention_user_created(user, puser);
 		return;
 	}

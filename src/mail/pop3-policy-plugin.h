@@ -16,7 +16,8 @@ struct pop3_policy_retention_user;
 struct pop3_policy_user {
 	union mail_user_module_context module_ctx;
 	struct event *event;
-	/* plugin {} settings, read once when the user was created */
+	/* plugin {} settings, read once when the user was created (in a
+	   pop3 session; zeroed in other services, which use none) */
 	struct pop3_policy_mail_settings set;
 	/* the store named by pop3_policy_dict; NULL if it is not set, not
 	   needed (another service than pop3) or the userdb handed the

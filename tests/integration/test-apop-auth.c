@@ -1453,9 +1453,11 @@ static void test_apop_bad_site_policy(void)
 	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS),
 			    "-ERR [SYS/TEMP] ");
 	g_assert_true(log_has(f, "user alice: passdb/userdb args "
-			      "pop3_policy=: unknown key 'bogus'"));
+			      "pop3_policy=: Invalid site policy: "
+			      "'bogus=1': unknown key 'bogus'"));
 	g_assert_true(log_has(f, "user bob: passdb/userdb args "
-			      "pop3_policy=: unknown key 'bogus'"));
+			      "pop3_policy=: Invalid site policy: "
+			      "'bogus=1': unknown key 'bogus'"));
 	g_free(secret);
 	fixture_stop(f);
 }
