@@ -32,11 +32,27 @@ static const char *policy_arg_value(pool_t pool, const char *value)
 	return p_strdup(pool, t_str_replace(value, ',', ' '));
 }
 
+static int
+auth_class_lookup(const char *name, void *context, const char **policy_r,
+		  const char **error_r ATTR_UNUSED)
+{
+	const struct pop3_policy_auth_settings *set = context;
+	const struct pop3_policy_auth_class *class;
+
+	array_foreach(&set->classes, class) {
+		if (strcmp(class->name, name) == 0) {
+			*policy_r = class->policy;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
 				 const char *args,
 				 struct pop3_policy_auth_settings *set_r)
 {
-	const char *const *arg, *value;
+	const char *const *arg, *value, *error;
 	struct pop3_policy_auth_class *class;
 
 	i_zero(set_r);
@@ -73,6 +89,15 @@ void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
 	}
 	if (set_r->dict_uri == NULL)
 		i_fatal("%s pop3_policy: Missing setting: dict=<uri>", driver);
+
+	/* the site and class layers are the same for every request: parse
+	   them once. A bad one fails each POP3 request (as the mail
+	   plugin fails each session), not the auth process. */
+	pop3_policy_init(&set_r->site_layer);
+	if (pop3_policy_parse(&set_r->site_layer, pool, set_r->site_policy,
+			      POP3_POLICY_LAYER_SITE, auth_class_lookup,
+			      set_r, &error) < 0)
+		set_r->site_error = p_strdup(pool, error);
 }
 
 struct pop3_policy_store *
@@ -96,22 +121,6 @@ pop3_policy_auth_store_open(const struct pop3_policy_auth_settings *set,
 	return store;
 }
 
-static int
-auth_class_lookup(const char *name, void *context, const char **policy_r,
-		  const char **error_r ATTR_UNUSED)
-{
-	const struct pop3_policy_auth_settings *set = context;
-	const struct pop3_policy_auth_class *class;
-
-	array_foreach(&set->classes, class) {
-		if (strcmp(class->name, name) == 0) {
-			*policy_r = class->policy;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 int pop3_policy_auth_resolve_with(const struct pop3_policy_auth_settings *set,
 				  const char *user, const char *store_policy,
 				  struct pop3_policy *policy_r,
@@ -119,15 +128,13 @@ int pop3_policy_auth_resolve_with(const struct pop3_policy_auth_settings *set,
 {
 	const char *error;
 
-	pop3_policy_init(policy_r);
-	if (pop3_policy_parse(policy_r, pool_datastack_create(),
-			      set->site_policy, POP3_POLICY_LAYER_SITE,
-			      auth_class_lookup, (void *)set, &error) < 0) {
+	if (set->site_error != NULL) {
 		*error_r = t_strdup_printf(
 			"user %s: passdb/userdb args pop3_policy=: %s",
-			user, error);
+			user, set->site_error);
 		return -1;
 	}
+	*policy_r = set->site_layer;
 	if (store_policy != NULL &&
 	    pop3_policy_parse(policy_r, pool_datastack_create(), store_policy,
 			      POP3_POLICY_LAYER_STORE, auth_class_lookup,

@@ -35,13 +35,20 @@ struct pop3_policy_auth_settings {
 	   (pop3_policy_class_<name>), in policy syntax */
 	const char *site_policy;
 	ARRAY(struct pop3_policy_auth_class) classes;
+	/* the defaults with site_policy (and its classes) merged, parsed
+	   once by pop3_policy_auth_args_parse(); if site_policy does not
+	   parse, site_error says why and every resolution fails with it */
+	struct pop3_policy site_layer;
+	const char *site_error;
 };
 
 /* Parses the passdb/userdb args: dict=<uri> key_file=<path>
    allow_plaintext=yes|no mode=apop|login pop3_policy=<words>
    pop3_policy_class_<name>=<words>,
    where <words> are policy words joined with ','. i_fatal()s with the bad
-   arg, as Dovecot does for bad passdb args at startup. */
+   arg, as Dovecot does for bad passdb args at startup. Called once per
+   module (preinit): set_r then holds everything the module reads from
+   its args, the site layer already parsed. */
 void pop3_policy_auth_args_parse(pool_t pool, const char *driver,
 				 const char *args,
 				 struct pop3_policy_auth_settings *set_r);
@@ -75,8 +82,10 @@ int pop3_policy_auth_read_login_state(struct pop3_policy_store *store,
 				      const char *user,
 				      struct pop3_policy_login_state *state_r,
 				      const char **error_r);
-/* Resolves the user's login policy from the defaults, site and classes of
-   the args and the store record's policy words (NULL: no record).
+/* Resolves the user's login policy from the site layer that
+   pop3_policy_auth_args_parse() parsed (set->site_layer) and the store
+   record's policy words (NULL: no record), whose class= words are looked
+   up in set->classes.
    Returns 0, or -1 with error_r naming the user if a policy is bad. */
 int pop3_policy_auth_resolve_with(const struct pop3_policy_auth_settings *set,
 				  const char *user, const char *store_policy,

@@ -1,8 +1,9 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* Registration of the doveadm pop3-policy commands, and what they share:
-   opening the user's store and resolving the user's policy the same way a
-   POP3 session does (pop3-policy-retention-settings.c). */
+   reading the user's settings, opening the user's store and resolving the
+   user's policy the same way a POP3 session does
+   (pop3-policy-mail-settings.c, pop3-policy-retention-settings.c). */
 
 #include "lib.h"
 #include "array.h"
@@ -14,19 +15,20 @@
 #include "doveadm-pop3-policy-cmds.h"
 
 int doveadm_pop3_policy_store_open(struct mail_user *user,
+				   const struct pop3_policy_mail_settings *set,
 				   struct pop3_policy_store **store_r,
 				   const char **error_r)
 {
-	struct pop3_policy_store_settings set;
+	struct pop3_policy_store_settings store_set;
 
 	*store_r = NULL;
-	i_zero(&set);
-	set.uri = mail_user_plugin_getenv(user, "pop3_policy_dict");
-	set.base_dir = user->set->base_dir;
-	set.event_parent = user->event;
-	if (set.uri == NULL || set.uri[0] == '\0')
+	i_zero(&store_set);
+	store_set.uri = set->dict_uri;
+	store_set.base_dir = user->set->base_dir;
+	store_set.event_parent = user->event;
+	if (store_set.uri == NULL || store_set.uri[0] == '\0')
 		return 0;
-	if (pop3_policy_store_init(&set, store_r, error_r) < 0)
+	if (pop3_policy_store_init(&store_set, store_r, error_r) < 0)
 		return -1;
 	return 1;
 }
@@ -61,15 +63,23 @@ const char *const *doveadm_pop3_policy_global_envs(void)
 	return envs;
 }
 
+void doveadm_pop3_policy_settings_read(struct mail_user *user,
+				       struct pop3_policy_mail_settings *set_r)
+{
+	pop3_policy_mail_settings_read(user, user->pool,
+		doveadm_pop3_policy_global_envs(), set_r);
+}
+
 int doveadm_pop3_policy_resolve(struct mail_user *user,
+				const struct pop3_policy_mail_settings *set,
 				struct pop3_policy_store **store_r,
 				struct pop3_policy *policy_r,
 				const char **error_r)
 {
-	if (doveadm_pop3_policy_store_open(user, store_r, error_r) < 0)
+	if (doveadm_pop3_policy_store_open(user, set, store_r, error_r) < 0)
 		return -1;
-	return pop3_policy_retention_settings_resolve(user, *store_r, NULL,
-			user->pool, doveadm_pop3_policy_global_envs(),
+	return pop3_policy_retention_settings_resolve(user, set, *store_r,
+			NULL, user->pool, doveadm_pop3_policy_global_envs(),
 			policy_r, error_r);
 }
 

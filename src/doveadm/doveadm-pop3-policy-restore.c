@@ -25,16 +25,17 @@ cmd_pop3_policy_restore_run(struct doveadm_mail_cmd_context *_ctx,
 {
 	struct pop3_policy_restore_cmd_context *ctx =
 		(struct pop3_policy_restore_cmd_context *)_ctx;
-	const char *quarantine, *error;
+	struct pop3_policy_mail_settings set;
+	const char *error;
 	int ret;
 
-	if (pop3_policy_retention_settings_quarantine(user, &quarantine,
-						      &error) < 0) {
-		i_error("%s", error);
+	doveadm_pop3_policy_settings_read(user, &set);
+	if (set.quarantine_error != NULL) {
+		i_error("%s", set.quarantine_error);
 		doveadm_mail_failed_error(_ctx, MAIL_ERROR_PARAMS);
 		return -1;
 	}
-	ret = pop3_policy_run_restore(user, quarantine,
+	ret = pop3_policy_run_restore(user, set.quarantine,
 				      ctx->all ? NULL : &ctx->uids, &error);
 	if (ret < 0) {
 		i_error("user %s: %s", user->username, error);

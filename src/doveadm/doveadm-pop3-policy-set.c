@@ -19,17 +19,6 @@ struct pop3_policy_set_cmd_context {
 	const char *policy;
 };
 
-static int
-policy_set_class_lookup(const char *name, void *context,
-			const char **policy_r, const char **error_r ATTR_UNUSED)
-{
-	struct mail_user *user = context;
-
-	*policy_r = mail_user_plugin_getenv(user, t_strconcat(
-		"pop3_policy_class_", name, NULL));
-	return *policy_r == NULL ? 0 : 1;
-}
-
 /* With pop3_policy_capa = yes, CAPA announces before login the smallest
    EXPIRE and the largest LOGIN-DELAY of every user (RFC 2449 6.5, 6.7).
    A record that would leave the user's effective policy outside them is
@@ -37,31 +26,33 @@ policy_set_class_lookup(const char *name, void *context,
    enforces the record's login_delay as it is. Returns 0, or -1 with
    error_r saying why and what to change. */
 static int
-policy_set_check_capa(struct mail_user *user, const char *record,
-		      const char **error_r)
+policy_set_check_capa(struct mail_user *user,
+		      const struct pop3_policy_mail_settings *set,
+		      const char *record, const char **error_r)
 {
-	struct pop3_policy_capa_bounds bounds;
 	struct pop3_policy policy;
 	const char *error, *reason;
-	int ret;
 
-	ret = pop3_policy_retention_settings_capa_bounds(user,
-			doveadm_pop3_policy_global_envs(), &bounds, error_r);
-	if (ret <= 0)
-		return ret;
+	if (set->capa_error != NULL) {
+		*error_r = set->capa_error;
+		return -1;
+	}
+	if (!set->capa)
+		return 0;
 	/* the layers below the record, as a session would see them */
-	if (pop3_policy_retention_settings_resolve(user, NULL, NULL,
+	if (pop3_policy_retention_settings_resolve(user, set, NULL, NULL,
 			pool_datastack_create(),
 			doveadm_pop3_policy_global_envs(), &policy,
 			error_r) < 0)
 		return -1;
 	if (pop3_policy_parse(&policy, pool_datastack_create(), record,
 			      POP3_POLICY_LAYER_STORE,
-			      policy_set_class_lookup, user, &error) < 0) {
+			      pop3_policy_retention_settings_class_lookup,
+			      user, &error) < 0) {
 		*error_r = error;
 		return -1;
 	}
-	if (!pop3_policy_capa_within(&policy, &bounds, &reason)) {
+	if (!pop3_policy_capa_within(&policy, &set->capa_bounds, &reason)) {
 		*error_r = t_strdup_printf("refused with pop3_policy_capa = "
 			"yes: %s; widen the bound with that setting (or a "
 			"class) first",
@@ -77,6 +68,7 @@ cmd_pop3_policy_set_run(struct doveadm_mail_cmd_context *_ctx,
 {
 	struct pop3_policy_set_cmd_context *ctx =
 		(struct pop3_policy_set_cmd_context *)_ctx;
+	struct pop3_policy_mail_settings set;
 	struct pop3_policy_store *store;
 	struct pop3_policy policy;
 	const char *error, *fields[3];
@@ -85,17 +77,19 @@ cmd_pop3_policy_set_run(struct doveadm_mail_cmd_context *_ctx,
 	pop3_policy_init(&policy);
 	if (pop3_policy_parse(&policy, pool_datastack_create(), ctx->policy,
 			      POP3_POLICY_LAYER_STORE,
-			      policy_set_class_lookup, user, &error) < 0) {
+			      pop3_policy_retention_settings_class_lookup,
+			      user, &error) < 0) {
 		i_error("user %s: %s", user->username, error);
 		doveadm_mail_failed_error(_ctx, MAIL_ERROR_PARAMS);
 		return -1;
 	}
-	if (policy_set_check_capa(user, ctx->policy, &error) < 0) {
+	doveadm_pop3_policy_settings_read(user, &set);
+	if (policy_set_check_capa(user, &set, ctx->policy, &error) < 0) {
 		i_error("user %s: %s", user->username, error);
 		doveadm_mail_failed_error(_ctx, MAIL_ERROR_PARAMS);
 		return -1;
 	}
-	ret = doveadm_pop3_policy_store_open(user, &store, &error);
+	ret = doveadm_pop3_policy_store_open(user, &set, &store, &error);
 	if (ret <= 0) {
 		i_error("user %s: %s", user->username, ret < 0 ? error :
 			"pop3_policy_dict is not set");

@@ -13,13 +13,15 @@ static int
 cmd_pop3_policy_show_run(struct doveadm_mail_cmd_context *ctx,
 			 struct mail_user *user)
 {
+	struct pop3_policy_mail_settings set;
 	struct pop3_policy_store *store;
 	struct pop3_policy policy;
 	const char *error;
 	unsigned int i;
 	int ret;
 
-	ret = doveadm_pop3_policy_resolve(user, &store, &policy, &error);
+	doveadm_pop3_policy_settings_read(user, &set);
+	ret = doveadm_pop3_policy_resolve(user, &set, &store, &policy, &error);
 	if (store != NULL)
 		pop3_policy_store_deinit(&store);
 	if (ret < 0) {

@@ -27,6 +27,7 @@ cmd_pop3_policy_sweep_run(struct doveadm_mail_cmd_context *_ctx,
 	struct pop3_policy_sweep_cmd_context *ctx =
 		(struct pop3_policy_sweep_cmd_context *)_ctx;
 	struct pop3_policy_run_settings set = { .quarantine = NULL };
+	struct pop3_policy_mail_settings mail_set;
 	struct pop3_policy_run_counts counts;
 	struct pop3_policy_store *store;
 	struct pop3_policy policy;
@@ -35,13 +36,16 @@ cmd_pop3_policy_sweep_run(struct doveadm_mail_cmd_context *_ctx,
 	unsigned int i;
 	int ret;
 
-	ret = doveadm_pop3_policy_resolve(user, &store, &policy, &error);
+	doveadm_pop3_policy_settings_read(user, &mail_set);
+	ret = doveadm_pop3_policy_resolve(user, &mail_set, &store, &policy,
+					  &error);
 	if (store != NULL)
 		pop3_policy_store_deinit(&store);
-	if (ret == 0) {
-		ret = pop3_policy_retention_settings_quarantine(user,
-			&set.quarantine, &error);
+	if (ret == 0 && mail_set.quarantine_error != NULL) {
+		error = mail_set.quarantine_error;
+		ret = -1;
 	}
+	set.quarantine = mail_set.quarantine;
 	if (ret < 0) {
 		/* fail closed: nothing is removed for this user */
 		i_error("%s", error);

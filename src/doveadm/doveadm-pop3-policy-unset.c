@@ -12,11 +12,13 @@ static int
 cmd_pop3_policy_unset_run(struct doveadm_mail_cmd_context *ctx,
 			  struct mail_user *user)
 {
+	struct pop3_policy_mail_settings set;
 	struct pop3_policy_store *store;
 	const char *error;
 	int ret;
 
-	ret = doveadm_pop3_policy_store_open(user, &store, &error);
+	doveadm_pop3_policy_settings_read(user, &set);
+	ret = doveadm_pop3_policy_store_open(user, &set, &store, &error);
 	if (ret <= 0) {
 		i_error("user %s: %s", user->username, ret < 0 ? error :
 			"pop3_policy_dict is not set");

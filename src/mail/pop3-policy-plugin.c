@@ -1,10 +1,13 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
 /* Wiring of the mail plugin: settings are read once per user in the
-   mail_user_created hook. A POP3 session whose policy record the
-   pop3_policy userdb handed over never opens the store; otherwise the
-   user's store is opened there, and a store that cannot be opened fails
-   the session (user->error): the policy must never be skipped silently. */
+   mail_user_created hook (pop3-policy-mail-settings.h) into the plugin's
+   one mail_user context, which also holds each feature's per-user state
+   (retention's: pop3-policy-retention.h). A POP3 session whose policy
+   record the pop3_policy userdb handed over never opens the store;
+   otherwise the user's store is opened there, and a store that cannot be
+   opened fails the session (user->error): the policy must never be
+   skipped silently. */
 
 #include "lib.h"
 #include "mail-user.h"
@@ -24,15 +27,28 @@ struct event_category event_category_pop3_policy = {
 	.name = "pop3-policy",
 };
 
+static void pop3_policy_mail_user_deinit_pre(struct mail_user *user)
+{
+	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
+
+	if (puser->retention != NULL)
+		pop3_policy_retention_user_deinit_pre(user, puser->retention);
+	puser->module_ctx.super.deinit_pre(user);
+}
+
 static void pop3_policy_mail_user_deinit(struct mail_user *user)
 {
 	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
 
+	if (puser->retention != NULL)
+		pop3_policy_retention_user_deinit(puser->retention);
 	pop3_policy_store_deinit(&puser->store);
 	event_unref(&puser->event);
 	puser->module_ctx.super.deinit(user);
 }
 
+/* The handover fields are the login's userdb fields, not settings: the
+   reader (src/lib, which has no lib-storage) asks for them by name. */
 static const char *pop3_policy_user_field(const char *name, void *context)
 {
 	struct mail_user *user = context;
@@ -85,6 +101,7 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 	puser = p_new(user->pool, struct pop3_policy_user, 1);
 	puser->module_ctx.super = *v;
 	user->vlast = &puser->module_ctx.super;
+	v->deinit_pre = pop3_policy_mail_user_deinit_pre;
 	v->deinit = pop3_policy_mail_user_deinit;
 	MODULE_CONTEXT_SET(user, pop3_policy_user_module, puser);
 
@@ -92,16 +109,19 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 	event_add_category(puser->event, &event_category_pop3_policy);
 	event_set_append_log_prefix(puser->event, "pop3-policy: ");
 
-	/* Only a POP3 session reads the store here (doveadm's commands
-	   open it themselves), and only for the policy record the userdb
-	   did not hand over. */
-	if (strcmp(user->service, "pop3") != 0 ||
-	    pop3_policy_take_handover(user, puser)) {
+	/* Only a POP3 session uses the settings and the store here:
+	   doveadm's commands read both themselves, per command, and other
+	   services use neither. The store is opened only for the policy
+	   record the userdb did not hand over. */
+	if (strcmp(user->service, "pop3") != 0)
+		return;
+	pop3_policy_mail_settings_read(user, user->pool, NULL, &puser->set);
+	if (pop3_policy_take_handover(user, puser)) {
 		pop3_policy_retention_user_created(user, puser);
 		return;
 	}
 	i_zero(&store_set);
-	store_set.uri = mail_user_plugin_getenv(user, "pop3_policy_dict");
+	store_set.uri = puser->set.dict_uri;
 	store_set.base_dir = user->set->base_dir;
 	store_set.event_parent = puser->event;
 	if (store_set.uri == NULL || store_set.uri[0] == '\0') {
@@ -125,11 +145,11 @@ static void pop3_policy_mail_user_created(struct mail_user *user)
 const struct pop3_policy *
 pop3_policy_plugin_capa_policy(struct mail_user *user)
 {
-	struct pop3_policy_retention_user *ruser =
-		POP3_POLICY_RETENTION_USER_CONTEXT(user);
+	struct pop3_policy_user *puser = POP3_POLICY_USER_CONTEXT(user);
 
-	return ruser == NULL || !ruser->capa || user->error != NULL ? NULL :
-		&ruser->policy;
+	return puser == NULL || puser->retention == NULL ||
+		!puser->set.capa || user->error != NULL ? NULL :
+		&puser->retention->policy;
 }
 
 static struct mail_storage_hooks pop3_policy_mail_storage_hooks = {

@@ -3,14 +3,22 @@
 
 #include "module-context.h"
 #include "mail-user.h"
+#include "pop3-policy-mail-settings.h"
 
 struct pop3_policy;
+struct pop3_policy_retention_user;
 
 #define POP3_POLICY_USER_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, pop3_policy_user_module)
 
+/* The plugin's one context on a mail user: its settings and the state of
+   each feature, set up in the mail_user_created hook. */
 struct pop3_policy_user {
 	union mail_user_module_context module_ctx;
+	struct event *event;
+	/* plugin {} settings, read once when the user was created (in a
+	   pop3 session; zeroed in other services, which use none) */
+	struct pop3_policy_mail_settings set;
 	/* the store named by pop3_policy_dict; NULL if it is not set, not
 	   needed (another service than pop3) or the userdb handed the
 	   policy record over */
@@ -19,7 +27,10 @@ struct pop3_policy_user {
 	   has none), if policy_handed_over */
 	const char *policy_record;
 	bool policy_handed_over:1;
-	struct event *event;
+	/* retention of a POP3 session whose policy resolved, else NULL
+	   (pop3-policy-retention.h); the UIDL overrides keep their state
+	   per INBOX and read set */
+	struct pop3_policy_retention_user *retention;
 };
 
 extern MODULE_CONTEXT_DEFINE(pop3_policy_user_module,

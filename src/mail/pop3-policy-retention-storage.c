@@ -16,6 +16,7 @@
 #include "istream.h"
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
+#include "pop3-policy-plugin.h"
 #include "pop3-policy-retention-run.h"
 #include "pop3-policy-retention.h"
 
@@ -125,8 +126,10 @@ retention_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 
 static void retention_mailbox_allocated(struct mailbox *box)
 {
+	struct pop3_policy_user *puser =
+		POP3_POLICY_USER_CONTEXT(box->storage->user);
 	struct pop3_policy_retention_user *ruser =
-		POP3_POLICY_RETENTION_USER_CONTEXT(box->storage->user);
+		puser == NULL ? NULL : puser->retention;
 	struct mailbox_vfuncs *v = box->vlast;
 	struct retention_mailbox *rbox;
 

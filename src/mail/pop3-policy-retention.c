@@ -17,13 +17,9 @@
 #include "pop3-policy-retention-run.h"
 #include "pop3-policy-retention-settings.h"
 #include "pop3-policy-retention.h"
-#include "pop3-policy-capa.h"
 
 /* A DELE waits this long for a concurrent sweep to finish */
 #define RETENTION_DELE_LOCK_SECS 30
-
-struct pop3_policy_retention_user_module pop3_policy_retention_user_module =
-	MODULE_CONTEXT_INIT(&mail_user_module_register);
 
 static void retention_log_counts(struct pop3_policy_retention_user *ruser,
 				 const struct pop3_policy_run_counts *counts)
@@ -78,11 +74,9 @@ static void retention_run(struct mail_user *user,
 	retention_log_counts(ruser, &counts);
 }
 
-static void retention_user_deinit_pre(struct mail_user *user)
+void pop3_policy_retention_user_deinit_pre(struct mail_user *user,
+				struct pop3_policy_retention_user *ruser)
 {
-	struct pop3_policy_retention_user *ruser =
-		POP3_POLICY_RETENTION_USER_CONTEXT(user);
-
 	e_debug(ruser->event, "Session ended (%s QUIT): %u DELE'd, "
 		"%u retrieved whole", ruser->quit_seen ? "with" : "without",
 		seq_range_count(&ruser->dele_uids),
@@ -90,22 +84,17 @@ static void retention_user_deinit_pre(struct mail_user *user)
 	if (ruser->quit_seen) T_BEGIN {
 		retention_run(user, ruser);
 	} T_END;
-	ruser->module_ctx.super.deinit_pre(user);
 }
 
-static void retention_user_deinit(struct mail_user *user)
+void
+pop3_policy_retention_user_deinit(struct pop3_policy_retention_user *ruser)
 {
-	struct pop3_policy_retention_user *ruser =
-		POP3_POLICY_RETENTION_USER_CONTEXT(user);
-
 	event_unref(&ruser->event);
-	ruser->module_ctx.super.deinit(user);
 }
 
 void pop3_policy_retention_user_created(struct mail_user *user,
 					struct pop3_policy_user *puser)
 {
-	struct mail_user_vfuncs *v = user->vlast;
 	struct pop3_policy_retention_user *ruser;
 	struct pop3_policy_handed_record handed = {
 		.record = puser->policy_record,
@@ -121,18 +110,15 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 	ruser->event = event_create(puser->event);
 	p_array_init(&ruser->dele_uids, user->pool, 16);
 	p_array_init(&ruser->retr_uids, user->pool, 16);
-	if (pop3_policy_retention_settings_quarantine(user, &ruser->quarantine,
-						      &error) < 0) {
-		/* error set */
-	} else if (pop3_policy_retention_settings_resolve(user, puser->store,
+	ruser->quarantine = puser->set.quarantine;
+	/* a bad quarantine is this session's error too */
+	error = puser->set.quarantine_error;
+	if (error == NULL &&
+	    pop3_policy_retention_settings_resolve(user, &puser->set,
+			puser->store,
 			puser->policy_handed_over ? &handed : NULL,
-			user->pool, NULL, &ruser->policy, &error) == 0) {
-		struct pop3_policy_capa_bounds bounds;
-
-		error = NULL;
-		/* resolved (and bounded) above: no error left here */
-		ruser->capa = pop3_policy_retention_settings_capa_bounds(
-			user, NULL, &bounds, &error) > 0;
+			user->pool, NULL, &ruser->policy, &error) < 0) {
+		/* error set */
 	}
 	if (error != NULL) {
 		/* fail closed: a session with a policy we cannot read
@@ -143,17 +129,5 @@ void pop3_policy_retention_user_created(struct mail_user *user,
 		event_unref(&ruser->event);
 		return;
 	}
-
-	ruser->module_ctx.super = *v;
-	user->vlast = &ruser->module_ctx.super;
-	v->deinit_pre = retention_user_deinit_pre;
-	v->deinit = retention_user_deinit;
-	/* This layer is added inside the plugin's own mail_user_created
-	   hook, right after the plugin's layer, and Dovecot's hook builder
-	   sees both as one: a function the plugin's layer passes through
-	   (deinit_pre) must be passed through by hand, else ours is never
-	   called. */
-	if (user->v.deinit_pre == ruser->module_ctx.super.deinit_pre)
-		user->v.deinit_pre = v->deinit_pre;
-	MODULE_CONTEXT_SET(user, pop3_policy_retention_user_module, ruser);
+	puser->retention = ruser;
 }

@@ -12,13 +12,11 @@ struct mail_user;
 struct module;
 struct pop3_policy_user;
 
-#define POP3_POLICY_RETENTION_USER_CONTEXT(obj) \
-	MODULE_CONTEXT(obj, pop3_policy_retention_user_module)
-
+/* A member of the plugin's user context (struct pop3_policy_user) */
 struct pop3_policy_retention_user {
-	union mail_user_module_context module_ctx;
 	struct event *event;
 	struct pop3_policy policy;
+	/* pop3_policy_quarantine, from the user's settings */
 	const char *quarantine;
 
 	/* INBOX UIDs DELE'd (expunged at QUIT) and retrieved whole */
@@ -28,18 +26,19 @@ struct pop3_policy_retention_user {
 	bool quit_seen:1;
 	/* at QUIT, the policy might owe removals (else none is run) */
 	bool owed_possible:1;
-	/* the site's pop3_policy_capa is yes: CAPA announces the policy */
-	bool capa:1;
 };
 
-extern MODULE_CONTEXT_DEFINE(pop3_policy_retention_user_module,
-			     &mail_user_module_register);
-
 /* Called at the end of the plugin's mail_user_created hook: in a pop3
-   session, resolves the user's policy (failing the session through
-   user->error if it is bad) and arranges the removals at deinit. */
+   session, resolves the user's policy and sets puser->retention, or fails
+   the session through user->error if the policy is bad. */
 void pop3_policy_retention_user_created(struct mail_user *user,
 					struct pop3_policy_user *puser);
+/* Called from the plugin's deinit_pre: the removals after a QUIT. */
+void pop3_policy_retention_user_deinit_pre(struct mail_user *user,
+				struct pop3_policy_retention_user *ruser);
+/* Called from the plugin's deinit: frees what ruser holds. */
+void
+pop3_policy_retention_user_deinit(struct pop3_policy_retention_user *ruser);
 
 /* Registers and unregisters the storage hooks of retention. */
 void pop3_policy_retention_init(struct module *module);

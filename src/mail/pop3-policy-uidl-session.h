@@ -5,6 +5,7 @@
    hooks called from pop3-policy-plugin.c. */
 
 struct module;
+struct mailbox;
 
 /* Settings: pop3_policy_uidl_guard (percent, default 50; 0 disables),
    pop3_policy_uidl_persist (yes/no, default no). */
@@ -17,5 +18,9 @@ struct module;
    (MAIL_FETCH_POP3_ORDER). */
 void pop3_policy_uidl_init(struct module *module);
 void pop3_policy_uidl_deinit(void);
+
+/* Fails the session's INBOX sync with a temporary error, which pop3 sends
+   as "-ERR [SYS/TEMP] <error>" before it ends the session. Returns -1. */
+int pop3_policy_uidl_session_fail(struct mailbox *box, const char *error);
 
 #endif

@@ -11,7 +11,6 @@
 
 #include "lib.h"
 #include "array.h"
-#include "str-sanitize.h"
 #include "master-service.h"
 #include "mail-user.h"
 #include "settings-parser.h"
@@ -23,10 +22,11 @@
 #include "pop3-policy-retention-run.h"
 #include "pop3-policy-retention-settings.h"
 #include "pop3-policy-capa.h"
+#include "pop3-policy-mail-settings.h"
 
-static int
-settings_class_lookup(const char *name, void *context, const char **policy_r,
-		      const char **error_r ATTR_UNUSED)
+int pop3_policy_retention_settings_class_lookup(const char *name,
+		void *context, const char **policy_r,
+		const char **error_r ATTR_UNUSED)
 {
 	struct mail_user *user = context;
 
@@ -122,7 +122,8 @@ settings_resolve_layers(struct mail_user *user,
 		return -1;
 	pop3_policy_init(policy_r);
 	if (pop3_policy_parse(policy_r, pool, site, POP3_POLICY_LAYER_SITE,
-			      settings_class_lookup, user, &error) < 0) {
+			      pop3_policy_retention_settings_class_lookup,
+			      user, &error) < 0) {
 		*error_r = t_strdup_printf("user %s: plugin setting "
 					   "pop3_policy: %s",
 					   user->username, error);
@@ -130,7 +131,8 @@ settings_resolve_layers(struct mail_user *user,
 	}
 	if (pop3_policy_parse(policy_r, pool, userdb,
 			      POP3_POLICY_LAYER_USERDB,
-			      settings_class_lookup, user, &error) < 0) {
+			      pop3_policy_retention_settings_class_lookup,
+			      user, &error) < 0) {
 		*error_r = t_strdup_printf("user %s: userdb field "
 					   "pop3_policy: %s",
 					   user->username, error);
@@ -160,7 +162,8 @@ settings_resolve_layers(struct mail_user *user,
 	if (ret > 0 &&
 	    pop3_policy_parse(policy_r, pool, fields[1],
 			      POP3_POLICY_LAYER_STORE,
-			      settings_class_lookup, user, &error) < 0) {
+			      pop3_policy_retention_settings_class_lookup,
+			      user, &error) < 0) {
 		*error_r = t_strdup_printf("user %s: store record %s: %s",
 			user->username,
 			pop3_policy_store_key(POP3_POLICY_RECORD_POLICY,
@@ -251,6 +254,7 @@ int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
 }
 
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
+				const struct pop3_policy_mail_settings *set,
 				struct pop3_policy_store *store,
 				const struct pop3_policy_handed_record *handed_record,
 					   pool_t pool,
@@ -258,9 +262,7 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 					   struct pop3_policy *policy_r,
 					   const char **error_r)
 {
-	struct pop3_policy_capa_bounds bounds;
 	const char *reason;
-	int ret;
 
 	if (settings_resolve_layers(user, store, handed_record, pool,
 				    global_plugin_envs, policy_r, error_r) < 0)
@@ -270,12 +272,13 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 	   may be refused (RFC 2449 6.5, 6.7): a userdb field or store record
 	   beyond those bounds is held to them, in sessions and in doveadm's
 	   sweeps alike, so that what was announced stays true. */
-	ret = pop3_policy_retention_settings_capa_bounds(user,
-			global_plugin_envs, &bounds, error_r);
-	if (ret < 0)
+	if (set->capa_error != NULL) {
+		*error_r = set->capa_error;
 		return -1;
-	if (ret > 0 && !pop3_policy_capa_within(policy_r, &bounds, &reason)) {
-		(void)pop3_policy_capa_bound(policy_r, &bounds);
+	}
+	if (set->capa &&
+	    !pop3_policy_capa_within(policy_r, &set->capa_bounds, &reason)) {
+		(void)pop3_policy_capa_bound(policy_r, &set->capa_bounds);
 		e_warning(user->event, "pop3-policy: user %s: %s; using "
 			  "expire=%s max_age=%s login_delay=%s",
 			  user->username, reason,
@@ -284,26 +287,5 @@ int pop3_policy_retention_settings_resolve(struct mail_user *user,
 			  pop3_policy_duration_str(
 				policy_r->login_delay_secs));
 	}
-	return 0;
-}
-
-int pop3_policy_retention_settings_quarantine(struct mail_user *user,
-					      const char **name_r,
-					      const char **error_r)
-{
-	const char *name, *reason;
-
-	name = mail_user_plugin_getenv(user, "pop3_policy_quarantine");
-	if (name == NULL || name[0] == '\0')
-		name = POP3_POLICY_DEFAULT_QUARANTINE;
-	/* the quarantine is purged: INBOX there would purge the mail the
-	   policy keeps */
-	if (!pop3_policy_mailbox_name_is_valid(name, &reason)) {
-		*error_r = t_strdup_printf(
-			"user %s: pop3_policy_quarantine=%s: %s",
-			user->username, str_sanitize(name, 256), reason);
-		return -1;
-	}
-	*name_r = name;
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 struct mail_user;
 struct pop3_policy_store;
+struct pop3_policy_mail_settings;
 
 struct pop3_policy_handed_record {
 	const char *record;
@@ -23,19 +24,28 @@ struct pop3_policy_handed_record {
    global_plugin_envs (key, value, ..., NULL) are the process's plugin {}
    settings before userdb fields, needed when the userdb sets pop3_policy;
    NULL finds them in the process's global settings, and fails closed if
-   they are not there. With pop3_policy_capa = yes the result is held to
-   the bounds CAPA announces before login (logged as a warning when that
-   changes it). Returns 0 on success, -1 with error_r naming the user, the
-   layer, the word and why. */
+   they are not there. With set->capa (the site's pop3_policy_capa = yes)
+   the result is held to set->capa_bounds, which CAPA announces before
+   login (logged as a warning when that changes it); set->capa_error fails
+   the resolution. Returns 0 on success, -1 with error_r naming the user,
+   the layer, the word and why. */
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
+				const struct pop3_policy_mail_settings *set,
 				struct pop3_policy_store *store,
 				const struct pop3_policy_handed_record *handed_record,
 					   pool_t pool,
 				const char *const *global_plugin_envs,
 					   struct pop3_policy *policy_r,
 					   const char **error_r);
+/* The class lookup of the user's policy layers (pop3_policy_class_lookup_t
+   with the mail user as context): the plugin setting
+   pop3_policy_class_<name>. A lookup by the name a class= word gives, so
+   it is no field of struct pop3_policy_mail_settings. */
+int pop3_policy_retention_settings_class_lookup(const char *name,
+		void *context, const char **policy_r, const char **error_r);
 struct pop3_policy_capa_bounds;
-/* Returns the bounds that CAPA announces before login (RFC 2449 EXPIRE and
+/* Read through pop3_policy_mail_settings_read(): use its struct.
+   Returns the bounds that CAPA announces before login (RFC 2449 EXPIRE and
    LOGIN-DELAY with USER, pop3-policy-capa.h), from the global plugin {}
    settings (global_plugin_envs as for _resolve(), or NULL for the
    process's global settings): pop3_policy, every
@@ -47,13 +57,5 @@ int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
 			const char *const *global_plugin_envs,
 			struct pop3_policy_capa_bounds *bounds_r,
 			const char **error_r);
-/* Returns the quarantine mailbox name (pop3_policy_quarantine, from
-   plugin {} or a userdb field). Returns 0, or -1 with error_r naming the
-   user, the name and why if it is not a mailbox the package may move
-   mail into and purge (INBOX, a wildcard, a path outside the mailbox
-   tree, ...): then nothing may be held, purged or restored. */
-int pop3_policy_retention_settings_quarantine(struct mail_user *user,
-					      const char **name_r,
-					      const char **error_r);
 
 #endif

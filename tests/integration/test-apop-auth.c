@@ -1435,6 +1435,33 @@ static void test_apop_clients(void)
 	fixture_stop(f);
 }
 
+/* A site policy in the args that does not parse fails every POP3 login
+   closed, each with an error naming the user, and does not stop auth:
+   the same as a bad store record, although the args are parsed once. */
+static void test_apop_bad_site_policy(void)
+{
+	FixtureOptions fopts = { 0 };
+	Fixture *f;
+	char *secret;
+
+	fopts.site_policy = "login_delay=0,bogus=1";
+	f = fixture_start(&fopts);
+	secret = generate_secret(f, "alice");
+	assert_reply_prefix(try_pass(f, "alice", HASHED_PASS),
+			    "-ERR [SYS/TEMP] ");
+	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS),
+			    "-ERR [SYS/TEMP] ");
+	g_assert_true(log_has(f, "user alice: passdb/userdb args "
+			      "pop3_policy=: Invalid site policy: "
+			      "'bogus=1': unknown key 'bogus'"));
+	g_assert_true(log_has(f, "user bob: passdb/userdb args "
+			      "pop3_policy=: Invalid site policy: "
+			      "'bogus=1': unknown key 'bogus'"));
+	g_free(secret);
+	fixture_stop(f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1445,6 +1472,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/apop/rotate", test_apop_rotate);
 	g_test_add_func("/apop/login-delay", test_apop_login_delay);
 	g_test_add_func("/apop/apop-only", test_apop_only);
+	g_test_add_func("/apop/bad-site-policy", test_apop_bad_site_policy);
 	g_test_add_func("/apop/imap-untouched", test_apop_imap_untouched);
 	g_test_add_func("/apop/login-write-fails",
 			test_apop_login_write_fails);
