@@ -78,6 +78,7 @@
 #include "pop3-policy-mailbox.h"
 #include "pop3-policy-policy.h"
 #include "pop3-policy-retention-move.h"
+#include "pop3-policy-test-hook.h"
 
 #include <stdio.h>
 #include <fcntl.h>
@@ -445,6 +446,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 	uint32_t uid;
 	int ret = 0;
 
+	POP3_POLICY_TEST_POINT("move-start");
 	/* a move: target may have the message already (an interrupted
 	   move whose pair the repair kept): then it is only expunged */
 	if (kind != POP3_POLICY_MOVE_TARGET)
@@ -485,6 +487,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 			ret = -1;
 	}
 	if (ret == 0 && array_count(&copies) > 0) {
+		POP3_POLICY_TEST_POINT("move-journal-written");
 		dt = mailbox_transaction_begin(dest,
 			MAILBOX_TRANSACTION_FLAG_EXTERNAL, __func__);
 		array_foreach(&copies, m) {
@@ -503,6 +506,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 				ret = -1;
 				break;
 			}
+			POP3_POLICY_TEST_POINT("move-copied");
 		}
 		if (ret < 0)
 			mailbox_transaction_rollback(&dt);
@@ -519,6 +523,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		array_clear(moved);
 		return -1;
 	}
+	POP3_POLICY_TEST_POINT("move-copies-committed");
 	/* the copies are committed before the originals go */
 	array_foreach(moved, m) {
 		if (mail_set_uid(mail, m->uid))
@@ -530,6 +535,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		array_clear(moved);
 		return -1;
 	}
+	POP3_POLICY_TEST_POINT("move-expunges-committed");
 	/* the expunges are in the transaction log; the sync carries them
 	   out (on maildir: unlinks the files), and if a kill stops it, the
 	   next sync of the mailbox by anyone finishes them */
@@ -537,6 +543,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		/* the move itself is done */
 		i_error("%s", pop3_policy_mailbox_error(src));
 	}
+	POP3_POLICY_TEST_POINT("move-synced");
 	if (journal != NULL && unlink(journal) < 0 && errno != ENOENT) {
 		/* the next run's repair finds nothing in both and tries
 		   again */
