@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Foundation tests: the package's three modules load in a real
+/* The package's modules: the three of them load in a real
    Dovecot, their exported symbols are named after their files, a POP3
    session with the plugin loaded and no policy answers exactly as vanilla
    Dovecot does, and the harness leaves nothing behind, also when a test
@@ -733,22 +733,22 @@ int main(int argc, char *argv[])
 	pidfile = g_build_filename(g_getenv("PP_TEST_TMPDIR") != NULL ?
 				   g_getenv("PP_TEST_TMPDIR") :
 				   g_get_tmp_dir(),
-				   "foundation-abort.pid", NULL);
+				   "modules-abort.pid", NULL);
 	if (!g_test_subprocess()) {
 		g_unlink(pidfile);
 		g_setenv("PP_FOUNDATION_PIDFILE", pidfile, TRUE);
 	}
 
-	g_test_add_func("/foundation/module-symbols", test_module_symbols);
-	g_test_add_func("/foundation/mail-plugin-loads",
+	g_test_add_func("/modules/module-symbols", test_module_symbols);
+	g_test_add_func("/modules/mail-plugin-loads",
 			test_mail_plugin_loads);
-	g_test_add_func("/foundation/auth-module-loads",
+	g_test_add_func("/modules/auth-module-loads",
 			test_auth_module_loads);
-	g_test_add_func("/foundation/doveadm-commands",
+	g_test_add_func("/modules/doveadm-commands",
 			test_doveadm_commands);
-	g_test_add_func("/foundation/same-as-vanilla", test_same_as_vanilla);
-	g_test_add_func("/foundation/stop-cleans-up", test_stop_cleans_up);
-	g_test_add_func("/foundation/abort-cleans-up", test_abort_cleans_up);
+	g_test_add_func("/modules/same-as-vanilla", test_same_as_vanilla);
+	g_test_add_func("/modules/stop-cleans-up", test_stop_cleans_up);
+	g_test_add_func("/modules/abort-cleans-up", test_abort_cleans_up);
 	ret = g_test_run();
 	g_free(pidfile);
 	return ret;
