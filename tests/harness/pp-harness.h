@@ -169,6 +169,12 @@ unsigned int pp_instance_log_count(PpInstance *inst, const char *process,
 unsigned int pp_instance_log_lookups(PpInstance *inst, const char *process,
 				     const char *key);
 
+/* Waits until every mail process the log shows a login of ("Login: ...
+   mpid=N") has exited: the work a session does after its client was
+   answered (retention removals in deinit) is over. Fails the test after
+   30 s. */
+void pp_instance_wait_sessions_over(PpInstance *inst);
+
 /* Adds a user with a plaintext password and optional userdb extra fields
    ("pop3_policy=expire=0" ...; space-separated, no spaces inside values).
    Works before and after start. Creates the user's mail home. */
@@ -204,8 +210,12 @@ void pp_instance_store_set_raw(PpInstance *inst, const char *user,
    "+0" (libfaketime's relative syntax). Requires opts.faketime. */
 void pp_instance_set_time_offset(PpInstance *inst, const char *offset);
 
-/* The build directory (PP_TOP_BUILDDIR) and the modules in it. */
+/* The build directory (PP_TOP_BUILDDIR) and the source directory
+   (PP_TOP_SRCDIR). */
 const char *pp_top_builddir(void);
+const char *pp_top_srcdir(void);
+/* TRUE if the command line of the process pid contains tag. */
+gboolean pp_process_cmdline_has(GPid pid, const char *tag);
 
 /* Kill points of a test build (configure --enable-test-hooks, see
    src/lib/pop3-policy-test-hook.h). Fails the test, naming the configure

@@ -21,7 +21,7 @@
    with an error naming it, and nothing is removed. Runs on the default
    store (PP_STORE_BACKEND applies). */
 
-#include "pp-harness.h"
+#include "pp-helpers.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -29,111 +29,6 @@
 #include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
-
-/* the running test's instance, whose log a failure shows */
-static PpInstance *current_inst;
-
-static void dump_logs(void)
-{
-	char *log;
-
-	if (current_inst == NULL)
-		return;
-	log = pp_instance_read_log(current_inst);
-	g_printerr("--- log ---\n%s--- end ---\n", log);
-	g_free(log);
-}
-
-static void write_file(const char *path, const char *contents, int mode)
-{
-	GError *error = NULL;
-
-	if (!g_file_set_contents(path, contents, -1, &error))
-		g_error("%s", error->message);
-	g_assert_cmpint(g_chmod(path, mode), ==, 0);
-}
-
-static int doveadm(PpInstance *inst, const char *const *argv,
-		   char **out_r, char **err_r)
-{
-	char *out = NULL, *err = NULL, *cmd;
-	int ret;
-
-	ret = pp_instance_doveadm(inst, argv, NULL, &out, &err);
-	cmd = g_strjoinv(" ", (char **)argv);
-	g_test_message("doveadm %s: exit %d\nstdout: %s\nstderr: %s",
-		       cmd, ret, out, err);
-	g_free(cmd);
-	if (out_r != NULL)
-		*out_r = out;
-	else
-		g_free(out);
-	if (err_r != NULL)
-		*err_r = err;
-	else
-		g_free(err);
-	return ret;
-}
-
-static void doveadm_ok(PpInstance *inst, const char *const *argv,
-		       char **out_r)
-{
-	char *err = NULL;
-	int ret = doveadm(inst, argv, out_r, &err);
-
-	if (ret != 0) {
-		char *cmd = g_strjoinv(" ", (char **)argv);
-
-		dump_logs();
-		g_error("doveadm %s: exit %d: %s", cmd, ret, err);
-	}
-	g_free(err);
-}
-
-static void assert_prefix(char *reply, const char *prefix)
-{
-	if (!g_str_has_prefix(reply, prefix)) {
-		dump_logs();
-		g_error("expected a reply starting with '%s', got '%s'",
-			prefix, reply);
-	}
-	g_free(reply);
-}
-
-static PpPop3 *connect_pop3(PpInstance *inst)
-{
-	GError *error = NULL;
-	PpPop3 *pop3 = pp_pop3_connect(pp_instance_port(inst), &error);
-
-	g_assert_no_error(error);
-	return pop3;
-}
-
-/* USER/PASS; returns the PASS reply, and the session if it is wanted and
-   the login succeeded (else the session is ended with QUIT). */
-static char *login_pass(PpInstance *inst, const char *user,
-			PpPop3 **session_r)
-{
-	PpPop3 *pop3 = connect_pop3(inst);
-	char *cmd = g_strdup_printf("USER %s", user);
-	char *reply = pp_pop3_cmd(pop3, cmd);
-
-	g_free(cmd);
-	if (!g_str_has_prefix(reply, "+OK")) {
-		pp_pop3_close(pop3);
-		return reply;
-	}
-	g_free(reply);
-	reply = pp_pop3_cmd(pop3, "PASS pass-word");
-	if (session_r != NULL && g_str_has_prefix(reply, "+OK")) {
-		*session_r = pop3;
-		return reply;
-	}
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	return reply;
-}
 
 #define CRASH_MESSAGES 400
 
@@ -159,20 +54,8 @@ static char *login_pass(PpInstance *inst, const char *user,
 static void write_maildir_messages_named(PpInstance *inst, const char *user,
 					 unsigned int n, gboolean sizes)
 {
-	const char *home = pp_instance_home(inst, user);
-	static const char *const subdirs[] = { "", "cur", "new", "tmp" };
-	GStatBuf st;
 	unsigned int i;
 
-	g_assert_cmpint(g_stat(home, &st), ==, 0);
-	for (i = 0; i < G_N_ELEMENTS(subdirs); i++) {
-		char *dir = g_build_filename(home, "Maildir", subdirs[i],
-					     NULL);
-
-		g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-		g_assert_cmpint(chown(dir, st.st_uid, st.st_gid), ==, 0);
-		g_free(dir);
-	}
 	for (i = 0; i < n; i++) {
 		char *msg = g_strdup_printf(
 			"From: sender@example.com\r\n"
@@ -186,13 +69,9 @@ static void write_maildir_messages_named(PpInstance *inst, const char *user,
 			g_strdup_printf("1795000000.M%uP1.pp,S=%zu,W=%zu", i,
 					strlen(msg), strlen(msg)) :
 			g_strdup_printf("1795000000.M%uP1.pp", i);
-		char *path = g_build_filename(home, "Maildir", "new", name,
-					      NULL);
 
-		write_file(path, msg, 0600);
-		g_assert_cmpint(chown(path, st.st_uid, st.st_gid), ==, 0);
+		pp_instance_write_mail(inst, user, "new", name, msg);
 		g_free(msg);
-		g_free(path);
 		g_free(name);
 	}
 }
@@ -215,7 +94,7 @@ static void create_quarantine(PpInstance *inst, const char *user)
 		"mailbox", "create", "-u", user, "POP3 Quarantine", NULL
 	};
 
-	doveadm_ok(inst, argv, NULL);
+	pp_doveadm_ok(inst, argv, NULL);
 }
 
 static unsigned int lookup_count(GHashTable *counts, const char *id)
@@ -289,7 +168,7 @@ static struct seen check_messages(PpInstance *inst, const char *user,
 		unsigned int b = lookup_count(held, id);
 
 		if (a > 1 || a + b == 0 || (exact && a + b != 1)) {
-			dump_logs();
+			pp_dump_logs();
 			g_error("%s: %u times in INBOX and %u times in the "
 				"quarantine (%s)", id, a, b,
 				exact ? "after a completed run" :
@@ -373,7 +252,7 @@ static GPid new_login_mpid(PpInstance *inst, const char *user, GPid prev)
 			return pid;
 		g_usleep(10 * 1000);
 	}
-	dump_logs();
+	pp_dump_logs();
 	g_error("no new login of %s in the log", user);
 }
 
@@ -385,7 +264,7 @@ static void wait_gone(GPid pid)
 	for (i = 0; i < 3000 && kill(pid, 0) == 0; i++)
 		g_usleep(10 * 1000);
 	if (kill(pid, 0) == 0) {
-		dump_logs();
+		pp_dump_logs();
 		g_error("process %d still runs after 30 s", (int)pid);
 	}
 }
@@ -397,10 +276,11 @@ static unsigned int session_stat(PpInstance *inst, const char *user,
 	char *reply;
 	unsigned int count;
 
-	assert_prefix(login_pass(inst, user, pop3_r), "+OK");
+	pp_assert_prefix(pp_try_pass(pp_instance_port(inst), user,
+				     "pass-word", pop3_r), "+OK");
 	reply = pp_pop3_cmd(*pop3_r, "STAT");
 	if (sscanf(reply, "+OK %u ", &count) != 1) {
-		dump_logs();
+		pp_dump_logs();
 		g_error("STAT: %s", reply);
 	}
 	g_free(reply);
@@ -414,16 +294,8 @@ static void dele_all(PpPop3 *pop3, unsigned int count)
 	for (i = 1; i <= count; i++) {
 		char *cmd = g_strdup_printf("DELE %u", i);
 
-		assert_prefix(pp_pop3_cmd(pop3, cmd), "+OK");
+		pp_assert_prefix(pp_pop3_cmd(pop3, cmd), "+OK");
 		g_free(cmd);
-	}
-}
-
-static void assert_log_has(PpInstance *inst, const char *text)
-{
-	if (!pp_instance_wait_log(inst, text, 5000)) {
-		dump_logs();
-		g_error("the log lacks '%s'", text);
 	}
 }
 
@@ -493,7 +365,7 @@ static void assert_killed_at(PpInstance *inst, const struct stage *stage,
 
 	while (pp_instance_log_count(inst, NULL, text) <= before) {
 		if (g_get_monotonic_time() > end) {
-			dump_logs();
+			pp_dump_logs();
 			g_error("the log lacks '%s': the process was not "
 				"killed at its kill point", text);
 		}
@@ -536,7 +408,7 @@ static void assert_outcome(const struct stage *stage, struct seen seen,
 		break;
 	}
 	if (!ok) {
-		dump_logs();
+		pp_dump_logs();
 		g_error("killed %s: %u in INBOX, %u in both, of %u moved",
 			stage->name, seen.inbox, seen.both, moving);
 	}
@@ -623,7 +495,7 @@ static void test_kill_quit(void)
 	inst = pp_instance_start(&opts, &error);
 	if (inst == NULL)
 		g_error("%s", error->message);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	write_maildir_messages(inst, "frank", CRASH_MESSAGES);
 	create_quarantine(inst, "frank");
 
@@ -674,7 +546,7 @@ static void test_kill_quit(void)
 			/* a session that QUITs without DELE repairs */
 			count = session_stat(inst, "frank", &pop3);
 			g_assert_cmpuint(count, ==, seen.inbox);
-			assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+			pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 			mpid = new_login_mpid(inst, "frank", mpid);
 			pp_pop3_close(pop3);
 			wait_gone(mpid);
@@ -690,7 +562,7 @@ static void test_kill_quit(void)
 		}
 		if (seen.inbox < CRASH_MESSAGES) {
 			/* the next stage moves all of them again */
-			doveadm_ok(inst, restore_argv, NULL);
+			pp_doveadm_ok(inst, restore_argv, NULL);
 			seen = check_messages(inst, "frank", CRASH_MESSAGES,
 					      TRUE);
 			g_assert_cmpuint(seen.inbox, ==, CRASH_MESSAGES);
@@ -702,7 +574,7 @@ static void test_kill_quit(void)
 	g_string_free(summary, TRUE);
 	/* the kills must have landed half-way for this to test anything */
 	g_assert_cmpuint(midway, >, 0);
-	assert_log_has(inst, "Interrupted hold repaired: ");
+	pp_assert_log_has(inst, "Interrupted hold repaired: ");
 
 	/* all go with a QUIT that completes */
 	{
@@ -711,7 +583,7 @@ static void test_kill_quit(void)
 		count = session_stat(inst, "frank", &pop3);
 		g_assert_cmpuint(count, ==, in_inbox);
 		dele_all(pop3, count);
-		assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+		pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 		mpid = new_login_mpid(inst, "frank", mpid);
 		pp_pop3_close(pop3);
 		wait_gone(mpid);
@@ -719,7 +591,7 @@ static void test_kill_quit(void)
 	seen = check_messages(inst, "frank", CRASH_MESSAGES, TRUE);
 	g_assert_cmpuint(seen.inbox, ==, 0);
 	assert_only_killed(inst, "pop3");
-	current_inst = NULL;
+	pp_unwatch_instance(inst);
 	pp_instance_stop(inst);
 }
 
@@ -757,15 +629,16 @@ static void test_kill_sweep_restore(void)
 	inst = pp_instance_start(&opts, &error);
 	if (inst == NULL)
 		g_error("%s", error->message);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	write_maildir_messages(inst, "grace", CRASH_MESSAGES);
 	create_quarantine(inst, "grace");
 
 	for (i = 0; i < G_N_ELEMENTS(stages); i++) {
 		/* every message in INBOX is due once it is older than
-		   max_age=1s: real time has to pass, and the save dates
-		   maildir takes from the files cannot be set back */
-		g_usleep(1100 * 1000);
+		   max_age=1s: real time has to pass (the save dates
+		   maildir takes from the files cannot be set back), from
+		   the second of their writing or restore to the next */
+		pp_wait_next_second();
 		doveadm_killed(inst, sweep_argv, &stages[i], CRASH_MESSAGES);
 		seen = check_messages(inst, "grace", CRASH_MESSAGES, FALSE);
 		assert_outcome(&stages[i], seen, CRASH_MESSAGES, TRUE);
@@ -773,12 +646,12 @@ static void test_kill_sweep_restore(void)
 				       "%u also held;", stages[i].name,
 				       seen.inbox, seen.both);
 		/* a restore repairs, then restores the rest */
-		doveadm_ok(inst, restore_argv, NULL);
+		pp_doveadm_ok(inst, restore_argv, NULL);
 		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
 		g_assert_cmpuint(seen.inbox, ==, CRASH_MESSAGES);
 	}
-	g_usleep(1100 * 1000);
-	doveadm_ok(inst, sweep_argv, NULL);
+	pp_wait_next_second();
+	pp_doveadm_ok(inst, sweep_argv, NULL);
 	seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
 	g_assert_cmpuint(seen.inbox, ==, 0);
 
@@ -797,7 +670,7 @@ static void test_kill_sweep_restore(void)
 		   both */
 		if (seen.inbox > 0) {
 			(void)session_stat(inst, "grace", &pop3);
-			assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+			pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 			mpid = new_login_mpid(inst, "grace", mpid);
 			pp_pop3_close(pop3);
 			wait_gone(mpid);
@@ -806,16 +679,16 @@ static void test_kill_sweep_restore(void)
 		g_string_append_printf(summary, " after a QUIT: %u in INBOX",
 				       seen.inbox);
 		/* and a sweep holds everything again */
-		g_usleep(1100 * 1000);
-		doveadm_ok(inst, sweep_argv, NULL);
+		pp_wait_next_second();
+		pp_doveadm_ok(inst, sweep_argv, NULL);
 		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
 		g_assert_cmpuint(seen.inbox, ==, 0);
 	}
 	g_test_message("killed at (stage: what was left)%s", summary->str);
 	g_string_free(summary, TRUE);
-	assert_log_has(inst, "Interrupted restore repaired: ");
+	pp_assert_log_has(inst, "Interrupted restore repaired: ");
 	assert_only_killed(inst, "pop3");
-	current_inst = NULL;
+	pp_unwatch_instance(inst);
 	pp_instance_stop(inst);
 }
 
@@ -873,9 +746,9 @@ static void test_kill_move_target(void)
 	inst = pp_instance_start(&opts, &error);
 	if (inst == NULL)
 		g_error("%s", error->message);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	write_maildir_messages_named(inst, "ivan", CRASH_MESSAGES, TRUE);
-	doveadm_ok(inst, create_argv, NULL);
+	pp_doveadm_ok(inst, create_argv, NULL);
 	inbox = g_build_filename(pp_instance_home(inst, "ivan"), "Maildir",
 				 NULL);
 	archive = g_build_filename(inbox, ".Archive", NULL);
@@ -892,12 +765,12 @@ static void test_kill_move_target(void)
 
 	/* a QUIT without DELE: the repair keeps both */
 	(void)session_stat(inst, "ivan", &pop3);
-	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 	mpid = new_login_mpid(inst, "ivan", mpid);
 	pp_pop3_close(pop3);
 	wait_gone(mpid);
-	assert_log_has(inst, "Interrupted move: ");
-	assert_log_has(inst, "kept in both, Archive is the user's mailbox");
+	pp_assert_log_has(inst, "Interrupted move: ");
+	pp_assert_log_has(inst, "kept in both, Archive is the user's mailbox");
 	in_inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					 NULL);
 	archived = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -925,7 +798,7 @@ static void test_kill_move_target(void)
 	count = session_stat(inst, "ivan", &pop3);
 	g_assert_cmpuint(count, ==, CRASH_MESSAGES);
 	dele_all(pop3, count);
-	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 	mpid = new_login_mpid(inst, "ivan", mpid);
 	pp_pop3_close(pop3);
 	wait_gone(mpid);
@@ -944,7 +817,7 @@ static void test_kill_move_target(void)
 	g_free(archive);
 	g_free(inbox);
 	assert_only_killed(inst, "pop3");
-	current_inst = NULL;
+	pp_unwatch_instance(inst);
 	pp_instance_stop(inst);
 }
 
@@ -991,7 +864,7 @@ static void test_damaged_journal(void)
 	inst = pp_instance_start(&opts, &error);
 	if (inst == NULL)
 		g_error("%s", error->message);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	write_maildir_messages(inst, "hank", 3);
 	journal = g_build_filename(pp_instance_home(inst, "hank"),
 				   "pop3-policy.move", NULL);
@@ -1001,12 +874,12 @@ static void test_damaged_journal(void)
 		PpPop3 *pop3 = NULL;
 		char *expected;
 
-		write_file(journal, damages[i], 0600);
+		pp_write_file(journal, damages[i], 0600);
 		g_assert_cmpint(chown(journal, st.st_uid, st.st_gid), ==, 0);
 		/* a session's DELE is kept */
 		g_assert_cmpuint(session_stat(inst, "hank", &pop3), ==, 3);
 		dele_all(pop3, 1);
-		assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+		pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 		mpid = new_login_mpid(inst, "hank", mpid);
 		pp_pop3_close(pop3);
 		wait_gone(mpid);
@@ -1016,15 +889,16 @@ static void test_damaged_journal(void)
 			"move: %s%s%s", journal,
 			strncmp(errors[i], "line ", 5) == 0 ? " " : ": ",
 			errors[i]);
-		assert_log_has(inst, expected);
+		pp_assert_log_has(inst, expected);
 		g_free(expected);
 		/* a sweep and a restore fail, naming it */
-		g_assert_cmpint(doveadm(inst, sweep_argv, NULL, &err), !=, 0);
+		g_assert_cmpint(pp_doveadm(inst, sweep_argv, NULL, NULL, &err),
+				!=, 0);
 		g_assert_nonnull(strstr(err, journal));
 		g_assert_nonnull(strstr(err, errors[i]));
 		g_free(err);
-		g_assert_cmpint(doveadm(inst, restore_argv, NULL, &err), !=,
-				0);
+		g_assert_cmpint(pp_doveadm(inst, restore_argv, NULL, NULL,
+					   &err), !=, 0);
 		g_assert_nonnull(strstr(err, journal));
 		g_assert_nonnull(strstr(err, errors[i]));
 		g_free(err);
@@ -1039,7 +913,7 @@ static void test_damaged_journal(void)
 
 		g_assert_cmpuint(session_stat(inst, "hank", &pop3), ==, 3);
 		dele_all(pop3, 1);
-		assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+		pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 		mpid = new_login_mpid(inst, "hank", mpid);
 		pp_pop3_close(pop3);
 		wait_gone(mpid);
@@ -1049,7 +923,7 @@ static void test_damaged_journal(void)
 	g_assert_false(g_file_test(journal, G_FILE_TEST_EXISTS));
 	g_free(journal);
 	assert_only_killed(inst, "pop3");
-	current_inst = NULL;
+	pp_unwatch_instance(inst);
 	pp_instance_stop(inst);
 }
 

@@ -564,35 +564,11 @@ static void test_same_as_vanilla(void)
 }
 
 
-static gboolean cmdline_has(const char *pid, const char *tag)
-{
-	char *path = g_strdup_printf("/proc/%s/cmdline", pid);
-	char *cmdline = NULL;
-	gsize len = 0, i;
-	gboolean ret = FALSE;
-
-	if (g_file_get_contents(path, &cmdline, &len, NULL)) {
-		for (i = 0; i < len; i++) {
-			if (cmdline[i] == '\0')
-				cmdline[i] = ' ';
-		}
-		ret = strstr(cmdline, tag) != NULL;
-	}
-	g_free(cmdline);
-	g_free(path);
-	return ret;
-}
-
 /* The instance's process pid is still there (the same pid may be reused by
    another process, which will not carry the instance's name). */
 static gboolean pid_alive(GPid pid, const char *inst_name)
 {
-	char *str = g_strdup_printf("%d", (int)pid);
-	gboolean ret;
-
-	ret = kill(pid, 0) == 0 && cmdline_has(str, inst_name);
-	g_free(str);
-	return ret;
+	return kill(pid, 0) == 0 && pp_process_cmdline_has(pid, inst_name);
 }
 
 /* Processes of an instance: in its mount namespace and carrying its name
@@ -612,7 +588,7 @@ static guint instance_processes(const char *ns, const char *inst_name)
 		link = g_strdup_printf("/proc/%s/ns/mnt", pid);
 		target = g_file_read_link(link, NULL);
 		if (target != NULL && strcmp(target, ns) == 0 &&
-		    cmdline_has(pid, inst_name))
+		    pp_process_cmdline_has((GPid)atoi(pid), inst_name))
 			count++;
 		g_free(target);
 		g_free(link);

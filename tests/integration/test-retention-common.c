@@ -164,9 +164,9 @@ void rt_quit(PpPop3 *pop3)
 void rt_settle(PpInstance *inst)
 {
 	/* deinit runs right after the socket is closed; a sweep taking the
-	   same lock would wait for it, but a count does not */
-	(void)inst;
-	g_usleep(700 * 1000);
+	   same lock would wait for it, but a count does not: the session's
+	   process exits when it is over */
+	pp_instance_wait_sessions_over(inst);
 }
 
 unsigned int rt_count_lines(const char *multi)
@@ -287,4 +287,13 @@ void rt_remove_indexes(PpInstance *inst, const char *user)
 
 	remove_index_files(dir);
 	g_free(dir);
+}
+
+void rt_pin_save_dates(PpInstance *inst, const char *user, const char *box)
+{
+	char *out;
+
+	g_assert_cmpint(rt_doveadm(inst, &out, "fetch", "-u", user,
+				   "date.saved", "mailbox", box, NULL), ==, 0);
+	g_free(out);
 }

@@ -33,8 +33,8 @@ char *rt_multi_ok(PpPop3 *pop3, const char *cmd);
 /* QUIT (asserting +OK) and close. */
 void rt_quit(PpPop3 *pop3);
 /* Waits until the instance's pop3 processes of ended sessions have
-   finished their deinit work (used before asserting that nothing
-   happened). */
+   exited, their deinit work done (used before asserting that nothing
+   happened): every session must have ended. */
 void rt_settle(PpInstance *inst);
 unsigned int rt_count_lines(const char *multi);
 
@@ -48,6 +48,9 @@ void rt_wait_inbox_count(PpInstance *inst, const char *user, int count);
 char *rt_wait_log(PpInstance *inst, const char *needle);
 /* Number of times needle occurs in the log. */
 unsigned int rt_log_count(PpInstance *inst, const char *needle);
+/* Makes Dovecot cache the save dates of the box's messages (a fetch of
+   date.saved), so that later runs see them as they are now. */
+void rt_pin_save_dates(PpInstance *inst, const char *user, const char *box);
 /* Removes the user's dovecot.index* files (an index loss). */
 void rt_remove_indexes(PpInstance *inst, const char *user);
 

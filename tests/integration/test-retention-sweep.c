@@ -6,6 +6,7 @@
    policy keeps is lost and none is removed (or copied) twice. */
 
 #include "test-retention-common.h"
+#include "pp-helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,16 +14,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void pin_save_dates(PpInstance *inst, const char *user,
-			   const char *box)
-{
-	char *out;
-
-	g_assert_cmpint(rt_doveadm(inst, &out, "fetch", "-u", user,
-				   "date.saved", "mailbox", box, NULL), ==, 0);
-	g_free(out);
-}
 
 static void test_sweep_all_users(void)
 {
@@ -40,9 +31,9 @@ static void test_sweep_all_users(void)
 	rt_deliver_n(inst, "alice", 3);
 	rt_deliver_n(inst, "bob", 2);
 	rt_deliver_n(inst, "carol", 2);
-	pin_save_dates(inst, "alice", "INBOX");
-	pin_save_dates(inst, "bob", "INBOX");
-	pin_save_dates(inst, "carol", "INBOX");
+	rt_pin_save_dates(inst, "alice", "INBOX");
+	rt_pin_save_dates(inst, "bob", "INBOX");
+	rt_pin_save_dates(inst, "carol", "INBOX");
 
 	pop3 = rt_login(inst, "alice");
 	g_free(rt_multi_ok(pop3, "RETR 1"));
@@ -160,42 +151,20 @@ static void test_sweep_during_session(void)
 static void write_maildir_messages(PpInstance *inst, const char *user,
 				   unsigned int n)
 {
-	const char *home = pp_instance_home(inst, user);
-	char *cur = g_build_filename(home, "Maildir", "cur", NULL);
-	struct stat st;
 	unsigned int i;
 
-	g_assert_cmpint(stat(home, &st), ==, 0);
-	g_assert_cmpint(g_mkdir_with_parents(cur, 0700), ==, 0);
 	for (i = 0; i < n; i++) {
-		char *name = g_strdup_printf("%s/1700000000.M%uP%d.rt:2,",
-					     cur, i, (int)getpid());
+		char *name = g_strdup_printf("1700000000.M%uP%d.rt:2,", i,
+					     (int)getpid());
 		char *msg = g_strdup_printf(
 			"From: bulk@example.org\r\nTo: %s@example.org\r\n"
 			"Subject: bulk %u\r\nMessage-ID: <bulk-%u@rt>\r\n\r\n"
 			"bulk body %u\r\n", user, i, i, i);
 
-		g_assert_true(g_file_set_contents(name, msg, -1, NULL));
-		g_assert_cmpint(chown(name, st.st_uid, st.st_gid), ==, 0);
+		pp_instance_write_mail(inst, user, "cur", name, msg);
 		g_free(name);
 		g_free(msg);
 	}
-	{
-		char *top = g_path_get_dirname(cur);
-		const char *const subs[] = { "new", "tmp", "cur" };
-		unsigned int j;
-
-		g_assert_cmpint(chown(top, st.st_uid, st.st_gid), ==, 0);
-		for (j = 0; j < G_N_ELEMENTS(subs); j++) {
-			char *p = g_build_filename(top, subs[j], NULL);
-
-			(void)g_mkdir_with_parents(p, 0700);
-			g_assert_cmpint(chown(p, st.st_uid, st.st_gid), ==, 0);
-			g_free(p);
-		}
-		g_free(top);
-	}
-	g_free(cur);
 }
 
 /* Number of distinct GUIDs in a mailbox, and the message count. */
@@ -262,7 +231,7 @@ static void test_sweep_killed(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	write_maildir_messages(inst, "alice", total);
-	pin_save_dates(inst, "alice", "INBOX");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, (int)total);
 
 	pp_instance_set_time_offset(inst, "+2d");

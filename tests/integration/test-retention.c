@@ -522,19 +522,6 @@ static void test_expire_index_loss_delays(void)
 
 /* --- max_age, legal_hold, dry_run --- */
 
-/* Maildir's save date is the file's ctime, which libfaketime shifts by the
-   current offset until Dovecot caches it: look it up at delivery time, as
-   any first access would, so the save date is the (faked) delivery time. */
-static void pin_save_dates(PpInstance *inst, const char *user)
-{
-	char *out;
-
-	g_assert_cmpint(rt_doveadm(inst, &out, "fetch", "-u", user,
-				   "date.saved", "mailbox", "INBOX", NULL),
-			==, 0);
-	g_free(out);
-}
-
 static void test_max_age(void)
 {
 	PpInstanceOptions opts = { .with_package = TRUE, .faketime = TRUE };
@@ -545,10 +532,10 @@ static void test_max_age(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 2);
-	pin_save_dates(inst, "alice");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	pp_instance_set_time_offset(inst, "+5d");
 	rt_deliver_n(inst, "alice", 1);
-	pin_save_dates(inst, "alice");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 
 	pp_instance_set_time_offset(inst, "+9d");
 	out = rt_sweep(inst, "alice", NULL);
@@ -580,7 +567,7 @@ static void test_legal_hold(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 3);
-	pin_save_dates(inst, "alice");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	pop3 = rt_login(inst, "alice");
 	g_free(rt_multi_ok(pop3, "RETR 1"));
 	rt_ok(pop3, "DELE 2");
@@ -627,7 +614,7 @@ static void test_dry_run(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", "pop3_policy=dry_run=yes");
 	rt_deliver_n(inst, "alice", 3);
-	pin_save_dates(inst, "alice");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	pop3 = rt_login(inst, "alice");
 	g_free(rt_multi_ok(pop3, "RETR 1"));
 	rt_ok(pop3, "DELE 2");
