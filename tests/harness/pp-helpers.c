@@ -471,12 +471,15 @@ int pp_run_program(const char *const *argv, const char *cwd,
 		       (const char *)g_bytes_get_data(out, NULL),
 		       (int)g_bytes_get_size(err),
 		       (const char *)g_bytes_get_data(err, NULL));
+	/* an empty output's data may be NULL, which g_strndup() keeps */
 	if (out_r != NULL) {
-		*out_r = g_strndup(g_bytes_get_data(out, NULL),
+		*out_r = g_strndup(g_bytes_get_size(out) == 0 ? "" :
+				   g_bytes_get_data(out, NULL),
 				   g_bytes_get_size(out));
 	}
 	if (err_r != NULL) {
-		*err_r = g_strndup(g_bytes_get_data(err, NULL),
+		*err_r = g_strndup(g_bytes_get_size(err) == 0 ? "" :
+				   g_bytes_get_data(err, NULL),
 				   g_bytes_get_size(err));
 	}
 	g_bytes_unref(in);
