@@ -317,13 +317,20 @@ unsigned int pp_maildir_count(const char *maildir, const char *text)
 	return n;
 }
 
-/* Runs a client with the environment of envp only; its exit status,
-   its stdout and stderr together in output_r. */
+/* Writes the client's rc file (mode 0600: fetchmail refuses one that
+   others can read) and frees conf, then runs the client with the
+   environment of envp only; its exit status, its stdout and stderr
+   together in output_r. */
 static int pp_client_run(const char *const *argv, PpClient *c,
-			 const char *const *envp, char **output_r)
+			 const char *rc, char *conf, const char *const *envp,
+			 char **output_r)
 {
 	char *out = NULL, *err = NULL;
-	int ret = pp_run_program(argv, c->dir, envp, NULL, &out, &err);
+	int ret;
+
+	pp_write_file(rc, conf, 0600);
+	g_free(conf);
+	ret = pp_run_program(argv, c->dir, envp, NULL, &out, &err);
 
 	if (output_r != NULL)
 		*output_r = g_strconcat(out, err, NULL);
@@ -356,10 +363,7 @@ int pp_client_fetchmail(PpClient *c, guint16 port, const char *auth,
 	const char *const envp[] = { home, "PATH=/usr/bin:/bin", NULL };
 	int ret;
 
-	/* fetchmail refuses an rc file that others can read */
-	pp_write_file(rc, conf, 0600);
-	ret = pp_client_run(argv, c, envp, output_r);
-	g_free(conf);
+	ret = pp_client_run(argv, c, rc, conf, envp, output_r);
 	g_free(home);
 	g_free(pid);
 	g_free(ids);
@@ -399,12 +403,10 @@ int pp_client_getmail(PpClient *c, guint16 port, const char *user,
 	const char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
 	int ret;
 
-	pp_write_file(rc, conf, 0600);
 	/* it delivers as user nobody */
 	g_assert_cmpint(pp_run_program(chown_argv, NULL, NULL, NULL, NULL,
 				       NULL), ==, 0);
-	ret = pp_client_run(argv, c, envp, output_r);
-	g_free(conf);
+	ret = pp_client_run(argv, c, rc, conf, envp, output_r);
 	g_free(rc);
 	return ret;
 }
@@ -432,9 +434,7 @@ int pp_client_mpop(PpClient *c, guint16 port, const char *auth,
 	const char *const envp[] = { home, "PATH=/usr/bin:/bin", NULL };
 	int ret;
 
-	pp_write_file(rc, conf, 0600);
-	ret = pp_client_run(argv, c, envp, output_r);
-	g_free(conf);
+	ret = pp_client_run(argv, c, rc, conf, envp, output_r);
 	g_free(home);
 	g_free(rc);
 	return ret;

@@ -49,6 +49,32 @@
 #define DOTLOCK_CONF "dotlock_use_excl = no\n"
 #define QUARANTINE_DIR ".POP3 Quarantine"
 
+/* Starts an instance with the package, the store on SQLite, the
+   pop3_policy setting policy and user (password "pass-word") declared
+   before the start; with dotlock_conf, DOTLOCK_CONF too. Its log is shown
+   when a test fails. */
+static PpInstance *kill_instance_start(const char *policy, const char *user,
+				       gboolean dotlock_conf)
+{
+	const PpUser users[] = { { user, "pass-word", NULL }, { NULL } };
+	PpInstanceOptions opts = { 0 };
+	GError *error = NULL;
+	char *settings = g_strdup_printf("  pop3_policy = %s", policy);
+	PpInstance *inst;
+
+	opts.with_package = TRUE;
+	opts.store = PP_STORE_SQLITE;
+	opts.plugin_settings = settings;
+	opts.extra_conf = dotlock_conf ? DOTLOCK_CONF : NULL;
+	opts.users = users;
+	inst = pp_instance_start(&opts, &error);
+	if (inst == NULL)
+		g_error("%s", error->message);
+	g_free(settings);
+	pp_watch_instance(inst);
+	return inst;
+}
+
 /* Writes n messages straight into the user's maildir (doveadm save of
    hundreds would take long): Message-ID crash-<i>@example.com. */
 static void write_maildir_messages_named(PpInstance *inst, const char *user,
@@ -269,6 +295,23 @@ static void wait_gone(GPid pid)
 	}
 }
 
+/* Ends the session (with QUIT, which must be answered +OK, or by closing
+   the connection) and waits until its process is gone (its retention
+   run included); returns the process's pid (the next login's is
+   another). */
+static GPid session_end(PpInstance *inst, const char *user, PpPop3 *pop3,
+			GPid prev, gboolean quit)
+{
+	GPid pid;
+
+	if (quit)
+		pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pid = new_login_mpid(inst, user, prev);
+	pp_pop3_close(pop3);
+	wait_gone(pid);
+	return pid;
+}
+
 /* Logs in and returns the message count STAT gives. */
 static unsigned int session_stat(PpInstance *inst, const char *user,
 				 PpPop3 **pop3_r)
@@ -474,12 +517,9 @@ static void quit_killed(PpInstance *inst, PpPop3 *pop3, GPid mpid,
    brings it back for the next. */
 static void test_kill_quit(void)
 {
-	const PpUser users[] = { { "frank", "pass-word", NULL }, { NULL } };
 	const char *const restore_argv[] = {
 		"pop3-policy", "restore", "-u", "frank", "--all", NULL
 	};
-	PpInstanceOptions opts = { 0 };
-	GError *error = NULL;
 	PpInstance *inst;
 	GString *summary = g_string_new(NULL);
 	unsigned int i, in_inbox, count, midway = 0;
@@ -487,15 +527,7 @@ static void test_kill_quit(void)
 	GPid mpid = 0;
 
 	pp_require_test_hooks();
-	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
-	opts.plugin_settings = "  pop3_policy = on_delete=hold hold=14d";
-	opts.extra_conf = DOTLOCK_CONF;
-	opts.users = users;
-	inst = pp_instance_start(&opts, &error);
-	if (inst == NULL)
-		g_error("%s", error->message);
-	pp_watch_instance(inst);
+	inst = kill_instance_start("on_delete=hold hold=14d", "frank", TRUE);
 	write_maildir_messages(inst, "frank", CRASH_MESSAGES);
 	create_quarantine(inst, "frank");
 
@@ -535,9 +567,7 @@ static void test_kill_quit(void)
 				(g_get_monotonic_time() - start) / 1e6);
 			g_assert_cmpuint(count, <=, seen.inbox);
 			dele_all(pop3, count);
-			mpid = new_login_mpid(inst, "frank", mpid);
-			pp_pop3_close(pop3);
-			wait_gone(mpid);
+			mpid = session_end(inst, "frank", pop3, mpid, FALSE);
 			seen = check_messages(inst, "frank", CRASH_MESSAGES,
 					      FALSE);
 			g_assert_cmpuint(seen.inbox, ==, count);
@@ -546,10 +576,7 @@ static void test_kill_quit(void)
 			/* a session that QUITs without DELE repairs */
 			count = session_stat(inst, "frank", &pop3);
 			g_assert_cmpuint(count, ==, seen.inbox);
-			pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-			mpid = new_login_mpid(inst, "frank", mpid);
-			pp_pop3_close(pop3);
-			wait_gone(mpid);
+			mpid = session_end(inst, "frank", pop3, mpid, TRUE);
 			seen = check_messages(inst, "frank", CRASH_MESSAGES,
 					      TRUE);
 			g_assert_cmpuint(seen.inbox, ==, count);
@@ -583,10 +610,7 @@ static void test_kill_quit(void)
 		count = session_stat(inst, "frank", &pop3);
 		g_assert_cmpuint(count, ==, in_inbox);
 		dele_all(pop3, count);
-		pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-		mpid = new_login_mpid(inst, "frank", mpid);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
+		mpid = session_end(inst, "frank", pop3, mpid, TRUE);
 	}
 	seen = check_messages(inst, "frank", CRASH_MESSAGES, TRUE);
 	g_assert_cmpuint(seen.inbox, ==, 0);
@@ -603,9 +627,6 @@ static void test_kill_quit(void)
    restore): every message exactly once. */
 static void test_kill_sweep_restore(void)
 {
-	const PpUser users[] = { { "grace", "pass-word", NULL }, { NULL } };
-	PpInstanceOptions opts = { 0 };
-	GError *error = NULL;
 	PpInstance *inst;
 	GString *summary = g_string_new(NULL);
 	const char *const sweep_argv[] = {
@@ -619,17 +640,9 @@ static void test_kill_sweep_restore(void)
 	GPid mpid = 0;
 
 	pp_require_test_hooks();
-	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
 	/* real aging: libfaketime would shift the files' stat() times too,
 	   and maildir takes an uncached save date from them */
-	opts.plugin_settings = "  pop3_policy = max_age=1s on_delete=hold";
-	opts.extra_conf = DOTLOCK_CONF;
-	opts.users = users;
-	inst = pp_instance_start(&opts, &error);
-	if (inst == NULL)
-		g_error("%s", error->message);
-	pp_watch_instance(inst);
+	inst = kill_instance_start("max_age=1s on_delete=hold", "grace", TRUE);
 	write_maildir_messages(inst, "grace", CRASH_MESSAGES);
 	create_quarantine(inst, "grace");
 
@@ -670,10 +683,7 @@ static void test_kill_sweep_restore(void)
 		   both */
 		if (seen.inbox > 0) {
 			(void)session_stat(inst, "grace", &pop3);
-			pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-			mpid = new_login_mpid(inst, "grace", mpid);
-			pp_pop3_close(pop3);
-			wait_gone(mpid);
+			mpid = session_end(inst, "grace", pop3, mpid, TRUE);
 		}
 		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
 		g_string_append_printf(summary, " after a QUIT: %u in INBOX",
@@ -724,9 +734,6 @@ static void test_kill_move_target(void)
 		"copies committed", "move-copies-committed", FALSE,
 		STAGE_ALL_IN_BOTH
 	};
-	const PpUser users[] = { { "ivan", "pass-word", NULL }, { NULL } };
-	PpInstanceOptions opts = { 0 };
-	GError *error = NULL;
 	PpInstance *inst;
 	const char *const create_argv[] = {
 		"mailbox", "create", "-u", "ivan", "Archive", NULL
@@ -738,15 +745,7 @@ static void test_kill_move_target(void)
 	unsigned int i, count, both = 0, inbox_n, archive_n;
 
 	pp_require_test_hooks();
-	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
-	opts.plugin_settings = "  pop3_policy = on_delete=move:Archive";
-	opts.extra_conf = DOTLOCK_CONF;
-	opts.users = users;
-	inst = pp_instance_start(&opts, &error);
-	if (inst == NULL)
-		g_error("%s", error->message);
-	pp_watch_instance(inst);
+	inst = kill_instance_start("on_delete=move:Archive", "ivan", TRUE);
 	write_maildir_messages_named(inst, "ivan", CRASH_MESSAGES, TRUE);
 	pp_doveadm_ok(inst, create_argv, NULL);
 	inbox = g_build_filename(pp_instance_home(inst, "ivan"), "Maildir",
@@ -765,10 +764,7 @@ static void test_kill_move_target(void)
 
 	/* a QUIT without DELE: the repair keeps both */
 	(void)session_stat(inst, "ivan", &pop3);
-	pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-	mpid = new_login_mpid(inst, "ivan", mpid);
-	pp_pop3_close(pop3);
-	wait_gone(mpid);
+	mpid = session_end(inst, "ivan", pop3, mpid, TRUE);
 	pp_assert_log_has(inst, "Interrupted move: ");
 	pp_assert_log_has(inst, "kept in both, Archive is the user's mailbox");
 	in_inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -798,10 +794,7 @@ static void test_kill_move_target(void)
 	count = session_stat(inst, "ivan", &pop3);
 	g_assert_cmpuint(count, ==, CRASH_MESSAGES);
 	dele_all(pop3, count);
-	pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-	mpid = new_login_mpid(inst, "ivan", mpid);
-	pp_pop3_close(pop3);
-	wait_gone(mpid);
+	mpid = session_end(inst, "ivan", pop3, mpid, TRUE);
 	count_msgids(inbox, in_inbox);
 	count_msgids(archive, archived);
 	g_assert_cmpuint(g_hash_table_size(in_inbox), ==, 0);
@@ -844,12 +837,9 @@ static void test_damaged_journal(void)
 	const char *const sweep_argv[] = {
 		"pop3-policy", "sweep", "-u", "hank", NULL
 	};
-	const PpUser users[] = { { "hank", "pass-word", NULL }, { NULL } };
 	const char *const restore_argv[] = {
 		"pop3-policy", "restore", "-u", "hank", "--all", NULL
 	};
-	PpInstanceOptions opts = { 0 };
-	GError *error = NULL;
 	PpInstance *inst;
 	char *journal, *err = NULL;
 	struct seen seen;
@@ -857,14 +847,7 @@ static void test_damaged_journal(void)
 	GPid mpid = 0;
 	unsigned int i;
 
-	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
-	opts.plugin_settings = "  pop3_policy = on_delete=hold hold=14d";
-	opts.users = users;
-	inst = pp_instance_start(&opts, &error);
-	if (inst == NULL)
-		g_error("%s", error->message);
-	pp_watch_instance(inst);
+	inst = kill_instance_start("on_delete=hold hold=14d", "hank", FALSE);
 	write_maildir_messages(inst, "hank", 3);
 	journal = g_build_filename(pp_instance_home(inst, "hank"),
 				   "pop3-policy.move", NULL);
@@ -879,10 +862,7 @@ static void test_damaged_journal(void)
 		/* a session's DELE is kept */
 		g_assert_cmpuint(session_stat(inst, "hank", &pop3), ==, 3);
 		dele_all(pop3, 1);
-		pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-		mpid = new_login_mpid(inst, "hank", mpid);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
+		mpid = session_end(inst, "hank", pop3, mpid, TRUE);
 		/* "<path> line N: ..." or "<path>: truncated ..." */
 		expected = g_strdup_printf(
 			"DELE'd messages were kept: repairing an interrupted "
@@ -913,10 +893,7 @@ static void test_damaged_journal(void)
 
 		g_assert_cmpuint(session_stat(inst, "hank", &pop3), ==, 3);
 		dele_all(pop3, 1);
-		pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-		mpid = new_login_mpid(inst, "hank", mpid);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
+		mpid = session_end(inst, "hank", pop3, mpid, TRUE);
 	}
 	seen = check_messages(inst, "hank", 3, TRUE);
 	g_assert_cmpuint(seen.inbox, ==, 2);

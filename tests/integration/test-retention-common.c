@@ -297,3 +297,38 @@ void rt_pin_save_dates(PpInstance *inst, const char *user, const char *box)
 				   "date.saved", "mailbox", box, NULL), ==, 0);
 	g_free(out);
 }
+
+void rt_retrieve(PpInstance *inst, const char *user, ...)
+{
+	PpPop3 *pop3 = rt_login(inst, user);
+	const char *cmd;
+	va_list args;
+
+	va_start(args, user);
+	while ((cmd = va_arg(args, const char *)) != NULL)
+		g_free(rt_multi_ok(pop3, cmd));
+	va_end(args);
+	rt_quit(pop3);
+	rt_settle(inst);
+}
+
+void rt_sweep_at(PpInstance *inst, const char *offset, const char *user,
+		 const char *reason, unsigned int removed, int left)
+{
+	char *out;
+
+	if (offset != NULL)
+		pp_instance_set_time_offset(inst, offset);
+	out = rt_sweep(inst, user, NULL);
+	rt_assert_sweep_count(out, user, reason, removed);
+	g_free(out);
+	g_assert_cmpint(rt_inbox_count(inst, user), ==, left);
+}
+
+void rt_assert_counts(PpInstance *inst, const char *user, int inbox,
+		      int quarantine)
+{
+	g_assert_cmpint(rt_inbox_count(inst, user), ==, inbox);
+	g_assert_cmpint(rt_mailbox_count(inst, user, "POP3 Quarantine"), ==,
+			quarantine);
+}

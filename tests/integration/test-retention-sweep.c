@@ -39,10 +39,7 @@ static void test_sweep_all_users(void)
 	g_free(rt_multi_ok(pop3, "RETR 1"));
 	g_free(rt_multi_ok(pop3, "RETR 2"));
 	rt_quit(pop3);
-	pop3 = rt_login(inst, "carol");
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	rt_quit(pop3);
-	rt_settle(inst);
+	rt_retrieve(inst, "carol", "RETR 1", NULL);
 
 	pp_instance_set_time_offset(inst, "+2d");
 	g_assert_cmpint(rt_doveadm(inst, &out, "-f", "tab", "pop3-policy",
@@ -113,11 +110,7 @@ static void test_sweep_during_session(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 4);
-	pop3 = rt_login(inst, "alice");
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	g_free(rt_multi_ok(pop3, "RETR 2"));
-	rt_quit(pop3);
-	rt_settle(inst);
+	rt_retrieve(inst, "alice", "RETR 1", "RETR 2", NULL);
 
 	pp_instance_set_time_offset(inst, "+2d");
 	pop3 = rt_login(inst, "alice");
@@ -125,10 +118,7 @@ static void test_sweep_during_session(void)
 	g_assert_cmpuint(rt_count_lines(out), ==, 4);
 	g_free(out);
 
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "expire", 2);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 2);
+	rt_sweep_at(inst, NULL, "alice", "expire", 2, 2);
 
 	line = pp_pop3_cmd(pop3, "RETR 1");
 	g_assert_true(g_str_has_prefix(line, "-ERR"));
