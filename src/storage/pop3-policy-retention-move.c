@@ -72,6 +72,7 @@
 #include "pop3-policy-mailbox.h"
 #include "pop3-policy-uidl-native.h"
 #include "pop3-policy-retention-move.h"
+#include "pop3-policy-test-hook.h"
 
 #include <unistd.h>
 #include <sys/stat.h>
@@ -198,6 +199,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 	bool stored;
 	int ret = 0;
 
+	POP3_POLICY_TEST_POINT("move-start");
 	/* a move: target may have the message already (an interrupted
 	   move whose pair the repair kept): then it is only expunged */
 	if (kind != POP3_POLICY_MOVE_TARGET)
@@ -240,6 +242,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 			ret = -1;
 	}
 	if (ret == 0 && array_count(&copies) > 0) {
+		POP3_POLICY_TEST_POINT("move-journal-written");
 		dt = mailbox_transaction_begin(dest,
 			MAILBOX_TRANSACTION_FLAG_EXTERNAL, __func__);
 		array_foreach(&copies, m) {
@@ -262,6 +265,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 				ret = -1;
 				break;
 			}
+			POP3_POLICY_TEST_POINT("move-copied");
 		}
 		if (ret < 0)
 			mailbox_transaction_rollback(&dt);
@@ -278,6 +282,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		array_clear(moved);
 		return -1;
 	}
+	POP3_POLICY_TEST_POINT("move-copies-committed");
 	/* the copies are committed before the originals go */
 	array_foreach(moved, m) {
 		if (mail_set_uid(mail, m->uid))
@@ -289,6 +294,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		array_clear(moved);
 		return -1;
 	}
+	POP3_POLICY_TEST_POINT("move-expunges-committed");
 	/* the expunges are in the transaction log; the sync carries them
 	   out (on maildir: unlinks the files), and if a kill stops it, the
 	   next sync of the mailbox by anyone finishes them */
@@ -296,6 +302,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 		/* the move itself is done */
 		i_error("%s", pop3_policy_mailbox_error(src));
 	}
+	POP3_POLICY_TEST_POINT("move-synced");
 	if (journal != NULL && unlink(journal) < 0 && errno != ENOENT) {
 		/* the next run's repair finds nothing in both and tries
 		   again */

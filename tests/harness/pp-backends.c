@@ -61,19 +61,6 @@ struct pp_child_creds {
 
 static PpBackend *pp_shared_backends[2];
 
-static const char *pp_backends_srcdir(void)
-{
-	const char *dir = g_getenv("PP_TOP_SRCDIR");
-
-#ifdef PP_TOP_SRCDIR
-	if (dir == NULL || dir[0] == '\0')
-		dir = PP_TOP_SRCDIR;
-#endif
-	if (dir == NULL || dir[0] == '\0')
-		g_error("pp-backends: PP_TOP_SRCDIR is not set");
-	return dir;
-}
-
 static void pp_backends_child_setup(gpointer user_data)
 {
 	const struct pp_child_creds *creds = user_data;
@@ -355,7 +342,7 @@ static char *pp_backend_psql_db(PpBackend *b, const char *db,
 /* Creates a database with the shipped schema. */
 static void pp_backend_create_db(PpBackend *b, const char *db)
 {
-	char *path = g_build_filename(pp_backends_srcdir(), "conf.d",
+	char *path = g_build_filename(pp_top_srcdir(), "conf.d",
 				      "pop3-policy-pgsql.sql", NULL);
 	char *schema, *sql, *out;
 	GError *error = NULL;
@@ -623,7 +610,7 @@ static PpBackend *pp_backends_shared(PpBackendKind kind)
 /* The shipped dict-sql map with its connect line replaced. */
 static char *pp_backends_pgsql_map(const char *connect)
 {
-	char *path = g_build_filename(pp_backends_srcdir(), "conf.d",
+	char *path = g_build_filename(pp_top_srcdir(), "conf.d",
 				      "pop3-policy-dict-sql.conf.ext", NULL);
 	char *map, **lines;
 	GString *out = g_string_new(NULL);

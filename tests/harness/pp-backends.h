@@ -67,11 +67,11 @@ char *pp_backend_redis_cli(PpBackend *backend, const char *const *argv);
    on an unknown value. */
 PpStoreKind pp_backends_effective_store(PpStoreKind requested);
 
-/* Used by pp-harness.c: sets up the store of an instance of kind
+/* Used by pp-config.c: sets up the store of an instance of kind
    PP_STORE_REDIS or PP_STORE_PGSQL (effective kind) in the instance's
    directory inst_dir on `backend` (NULL: a fresh store on the program's
    shared server), appends what dovecot.conf needs (the dict server's map
-   for PostgreSQL; pp-harness.c adds service dict) to conf, and returns
+   for PostgreSQL; pp-config.c adds service dict) to conf, and returns
    the instance's dict URI (g_free). */
 char *pp_backends_instance_store(PpStoreKind kind, PpBackend *backend,
 				 const char *inst_dir, GString *conf);

@@ -24,671 +24,7 @@
    PR_SET_PDEATHSIG, so that the kernel stops the Dovecot master when the
    test process dies; the master then stops its children. */
 
-#include "pp-harness.h"
-#include "pp-backends.h"
-
-#include <gio/gio.h>
-#include <errno.h>
-#include <pwd.h>
-#include <grp.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-
-#define PP_DOVECOT_MODULEDIR "/usr/lib/dovecot/modules"
-#define PP_MAIL_USER "nobody"
-#define PP_START_TIMEOUT_USEC (30 * G_USEC_PER_SEC)
-#define PP_STOP_TIMEOUT_USEC (10 * G_USEC_PER_SEC)
-#define PP_IO_TIMEOUT_SECS 30
-#define PP_START_ATTEMPTS 5
-
-struct _PpInstance {
-	PpInstanceOptions opts;
-	char *plugin_settings;
-	char *passdb_conf;
-	char *extra_conf;
-	char *mail_location;
-
-	char *dir;
-	char *base_dir;
-	char *conf_path;
-	char *log_path;
-	char *passwd_path;
-	char *faketime_path;
-	char *store_uri;
-	char *mnt_ns;
-	guint16 port;
-	guint16 imap_port;
-
-	uid_t mail_uid;
-	gid_t mail_gid;
-
-	GSubprocess *master;
-	GPid pid;
-	GHashTable *homes;
-};
-
-struct _PpPop3 {
-	GSocketConnection *conn;
-	GDataInputStream *in;
-	GOutputStream *out;
-	char *greeting;
-};
-
-static const char *pp_top_builddir(void)
-{
-	const char *dir = g_getenv("PP_TOP_BUILDDIR");
-
-#ifdef PP_TOP_BUILDDIR
-	if (dir == NULL || dir[0] == '\0')
-		dir = PP_TOP_BUILDDIR;
-#endif
-	if (dir == NULL || dir[0] == '\0')
-		g_error("pp-harness: PP_TOP_BUILDDIR is not set");
-	return dir;
-}
-
-static const char *pp_top_srcdir(void)
-{
-	const char *dir = g_getenv("PP_TOP_SRCDIR");
-
-#ifdef PP_TOP_SRCDIR
-	if (dir == NULL || dir[0] == '\0')
-		dir = PP_TOP_SRCDIR;
-#endif
-	if (dir == NULL || dir[0] == '\0')
-		g_error("pp-harness: PP_TOP_SRCDIR is not set");
-	return dir;
-}
-
-const char *pp_tmp_root(void)
-{
-	const char *root = g_getenv("PP_TEST_TMPDIR");
-
-	if (root == NULL || root[0] == '\0')
-		root = g_get_tmp_dir();
-	if (g_mkdir_with_parents(root, 0755) < 0)
-		g_error("pp-harness: mkdir %s: %s", root, g_strerror(errno));
-	return root;
-}
-
-static void pp_child_setup(gpointer user_data G_GNUC_UNUSED)
-{
-	/* The kernel sends SIGTERM when the test process dies (including an
-	   abort), and Dovecot's master stops its children on SIGTERM. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static void pp_write_file(const char *path, const char *contents, int mode)
-{
-	GError *error = NULL;
-
-	if (!g_file_set_contents(path, contents, -1, &error))
-		g_error("pp-harness: %s", error->message);
-	if (chmod(path, mode) < 0)
-		g_error("pp-harness: chmod %s: %s", path, g_strerror(errno));
-}
-
-static void pp_mkdir(const char *path, int mode, uid_t uid, gid_t gid)
-{
-	if (g_mkdir_with_parents(path, mode) < 0)
-		g_error("pp-harness: mkdir %s: %s", path, g_strerror(errno));
-	if (chmod(path, mode) < 0)
-		g_error("pp-harness: chmod %s: %s", path, g_strerror(errno));
-	if (chown(path, uid, gid) < 0)
-		g_error("pp-harness: chown %s: %s", path, g_strerror(errno));
-}
-
-/* Runs a helper command outside any instance (cp, sqlite3, rm); returns
-   FALSE with error set if it did not exit 0. */
-static gboolean pp_spawn_sync(const char *const *argv, const char *stdin_data,
-			      char **stdout_r, GError **error)
-{
-	GSubprocessLauncher *launcher;
-	GSubprocess *proc;
-	GBytes *in = NULL, *out = NULL, *err = NULL;
-	gboolean ok = FALSE;
-	GSubprocessFlags flags = G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-		G_SUBPROCESS_FLAGS_STDERR_PIPE;
-
-	if (stdin_data != NULL)
-		flags |= G_SUBPROCESS_FLAGS_STDIN_PIPE;
-	launcher = g_subprocess_launcher_new(flags);
-	g_subprocess_launcher_set_child_setup(launcher, pp_child_setup,
-					      NULL, NULL);
-	proc = g_subprocess_launcher_spawnv(launcher, argv, error);
-	g_object_unref(launcher);
-	if (proc == NULL)
-		return FALSE;
-	if (stdin_data != NULL)
-		in = g_bytes_new(stdin_data, strlen(stdin_data));
-	if (g_subprocess_communicate(proc, in, NULL, &out, &err, error)) {
-		if (g_subprocess_get_if_exited(proc) &&
-		    g_subprocess_get_exit_status(proc) == 0)
-			ok = TRUE;
-		else {
-			char *cmd = g_strjoinv(" ", (char **)argv);
-
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-				    "%s failed: %.*s", cmd,
-				    (int)g_bytes_get_size(err),
-				    (const char *)g_bytes_get_data(err, NULL));
-			g_free(cmd);
-		}
-	}
-	if (ok && stdout_r != NULL) {
-		*stdout_r = g_strndup(g_bytes_get_data(out, NULL),
-				      g_bytes_get_size(out));
-	}
-	if (in != NULL)
-		g_bytes_unref(in);
-	if (out != NULL)
-		g_bytes_unref(out);
-	if (err != NULL)
-		g_bytes_unref(err);
-	g_object_unref(proc);
-	return ok;
-}
-
-static void pp_spawn_or_die(const char *const *argv, const char *stdin_data)
-{
-	GError *error = NULL;
-
-	if (!pp_spawn_sync(argv, stdin_data, NULL, &error))
-		g_error("pp-harness: %s", error->message);
-}
-
-static void pp_lookup_user(const char *name, uid_t *uid_r, gid_t *gid_r)
-{
-	struct passwd *pw = getpwnam(name);
-
-	if (pw == NULL)
-		g_error("pp-harness: system user %s does not exist", name);
-	*uid_r = pw->pw_uid;
-	*gid_r = pw->pw_gid;
-}
-
-guint16 pp_free_port(void)
-{
-	GSocket *sock;
-	GInetAddress *lo;
-	GSocketAddress *addr, *bound;
-	GError *error = NULL;
-	guint16 port;
-
-	sock = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-			    G_SOCKET_PROTOCOL_TCP, &error);
-	if (sock == NULL)
-		g_error("pp-harness: socket: %s", error->message);
-	lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-	addr = g_inet_socket_address_new(lo, 0);
-	if (!g_socket_bind(sock, addr, FALSE, &error))
-		g_error("pp-harness: bind: %s", error->message);
-	bound = g_socket_get_local_address(sock, &error);
-	if (bound == NULL)
-		g_error("pp-harness: getsockname: %s", error->message);
-	port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-	g_object_unref(bound);
-	g_object_unref(addr);
-	g_object_unref(lo);
-	g_socket_close(sock, NULL);
-	g_object_unref(sock);
-	return port;
-}
-
-/* Private module directory: Dovecot's own modules, plus the build's with
-   the package. */
-static void pp_instance_make_modules(PpInstance *inst)
-{
-	char *moddir = g_build_filename(inst->dir, "modules", NULL);
-	const char *const cp_argv[] = {
-		"cp", "-a", PP_DOVECOT_MODULEDIR "/.", moddir, NULL
-	};
-	static const struct {
-		const char *built, *subdir;
-	} modules[] = {
-		{ "src/mail/.libs/lib20_pop3_policy_plugin.so", "" },
-		{ "src/auth/.libs/libauthdb_pop3_policy.so", "auth" },
-		{ "src/doveadm/.libs/lib20_doveadm_pop3_policy_plugin.so",
-		  "doveadm" },
-		/* RFC 2449 advertising: loaded only where a test's config
-		   names them (mail_plugins, login_plugins) */
-		{ "src/capa/.libs/lib21_pop3_policy_capa_plugin.so", "" },
-		{ "src/capa/.libs/lib20_pop3_policy_login_plugin.so",
-		  "login" },
-	};
-	unsigned int i;
-
-	pp_mkdir(moddir, 0755, 0, 0);
-	pp_spawn_or_die(cp_argv, NULL);
-	if (inst->opts.with_package) {
-		/* login_plugin_dir's default, which Debian does not ship */
-		char *logindir = g_build_filename(moddir, "login", NULL);
-
-		if (!g_file_test(logindir, G_FILE_TEST_IS_DIR))
-			pp_mkdir(logindir, 0755, 0, 0);
-		g_free(logindir);
-	}
-	if (inst->opts.with_package) {
-		for (i = 0; i < G_N_ELEMENTS(modules); i++) {
-			char *src = g_build_filename(pp_top_builddir(),
-						     modules[i].built, NULL);
-			char *dest = g_build_filename(moddir,
-						      modules[i].subdir, NULL);
-			const char *const argv[] = {
-				"cp", src, dest, NULL
-			};
-
-			if (!g_file_test(src, G_FILE_TEST_EXISTS)) {
-				g_error("pp-harness: module %s is not built "
-					"(run make first)", src);
-			}
-			pp_spawn_or_die(argv, NULL);
-			g_free(src);
-			g_free(dest);
-		}
-	}
-	g_free(moddir);
-}
-
-/* Reads a shipped conf.d file; aborts with a clear message when it is
-   missing or empty, as the store cannot be set up without it. */
-static char *pp_read_shipped(const char *name)
-{
-	char *path = g_build_filename(pp_top_srcdir(), "conf.d", name, NULL);
-	char *contents;
-	GError *error = NULL;
-
-	if (!g_file_get_contents(path, &contents, NULL, &error))
-		g_error("pp-harness: %s", error->message);
-	if (contents[0] == '\0')
-		g_error("pp-harness: %s is empty", path);
-	g_free(path);
-	return contents;
-}
-
-/* The dict server on SQLite: the shipped map with its connect line pointed
-   at the instance's database, created from the shipped schema. */
-static void pp_instance_make_sqlite_store(PpInstance *inst,
-					  GString *conf)
-{
-	char *storedir = g_build_filename(inst->dir, "store", NULL);
-	char *db = g_build_filename(storedir, "pop3-policy.sqlite", NULL);
-	char *map_path = g_build_filename(storedir, "pop3-policy-dict.conf.ext",
-					  NULL);
-	char *map = pp_read_shipped("pop3-policy-dict-sql.conf.ext");
-	char *schema = pp_read_shipped("pop3-policy-sqlite.sql");
-	const char *const sqlite_argv[] = { "sqlite3", "-batch", "-bail", db,
-					    NULL };
-	char **lines;
-	GString *out = g_string_new(NULL);
-	gboolean connect_seen = FALSE;
-	uid_t uid;
-	gid_t gid;
-	unsigned int i;
-
-	pp_lookup_user("dovecot", &uid, &gid);
-	pp_mkdir(storedir, 0755, uid, gid);
-
-	lines = g_strsplit(map, "\n", -1);
-	for (i = 0; lines[i] != NULL; i++) {
-		const char *p = lines[i];
-
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (g_str_has_prefix(p, "connect") &&
-		    strchr(p, '=') != NULL && !connect_seen) {
-			g_string_append_printf(out, "connect = %s\n", db);
-			connect_seen = TRUE;
-		} else {
-			g_string_append_printf(out, "%s\n", lines[i]);
-		}
-	}
-	if (!connect_seen)
-		g_error("pp-harness: the shipped dict-sql map has no "
-			"connect line");
-	pp_write_file(map_path, out->str, 0644);
-	pp_spawn_or_die(sqlite_argv, schema);
-	if (chown(db, uid, gid) < 0)
-		g_error("pp-harness: chown %s: %s", db, g_strerror(errno));
-
-	g_string_append_printf(conf, "dict {\n  pop3policy = sqlite:%s\n}\n",
-			       map_path);
-	inst->store_uri = g_strdup("proxy::pop3policy");
-
-	g_strfreev(lines);
-	g_string_free(out, TRUE);
-	g_free(schema);
-	g_free(map);
-	g_free(map_path);
-	g_free(db);
-	g_free(storedir);
-}
-
-/* service dict, for the stores behind Dovecot's dict server: client_limit
-   as README and conf.d/90-pop3-policy.conf advise, and its socket, which
-   lets in whoever may read and write every user's records (the dict
-   proxy believes the user name a client sends): the auth process's user
-   (default_internal_user) and root, and with PP_STORE_SOCKET_MAIL the mail
-   user's group too. */
-static void pp_instance_dict_service(PpInstance *inst, GString *conf)
-{
-	PpStoreSocket socket = inst->opts.store_socket;
-	struct group *gr;
-
-	if (socket == PP_STORE_SOCKET_AUTO) {
-		socket = inst->opts.auth_chain ? PP_STORE_SOCKET_TRUSTED :
-			PP_STORE_SOCKET_MAIL;
-	}
-	g_string_append(conf,
-		"service dict {\n"
-		"  client_limit = 100\n"
-		"  unix_listener dict {\n"
-		"    user = dovecot\n");
-	if (socket == PP_STORE_SOCKET_MAIL) {
-		gr = getgrgid(inst->mail_gid);
-		if (gr == NULL) {
-			g_error("pp-harness: the mail gid %u has no group",
-				(unsigned int)inst->mail_gid);
-		}
-		g_string_append_printf(conf,
-			"    group = %s\n"
-			"    mode = 0660\n", gr->gr_name);
-	} else {
-		g_string_append(conf, "    mode = 0600\n");
-	}
-	g_string_append(conf, "  }\n}\n");
-}
-
-static void pp_instance_make_file_store(PpInstance *inst)
-{
-	char *storedir = g_build_filename(inst->dir, "store", NULL);
-
-	/* file: writes a new file and renames it over the old one, so the
-	   directory must be writable by the mail uid and by doveadm. */
-	pp_mkdir(storedir, 0777, inst->mail_uid, inst->mail_gid);
-	inst->store_uri = g_strdup_printf("file:%s/store.dict", storedir);
-	g_free(storedir);
-}
-
-/* Appends text and a newline to conf, every "%{store_uri}" in it replaced
-   with the instance's dict URI (so that tests follow PP_STORE_BACKEND). */
-static void pp_append_with_store_uri(PpInstance *inst, GString *conf,
-				     const char *text)
-{
-	char **parts = g_strsplit(text, "%{store_uri}", -1);
-	char *joined = g_strjoinv(inst->store_uri != NULL ?
-				  inst->store_uri : "", parts);
-
-	g_string_append_printf(conf, "%s\n", joined);
-	g_free(joined);
-	g_strfreev(parts);
-}
-
-static const char *pp_str_or_empty(const char *str)
-{
-	return str != NULL ? str : "";
-}
-
-/* Sanitizer builds (configure --enable-sanitizers): the modules are built
-   with ASan and UBSan, Dovecot is not, so every process of an instance
-   preloads the runtime that PP_SANITIZER_RUNTIME names (make check sets
-   it in such a build), with leak detection off (Dovecot's processes exit
-   without freeing everything), and writes its reports into the instance's
-   sanitizer/ directory; pp_instance_stop() fails the test if there is one,
-   or if a report reached the log (a chrooted process writes it to
-   stderr). */
-static const char *pp_sanitizer_runtime(void)
-{
-	const char *runtime = g_getenv("PP_SANITIZER_RUNTIME");
-
-	return runtime != NULL && runtime[0] != '\0' ? runtime : NULL;
-}
-
-static void pp_sanitizer_setenv(PpInstance *inst,
-				GSubprocessLauncher *launcher)
-{
-	const char *runtime = pp_sanitizer_runtime();
-	const char *preload;
-	char *dir, *value;
-
-	if (runtime == NULL)
-		return;
-	dir = g_build_filename(inst->dir, "sanitizer", NULL);
-	if (g_mkdir(dir, 0755) < 0 && errno != EEXIST)
-		g_error("pp-harness: mkdir %s: %s", dir, g_strerror(errno));
-	/* every uid of the instance writes there */
-	if (chmod(dir, 01777) < 0)
-		g_error("pp-harness: chmod %s: %s", dir, g_strerror(errno));
-	/* after libfaketime: ASan first deadlocks in libfaketime's
-	   initialisation (hence verify_asan_link_order=0 too) */
-	preload = g_subprocess_launcher_getenv(launcher, "LD_PRELOAD");
-	value = preload == NULL ? g_strdup(runtime) :
-		g_strconcat(preload, " ", runtime, NULL);
-	g_subprocess_launcher_setenv(launcher, "LD_PRELOAD", value, TRUE);
-	g_free(value);
-	/* a small quarantine, so that a process's size stays flat over many
-	   sessions as without ASan (test-backends checks that) */
-	value = g_strdup_printf("detect_leaks=0:abort_on_error=1:"
-				"verify_asan_link_order=0:"
-				"quarantine_size_mb=4:log_path=%s/asan", dir);
-	g_subprocess_launcher_setenv(launcher, "ASAN_OPTIONS", value, TRUE);
-	g_free(value);
-	value = g_strdup_printf("print_stacktrace=1:halt_on_error=1:"
-				"log_path=%s/ubsan", dir);
-	g_subprocess_launcher_setenv(launcher, "UBSAN_OPTIONS", value, TRUE);
-	g_free(value);
-	g_free(dir);
-}
-
-static void pp_sanitizer_check(PpInstance *inst)
-{
-	char *dir, *path, *report, *log;
-	const char *name;
-	GDir *d;
-
-	if (pp_sanitizer_runtime() == NULL)
-		return;
-	dir = g_build_filename(inst->dir, "sanitizer", NULL);
-	d = g_dir_open(dir, 0, NULL);
-	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-		path = g_build_filename(dir, name, NULL);
-		if (g_file_get_contents(path, &report, NULL, NULL)) {
-			g_printerr("# pp-harness: sanitizer report %s:\n%s\n",
-				   path, report);
-			g_free(report);
-		}
-		g_test_fail_printf("sanitizer report %s", path);
-		g_free(path);
-	}
-	if (d != NULL)
-		g_dir_close(d);
-	if (g_file_get_contents(inst->log_path, &log, NULL, NULL)) {
-		if (strstr(log, "ERROR: AddressSanitizer") != NULL ||
-		    strstr(log, "runtime error: ") != NULL)
-			g_test_fail_printf("sanitizer report in %s",
-					   inst->log_path);
-		g_free(log);
-	}
-	g_free(dir);
-}
-
-static char *pp_instance_build_conf(PpInstance *inst)
-{
-	const PpInstanceOptions *o = &inst->opts;
-	GString *conf = g_string_new(NULL);
-	char *name = g_path_get_basename(inst->dir);
-	char *state_dir = g_build_filename(inst->dir, "state", NULL);
-	char *home_root = g_build_filename(inst->dir, "home", NULL);
-
-	g_string_append_printf(conf,
-		"# generated by tests/harness/pp-harness.c\n"
-		"instance_name = %s\n"
-		"base_dir = %s\n"
-		"state_dir = %s\n"
-		"log_path = %s\n"
-		"protocols = pop3\n"
-		"listen = 127.0.0.1\n"
-		"ssl = no\n"
-		"disable_plaintext_auth = no\n"
-		"auth_mechanisms = plain apop\n"
-		"auth_failure_delay = 0\n"
-		"default_internal_user = dovecot\n"
-		"default_login_user = dovenull\n"
-		"first_valid_uid = 1\n"
-		"mail_location = %s\n"
-		"import_environment = TZ CORE_OUTOFMEM CORE_ERROR LD_PRELOAD "
-		"FAKETIME_TIMESTAMP_FILE FAKETIME_NO_CACHE "
-		"FAKETIME_DONT_FAKE_MONOTONIC\n"
-		"service pop3-login {\n"
-		"  inet_listener pop3 {\n"
-		"    address = 127.0.0.1\n"
-		"    port = %u\n"
-		"  }\n"
-		"  inet_listener pop3s {\n"
-		"    port = 0\n"
-		"  }\n"
-		"}\n",
-		name, inst->base_dir, state_dir, inst->log_path,
-		inst->mail_location != NULL ? inst->mail_location :
-		"maildir:~/Maildir", inst->port);
-	if (o->with_imap) {
-		g_string_append_printf(conf,
-			"protocols = pop3 imap\n"
-			"service imap-login {\n"
-			"  inet_listener imap {\n"
-			"    address = 127.0.0.1\n"
-			"    port = %u\n"
-			"  }\n"
-			"  inet_listener imaps {\n"
-			"    port = 0\n"
-			"  }\n"
-			"}\n", inst->imap_port);
-	}
-	if (o->debug)
-		g_string_append(conf, "mail_debug = yes\nauth_debug = yes\n");
-
-	/* the store first: passdb_conf may name its URI */
-	switch (pp_backends_effective_store(o->store)) {
-	case PP_STORE_SQLITE:
-		pp_instance_make_sqlite_store(inst, conf);
-		pp_instance_dict_service(inst, conf);
-		break;
-	case PP_STORE_FILE:
-		pp_instance_make_file_store(inst);
-		break;
-	case PP_STORE_NONE:
-		break;
-	case PP_STORE_REDIS:
-	case PP_STORE_PGSQL:
-		inst->store_uri = pp_backends_instance_store(
-			pp_backends_effective_store(o->store), o->backend,
-			inst->dir, conf);
-		if (pp_backends_effective_store(o->store) == PP_STORE_PGSQL)
-			pp_instance_dict_service(inst, conf);
-		break;
-	}
-
-	if (o->auth_chain && inst->store_uri == NULL)
-		g_error("pp-harness: auth_chain needs a store");
-	if (o->auth_chain && o->apop_key_file != NULL) {
-		g_string_append_printf(conf,
-			"passdb {\n"
-			"  driver = pop3_policy\n"
-			"  args = dict=%s key_file=%s\n"
-			"  mechanisms = apop\n"
-			"  result_success = continue-ok\n"
-			"}\n", o->apop_dict != NULL ? o->apop_dict :
-			inst->store_uri, o->apop_key_file);
-	}
-	if (inst->passdb_conf != NULL) {
-		char **parts = g_strsplit(inst->passdb_conf, "%{passwd_file}",
-					  -1);
-		char *passdb = g_strjoinv(inst->passwd_path, parts);
-
-		pp_append_with_store_uri(inst, conf, passdb);
-		g_free(passdb);
-		g_strfreev(parts);
-	} else {
-		g_string_append_printf(conf,
-			"passdb {\n"
-			"  driver = passwd-file\n"
-			"  args = scheme=PLAIN username_format=%%u %s\n"
-			"%s"
-			"}\n", inst->passwd_path,
-			!o->auth_chain ? "" :
-			o->apop_key_file == NULL ?
-			"  result_success = continue-ok\n" :
-			"  skip = authenticated\n"
-			"  result_success = continue-ok\n");
-	}
-	if (o->auth_chain) {
-		g_string_append_printf(conf,
-			"passdb {\n"
-			"  driver = pop3_policy\n"
-			"  args = dict=%s mode=login %s\n"
-			"  skip = unauthenticated\n"
-			"  result_failure = return-fail\n"
-			"  result_internalfail = return-fail\n"
-			"}\n", inst->store_uri,
-			pp_str_or_empty(o->auth_chain_args));
-	}
-	g_string_append_printf(conf,
-		"userdb {\n"
-		"  driver = passwd-file\n"
-		"  args = username_format=%%u %s\n"
-		"  default_fields = uid=%u gid=%u home=%s/%%u\n"
-		"%s"
-		"}\n", inst->passwd_path, (unsigned int)inst->mail_uid,
-		(unsigned int)inst->mail_gid, home_root,
-		o->auth_chain ? "  result_success = continue-ok\n" : "");
-	if (o->auth_chain) {
-		g_string_append_printf(conf,
-			"userdb {\n"
-			"  driver = pop3_policy\n"
-			"  args = dict=%s %s\n"
-			"  skip = notfound\n"
-			"}\n", inst->store_uri,
-			pp_str_or_empty(o->auth_chain_args));
-	}
-
-	if (o->with_package) {
-		g_string_append(conf,
-			"protocol pop3 {\n"
-			"  mail_plugins = $mail_plugins pop3_policy\n"
-			"}\n"
-			"protocol doveadm {\n"
-			"  mail_plugins = $mail_plugins pop3_policy\n"
-			"}\n");
-	}
-	g_string_append(conf, "plugin {\n");
-	if (o->with_package && inst->store_uri != NULL) {
-		g_string_append_printf(conf, "  pop3_policy_dict = %s\n",
-				       inst->store_uri);
-	}
-	if (inst->plugin_settings != NULL)
-		pp_append_with_store_uri(inst, conf, inst->plugin_settings);
-	g_string_append(conf, "}\n");
-	if (inst->extra_conf != NULL)
-		pp_append_with_store_uri(inst, conf, inst->extra_conf);
-	if (pp_sanitizer_runtime() != NULL) {
-		/* the sanitizers' options reach every process; ASan's
-		   shadow memory needs no address space limit */
-		g_string_append(conf,
-			"import_environment = $import_environment "
-			"ASAN_OPTIONS UBSAN_OPTIONS\n"
-			"default_vsz_limit = 0\n");
-	}
-
-	g_free(home_root);
-	g_free(state_dir);
-	g_free(name);
-	return g_string_free(conf, FALSE);
-}
+#include "pp-harness-private.h"
 
 /* libfaketime of the faketime package, under the multiarch directory. */
 static const char *pp_faketime_lib(void)
@@ -779,7 +115,7 @@ static char *pp_read_ns(GPid pid)
 }
 
 /* TRUE if the command line of pid contains tag. */
-static gboolean pp_cmdline_has(GPid pid, const char *tag)
+gboolean pp_process_cmdline_has(GPid pid, const char *tag)
 {
 	char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
 	char *cmdline = NULL;
@@ -825,7 +161,7 @@ static GArray *pp_ns_pids(PpInstance *inst)
 		pid = (GPid)atoi(name);
 		target = pp_read_ns(pid);
 		if (target != NULL && strcmp(target, inst->mnt_ns) == 0 &&
-		    pp_cmdline_has(pid, tag))
+		    pp_process_cmdline_has(pid, tag))
 			g_array_append_val(pids, pid);
 		g_free(target);
 	}
@@ -869,15 +205,20 @@ static gboolean pp_probe_pop3(guint16 port)
 	return ok;
 }
 
-static gboolean pp_log_has_fatal(PpInstance *inst)
+/* Whether the log from offset on (what a start wrote: a restart follows
+   kills that the log names with Fatal) shows a process failing. */
+static gboolean pp_log_has_fatal(PpInstance *inst, gsize offset)
 {
 	char *log = NULL;
+	gsize size = 0;
 	gboolean ret;
 
-	if (!g_file_get_contents(inst->log_path, &log, NULL, NULL))
+	if (!g_file_get_contents(inst->log_path, &log, &size, NULL))
 		return FALSE;
-	ret = strstr(log, ": Fatal: ") != NULL ||
-		strstr(log, ": Panic: ") != NULL;
+	if (offset > size)
+		offset = size;
+	ret = strstr(log + offset, ": Fatal: ") != NULL ||
+		strstr(log + offset, ": Panic: ") != NULL;
 	g_free(log);
 	return ret;
 }
@@ -889,9 +230,12 @@ static gboolean pp_instance_spawn(PpInstance *inst, GError **error)
 	};
 	GSubprocessLauncher *launcher;
 	GPtrArray *argv;
+	GStatBuf st;
 	gint64 end;
 	char *log_file;
+	gsize log_start;
 
+	log_start = g_stat(inst->log_path, &st) == 0 ? (gsize)st.st_size : 0;
 	log_file = g_build_filename(inst->dir, "master.out", NULL);
 	launcher = pp_instance_launcher(inst, G_SUBPROCESS_FLAGS_STDIN_PIPE);
 	g_subprocess_launcher_set_stdout_file_path(launcher, log_file);
@@ -926,7 +270,7 @@ static gboolean pp_instance_spawn(PpInstance *inst, GError **error)
 		}
 		if (inst->mnt_ns != NULL && pp_probe_pop3(inst->port))
 			return TRUE;
-		if (pp_log_has_fatal(inst)) {
+		if (pp_log_has_fatal(inst, log_start)) {
 			/* e.g. a module that does not load: the master
 			   would only keep throttling the service */
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -989,18 +333,6 @@ static void pp_instance_reap_namespace(PpInstance *inst)
 	if (pp_ns_signal_wait(inst, SIGKILL, PP_STOP_TIMEOUT_USEC) != 0) {
 		g_printerr("# pp-harness: processes of %s survived SIGKILL\n",
 			   inst->dir);
-	}
-}
-
-static void pp_rm_rf(const char *path)
-{
-	const char *const argv[] = { "rm", "-rf", "--one-file-system", path,
-				     NULL };
-	GError *error = NULL;
-
-	if (!pp_spawn_sync(argv, NULL, NULL, &error)) {
-		g_printerr("# pp-harness: %s\n", error->message);
-		g_error_free(error);
 	}
 }
 
@@ -1068,10 +400,15 @@ PpInstance *pp_instance_start(const PpInstanceOptions *opts, GError **error)
 {
 	PpInstance *inst;
 	char *conf;
-	unsigned int attempt;
+	unsigned int attempt, i;
 
 	inst = pp_instance_new(opts);
 	pp_instance_make_modules(inst);
+	for (i = 0; opts->users != NULL && opts->users[i].name != NULL; i++) {
+		pp_instance_add_user(inst, opts->users[i].name,
+				     opts->users[i].password,
+				     opts->users[i].userdb_fields);
+	}
 
 	for (attempt = 0; attempt < PP_START_ATTEMPTS; attempt++) {
 		GError *spawn_error = NULL;
@@ -1281,6 +618,31 @@ unsigned int pp_instance_log_lookups(PpInstance *inst, const char *process,
 	return count;
 }
 
+void pp_instance_wait_sessions_over(PpInstance *inst)
+{
+	gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	char *log = pp_instance_read_log(inst);
+	const char *p = log;
+
+	/* the login process logs "Login: user=<...>, ..., mpid=N" */
+	while ((p = strstr(p, " mpid=")) != NULL) {
+		pid_t pid = (pid_t)atoi(p + strlen(" mpid="));
+
+		p++;
+		if (pid <= 0)
+			continue;
+		while (kill(pid, 0) == 0 || errno != ESRCH) {
+			if (g_get_monotonic_time() > end) {
+				g_error("pp-harness: the session process %d "
+					"still runs after 30 s\n--- log ---\n"
+					"%s", (int)pid, log);
+			}
+			g_usleep(10 * 1000);
+		}
+	}
+	g_free(log);
+}
+
 void pp_instance_add_user(PpInstance *inst, const char *user,
 			  const char *password, const char *userdb_fields)
 {
@@ -1446,149 +808,6 @@ void pp_instance_set_time_offset(PpInstance *inst, const char *offset)
 	line = g_strdup_printf("%s\n", offset);
 	pp_write_file(inst->faketime_path, line, 0644);
 	g_free(line);
-}
-
-/* POP3 client */
-
-PpPop3 *pp_pop3_connect(guint16 port, GError **error)
-{
-	GSocketClient *client = g_socket_client_new();
-	GSocketConnection *conn;
-	PpPop3 *pop3;
-	GError *err = NULL;
-
-	g_socket_client_set_timeout(client, PP_IO_TIMEOUT_SECS);
-	conn = g_socket_client_connect_to_host(client, "127.0.0.1", port,
-					       NULL, error);
-	g_object_unref(client);
-	if (conn == NULL)
-		return NULL;
-	pop3 = g_new0(PpPop3, 1);
-	pop3->conn = conn;
-	pop3->in = g_data_input_stream_new(
-		g_io_stream_get_input_stream(G_IO_STREAM(conn)));
-	g_data_input_stream_set_newline_type(pop3->in,
-					     G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
-	g_filter_input_stream_set_close_base_stream(
-		G_FILTER_INPUT_STREAM(pop3->in), FALSE);
-	pop3->out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
-	pop3->greeting = g_data_input_stream_read_line(pop3->in, NULL,
-						       NULL, &err);
-	if (pop3->greeting == NULL) {
-		if (err != NULL)
-			g_propagate_error(error, err);
-		else {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_CLOSED,
-				    "connection closed before the greeting");
-		}
-		pp_pop3_close(pop3);
-		return NULL;
-	}
-	return pop3;
-}
-
-const char *pp_pop3_greeting(PpPop3 *pop3)
-{
-	return pop3->greeting;
-}
-
-/* Reads one line without CRLF; NULL on EOF, "<error: ...>" on an I/O
-   error, so that a status check fails with the reason. */
-static char *pp_pop3_read_line(PpPop3 *pop3)
-{
-	GError *error = NULL;
-	char *line;
-
-	line = g_data_input_stream_read_line(pop3->in, NULL, NULL, &error);
-	if (line != NULL)
-		return line;
-	if (error == NULL)
-		return NULL;
-	line = g_strdup_printf("<error: %s>", error->message);
-	g_error_free(error);
-	return line;
-}
-
-char *pp_pop3_cmd(PpPop3 *pop3, const char *cmd)
-{
-	char *data = g_strconcat(cmd, "\r\n", NULL);
-	GError *error = NULL;
-	char *line;
-
-	if (!g_output_stream_write_all(pop3->out, data, strlen(data), NULL,
-				       NULL, &error)) {
-		line = g_strdup_printf("<error: %s>", error->message);
-		g_error_free(error);
-		g_free(data);
-		return line;
-	}
-	g_free(data);
-	line = pp_pop3_read_line(pop3);
-	return line != NULL ? line : g_strdup("");
-}
-
-char *pp_pop3_cmd_multi(PpPop3 *pop3, const char *cmd)
-{
-	char *status = pp_pop3_cmd(pop3, cmd);
-	GString *str;
-
-	if (!g_str_has_prefix(status, "+OK"))
-		return status;
-	str = g_string_new(status);
-	g_free(status);
-	for (;;) {
-		char *line = pp_pop3_read_line(pop3);
-
-		if (line == NULL) {
-			g_string_append(str, "\n<error: connection closed "
-					"before the final \".\">");
-			break;
-		}
-		if (strcmp(line, ".") == 0) {
-			g_free(line);
-			break;
-		}
-		if (g_str_has_prefix(line, "<error: ")) {
-			g_string_append_printf(str, "\n%s", line);
-			g_free(line);
-			break;
-		}
-		g_string_append_c(str, '\n');
-		g_string_append(str, line[0] == '.' ? line + 1 : line);
-		g_free(line);
-	}
-	return g_string_free(str, FALSE);
-}
-
-gboolean pp_pop3_login(PpPop3 *pop3, const char *user, const char *password)
-{
-	char *cmd, *reply;
-	gboolean ok;
-
-	cmd = g_strdup_printf("USER %s", user);
-	reply = pp_pop3_cmd(pop3, cmd);
-	g_free(cmd);
-	ok = g_str_has_prefix(reply, "+OK");
-	g_free(reply);
-	if (!ok)
-		return FALSE;
-	cmd = g_strdup_printf("PASS %s", password);
-	reply = pp_pop3_cmd(pop3, cmd);
-	g_free(cmd);
-	ok = g_str_has_prefix(reply, "+OK");
-	g_free(reply);
-	return ok;
-}
-
-void pp_pop3_close(PpPop3 *pop3)
-{
-	if (pop3 == NULL)
-		return;
-	g_io_stream_close(G_IO_STREAM(pop3->conn), NULL, NULL);
-	g_clear_object(&pop3->in);
-	g_clear_object(&pop3->conn);
-	g_free(pop3->greeting);
-	g_free(pop3);
 }
 
 gboolean pp_instance_wait_log(PpInstance *inst, const char *text,

@@ -58,6 +58,11 @@ typedef enum {
 	PP_STORE_SOCKET_MAIL,
 } PpStoreSocket;
 
+/* A user of the instance's passwd-file (see pp_instance_add_user()). */
+typedef struct {
+	const char *name, *password, *userdb_fields;
+} PpUser;
+
 typedef struct {
 	/* Load the package: the mail plugin in protocol pop3 and doveadm, the
 	   auth module and the doveadm plugin. FALSE gives a vanilla Dovecot. */
@@ -104,6 +109,12 @@ typedef struct {
 	const char *apop_key_file;
 	const char *apop_dict;
 	PpStoreSocket store_socket;
+	/* Users written into the passwd-file before Dovecot starts, ended by
+	   an entry with name NULL. Dovecot's passwd-file looks at the file
+	   at most once a second (db-passwd-file.c), so a user added after a
+	   login may stay unknown for up to a second; users declared here are
+	   known from the first login on. */
+	const PpUser *users;
 } PpInstanceOptions;
 
 /* Writes the config, creates the store, starts `dovecot -F` and waits until
@@ -158,6 +169,12 @@ unsigned int pp_instance_log_count(PpInstance *inst, const char *process,
 unsigned int pp_instance_log_lookups(PpInstance *inst, const char *process,
 				     const char *key);
 
+/* Waits until every mail process the log shows a login of ("Login: ...
+   mpid=N") has exited: the work a session does after its client was
+   answered (retention removals in deinit) is over. Fails the test after
+   30 s. */
+void pp_instance_wait_sessions_over(PpInstance *inst);
+
 /* Adds a user with a plaintext password and optional userdb extra fields
    ("pop3_policy=expire=0" ...; space-separated, no spaces inside values).
    Works before and after start. Creates the user's mail home. */
@@ -192,6 +209,25 @@ void pp_instance_store_set_raw(PpInstance *inst, const char *user,
 /* Sets the faketime offset of the instance's processes, e.g. "+15d" or
    "+0" (libfaketime's relative syntax). Requires opts.faketime. */
 void pp_instance_set_time_offset(PpInstance *inst, const char *offset);
+
+/* The build directory (PP_TOP_BUILDDIR) and the source directory
+   (PP_TOP_SRCDIR). */
+const char *pp_top_builddir(void);
+const char *pp_top_srcdir(void);
+/* TRUE if the command line of the process pid contains tag. */
+gboolean pp_process_cmdline_has(GPid pid, const char *tag);
+
+/* Kill points of a test build (configure --enable-test-hooks, see
+   src/lib/pop3-policy-test-hook.h). Fails the test, naming the configure
+   option, when the build's modules lack them: a kill test on a release
+   build must not pass or skip. */
+void pp_require_test_hooks(void);
+/* Arms the kill point (POP3_POLICY_TEST_KILL_AT=point, e.g.
+   "move-copied:200") for the instance's Dovecot services, or disarms it
+   with NULL: rewrites import_environment in the config and restarts the
+   instance. Processes started directly (doveadm through pp_instance_run)
+   take the variable from their own environment. */
+void pp_instance_set_kill_point(PpInstance *inst, const char *point);
 
 /* The per-run root under which every instance (and backend) directory is
    created: PP_TEST_TMPDIR, else the system's temporary directory, made if

@@ -10,7 +10,7 @@
    Python's poplib) logging in with a generated secret. */
 
 #define _GNU_SOURCE /* memmem() */
-#include "pp-harness.h"
+#include "pp-helpers.h"
 #include "pp-backends.h"
 
 #include <glib/gstdio.h>
@@ -32,9 +32,6 @@ typedef struct {
 	char *plugin_settings;
 } Fixture;
 
-/* the running test's fixture, whose log a failed assertion shows */
-static Fixture *current_fixture;
-
 typedef struct {
 	/* policy words joined with ',' for the args (site default) */
 	const char *site_policy;
@@ -48,50 +45,10 @@ typedef struct {
 	PpBackend *backend;
 } FixtureOptions;
 
-static void write_file(const char *path, const char *contents, int mode)
-{
-	GError *error = NULL;
-
-	if (!g_file_set_contents(path, contents, -1, &error))
-		g_error("%s", error->message);
-	g_assert_cmpint(g_chmod(path, mode), ==, 0);
-}
-
-static char *random_key_line(const char *id)
-{
-	GString *str = g_string_new(id);
-	unsigned int i;
-
-	g_string_append_c(str, ' ');
-	for (i = 0; i < 32; i++)
-		g_string_append_printf(str, "%02x", g_random_int_range(0, 256));
-	g_string_append_c(str, '\n');
-	return g_string_free(str, FALSE);
-}
-
 static int doveadm(Fixture *f, const char *const *argv, const char *input,
 		   char **out_r, char **err_r)
 {
-	char *out = NULL, *err = NULL;
-	int ret;
-
-	ret = pp_instance_doveadm(f->inst, argv, input, &out, &err);
-	/* empty output comes back as NULL */
-	if (out == NULL)
-		out = g_strdup("");
-	if (err == NULL)
-		err = g_strdup("");
-	g_test_message("doveadm %s %s: exit %d\nstdout: %s\nstderr: %s",
-		       argv[0], argv[1] != NULL ? argv[1] : "", ret, out, err);
-	if (out_r != NULL)
-		*out_r = out;
-	else
-		g_free(out);
-	if (err_r != NULL)
-		*err_r = err;
-	else
-		g_free(err);
-	return ret;
+	return pp_doveadm(f->inst, argv, input, out_r, err_r);
 }
 
 /* Users get a PLAIN password in the harness' passwd-file (the userdb)
@@ -115,7 +72,7 @@ static void add_users(Fixture *f, const char *const *users)
 		pp_instance_add_user(f->inst, users[i], "plain-unused", NULL);
 		g_string_append_printf(lines, "%s:%s\n", users[i], hash);
 	}
-	write_file(f->hashed_file, lines->str, 0644);
+	pp_write_file(f->hashed_file, lines->str, 0644);
 	g_string_free(lines, TRUE);
 	g_free(old);
 	g_free(hash);
@@ -147,10 +104,10 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 	g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
 	f->key_file = g_build_filename(f->dir, "apop.keys", NULL);
 	f->hashed_file = g_build_filename(f->dir, "hashed.passwd", NULL);
-	key = random_key_line("1");
-	write_file(f->key_file, key, 0600);
+	key = pp_random_key_line("1");
+	pp_write_file(f->key_file, key, 0600);
 	g_free(key);
-	write_file(f->hashed_file, "", 0644);
+	pp_write_file(f->hashed_file, "", 0644);
 
 	/* the site's passwords: hashed, in their own passwd-file */
 	f->passdb_conf = g_strdup_printf(
@@ -192,7 +149,7 @@ static Fixture *fixture_start(const FixtureOptions *fopts)
 	if (f->inst == NULL)
 		g_error("%s", error->message);
 	add_users(f, users);
-	current_fixture = f;
+	pp_watch_instance(f->inst);
 	return f;
 }
 
@@ -206,7 +163,7 @@ static void rm_rf(const char *path)
 
 static void fixture_stop(Fixture *f)
 {
-	current_fixture = NULL;
+	pp_unwatch_instance(f->inst);
 	pp_instance_stop(f->inst);
 	rm_rf(f->dir);
 	g_free(f->dir);
@@ -218,117 +175,36 @@ static void fixture_stop(Fixture *f)
 	g_free(f);
 }
 
+static void assert_reply(char *reply, const char *expected)
+{
+	if (strcmp(reply, expected) != 0)
+		pp_dump_logs();
+	g_assert_cmpstr(reply, ==, expected);
+	g_free(reply);
+}
+
 static PpPop3 *connect_pop3(Fixture *f)
 {
-	GError *error = NULL;
-	PpPop3 *pop3 = pp_pop3_connect(pp_instance_port(f->inst), &error);
-
-	g_assert_no_error(error);
-	return pop3;
+	return pp_pop3_connect_or_die(pp_instance_port(f->inst));
 }
 
-static char *apop_digest(PpPop3 *pop3, const char *secret)
-{
-	const char *greeting = pp_pop3_greeting(pop3);
-	const char *start = strchr(greeting, '<');
-	const char *end = start == NULL ? NULL : strchr(start, '>');
-	char *challenge, *digest;
-
-	g_assert_nonnull(end);
-	challenge = g_strdup_printf("%.*s%s", (int)(end - start + 1), start,
-				    secret);
-	digest = g_compute_checksum_for_string(G_CHECKSUM_MD5, challenge, -1);
-	g_free(challenge);
-	return digest;
-}
-
-/* One APOP login; returns the APOP reply. The session is closed with
-   QUIT when it succeeded. */
+/* One APOP login; returns the APOP reply (see pp_try_apop()). */
 static char *try_apop(Fixture *f, const char *user, const char *secret)
 {
-	PpPop3 *pop3 = connect_pop3(f);
-	char *digest = apop_digest(pop3, secret);
-	char *cmd = g_strdup_printf("APOP %s %s", user, digest);
-	char *reply = pp_pop3_cmd(pop3, cmd);
-
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	g_free(cmd);
-	g_free(digest);
-	return reply;
+	return pp_try_apop(pp_instance_port(f->inst), user, secret);
 }
 
-/* USER/PASS; asserts USER is accepted and returns the PASS reply. */
+/* USER/PASS; returns the PASS reply (see pp_try_pass()). */
 static char *try_pass(Fixture *f, const char *user, const char *password)
 {
-	PpPop3 *pop3 = connect_pop3(f);
-	char *cmd = g_strdup_printf("USER %s", user);
-	char *reply = pp_pop3_cmd(pop3, cmd);
-
-	g_assert_cmpstr(reply, ==, "+OK");
-	g_free(reply);
-	g_free(cmd);
-	cmd = g_strdup_printf("PASS %s", password);
-	reply = pp_pop3_cmd(pop3, cmd);
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	g_free(cmd);
-	return reply;
+	return pp_try_pass(pp_instance_port(f->inst), user, password, NULL);
 }
 
 /* SASL PLAIN with an initial response; returns the AUTH reply. */
 static char *try_auth_plain(Fixture *f, const char *user,
 			    const char *password)
 {
-	PpPop3 *pop3 = connect_pop3(f);
-	GString *raw = g_string_new(NULL);
-	char *b64, *cmd, *reply;
-
-	g_string_append_c(raw, '\0');
-	g_string_append(raw, user);
-	g_string_append_c(raw, '\0');
-	g_string_append(raw, password);
-	b64 = g_base64_encode((const guchar *)raw->str, raw->len);
-	cmd = g_strdup_printf("AUTH PLAIN %s", b64);
-	reply = pp_pop3_cmd(pop3, cmd);
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	g_free(cmd);
-	g_free(b64);
-	g_string_free(raw, TRUE);
-	return reply;
-}
-
-static void dump_log(void)
-{
-	char *log;
-
-	if (current_fixture == NULL)
-		return;
-	log = pp_instance_read_log(current_fixture->inst);
-	g_printerr("--- instance log ---\n%s--- end of log ---\n", log);
-	g_free(log);
-}
-
-static void assert_reply(char *reply, const char *expected)
-{
-	if (strcmp(reply, expected) != 0)
-		dump_log();
-	g_assert_cmpstr(reply, ==, expected);
-	g_free(reply);
-}
-
-static void assert_reply_prefix(char *reply, const char *prefix)
-{
-	if (!g_str_has_prefix(reply, prefix)) {
-		dump_log();
-		g_error("expected a reply starting with '%s', got '%s'",
-			prefix, reply);
-	}
-	g_free(reply);
+	return pp_try_auth_plain(pp_instance_port(f->inst), user, password);
 }
 
 static char *generate_secret(Fixture *f, const char *user)
@@ -471,13 +347,13 @@ static void test_apop_logins(void)
 
 	/* the right digest logs in and the mailbox is there */
 	pop3 = connect_pop3(f);
-	digest = apop_digest(pop3, secret);
+	digest = pp_apop_digest(pop3, secret);
 	cmd = g_strdup_printf("APOP alice %s", digest);
 	reply = pp_pop3_cmd(pop3, cmd);
 	g_free(cmd);
-	assert_reply_prefix(reply, "+OK");
-	assert_reply_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 1 ");
-	assert_reply_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_assert_prefix(reply, "+OK");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 1 ");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 	pp_pop3_close(pop3);
 	g_free(digest);
 
@@ -489,9 +365,9 @@ static void test_apop_logins(void)
 
 	/* USER/PASS and SASL PLAIN from the hashed passwd-file, in the
 	   same chain; the APOP secret is not a login password */
-	assert_reply_prefix(try_pass(f, "alice", HASHED_PASS), "+OK");
-	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS), "+OK");
-	assert_reply_prefix(try_auth_plain(f, "bob", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "alice", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "bob", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_auth_plain(f, "bob", HASHED_PASS), "+OK");
 	assert_reply(try_pass(f, "alice", secret), AUTH_FAILED);
 	assert_reply(try_pass(f, "bob", "plain-unused"), AUTH_FAILED);
 	assert_reply(try_pass(f, "nosuchuser", HASHED_PASS), AUTH_FAILED);
@@ -499,14 +375,14 @@ static void test_apop_logins(void)
 	/* set from stdin, set from the argument, set --plaintext */
 	g_assert_cmpint(doveadm(f, set_argv, "carol-stdin-Secret\n", NULL,
 				NULL), ==, 0);
-	assert_reply_prefix(try_apop(f, "carol", "carol-stdin-Secret"), "+OK");
+	pp_assert_prefix(try_apop(f, "carol", "carol-stdin-Secret"), "+OK");
 	g_assert_cmpint(doveadm(f, set_arg_argv, NULL, NULL, NULL), ==, 0);
-	assert_reply_prefix(try_apop(f, "dave", "dave-Secret-42"), "+OK");
+	pp_assert_prefix(try_apop(f, "dave", "dave-Secret-42"), "+OK");
 	g_assert_cmpint(doveadm(f, set_plain_argv, NULL, NULL, NULL), ==, 0);
 	/* an unencrypted record: refused by a passdb without
 	   allow_plaintext=yes (this chain's), and not as a wrong digest
 	   (tests/integration/test-hardening.c has the allowed case) */
-	assert_reply_prefix(try_apop(f, "erin", "erin-plain-secret"),
+	pp_assert_prefix(try_apop(f, "erin", "erin-plain-secret"),
 			    "-ERR [SYS/TEMP]");
 	/* a bad secret is refused with a reason, and nothing is stored */
 	g_assert_cmpint(doveadm(f, set_bad_argv, "\n", NULL, &err), !=, 0);
@@ -603,7 +479,7 @@ static void test_apop_policy_read_once(void)
 	set_user_policy(f, "alice", "expire=30d");
 	for (i = 0; i < 3; i++) {
 		reply = try_apop(f, "alice", secret);
-		assert_reply_prefix(reply, "+OK");
+		pp_assert_prefix(reply, "+OK");
 	}
 	g_assert_cmpuint(pp_instance_log_lookups(f->inst, NULL,
 					 "shared/pop3-policy/policy/alice"),
@@ -612,9 +488,9 @@ static void test_apop_policy_read_once(void)
 
 	set_user_policy(f, "alice", "login_delay=1h");
 	reply = try_apop(f, "alice", secret);
-	assert_reply_prefix(reply, "+OK");
+	pp_assert_prefix(reply, "+OK");
 	reply = try_apop(f, "alice", secret);
-	assert_reply_prefix(reply, "-ERR [LOGIN-DELAY]");
+	pp_assert_prefix(reply, "-ERR [LOGIN-DELAY]");
 	g_free(secret);
 	fixture_stop(f);
 }
@@ -636,11 +512,11 @@ static void test_apop_fail_closed(void)
 	fopts.apop_dict = down_uri;
 	f = fixture_start(&fopts);
 	secret = generate_secret(f, "alice");
-	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
-	assert_reply_prefix(try_apop(f, "bob", "x"), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "bob", "x"), "-ERR [SYS/TEMP] ");
 	g_assert_true(log_has(f, "pop3-policy store: user alice: key "
 			      "shared/pop3-policy/apop/alice: lookup failed"));
-	assert_reply_prefix(try_pass(f, "alice", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "alice", HASHED_PASS), "+OK");
 	g_free(secret);
 	fixture_stop(f);
 	g_free(down_uri);
@@ -648,29 +524,29 @@ static void test_apop_fail_closed(void)
 	fopts.apop_dict = NULL;
 	f = fixture_start(&fopts);
 	secret = generate_secret(f, "alice");
-	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+	pp_assert_prefix(try_apop(f, "alice", secret), "+OK");
 
 	/* a key file anyone can read is refused, not used */
 	g_assert_cmpint(g_chmod(f->key_file, 0644), ==, 0);
-	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
 	g_assert_true(log_has(f, "permissions 0644 are too open"));
 	g_assert_cmpint(g_chmod(f->key_file, 0600), ==, 0);
-	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+	pp_assert_prefix(try_apop(f, "alice", secret), "+OK");
 
 	/* a wrong key under the same id */
 	g_assert_true(g_file_get_contents(f->key_file, &good_key, NULL, NULL));
-	other_key = random_key_line("1");
-	write_file(f->key_file, other_key, 0600);
-	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	other_key = pp_random_key_line("1");
+	pp_write_file(f->key_file, other_key, 0600);
+	pp_assert_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
 	g_assert_true(log_has(f, "does not decrypt under key 1"));
 	/* a key file without the record's key id */
 	g_free(other_key);
-	other_key = random_key_line("7");
-	write_file(f->key_file, other_key, 0600);
-	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	other_key = pp_random_key_line("7");
+	pp_write_file(f->key_file, other_key, 0600);
+	pp_assert_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
 	g_assert_true(log_has(f, "encrypted under key id 1, which key file"));
-	write_file(f->key_file, good_key, 0600);
-	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+	pp_write_file(f->key_file, good_key, 0600);
+	pp_assert_prefix(try_apop(f, "alice", secret), "+OK");
 
 	/* a corrupted record (one ciphertext digit changed) */
 	raw = store_get_raw(f, "shared/pop3-policy/apop/alice");
@@ -683,7 +559,7 @@ static void test_apop_fail_closed(void)
 		store_set_raw(f, "shared/pop3-policy/apop/alice", bad);
 		g_free(bad);
 	}
-	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
 	/* a truncated record (tag missing) */
 	{
 		char *cut;
@@ -694,14 +570,14 @@ static void test_apop_fail_closed(void)
 		store_set_raw(f, "shared/pop3-policy/apop/alice", cut);
 		g_free(cut);
 	}
-	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
 	g_assert_true(log_has(f, "encrypted record is truncated"));
 	/* a record of an unknown version */
 	store_set_raw(f, "shared/pop3-policy/apop/alice", "9\tapop\t1\t2\t3");
-	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
 	/* alice's record copied to bob does not log bob in */
 	store_set_raw(f, "shared/pop3-policy/apop/bob", raw);
-	assert_reply_prefix(try_apop(f, "bob", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "bob", secret), "-ERR [SYS/TEMP] ");
 	/* none of these errors quotes the secret */
 	g_assert_false(log_has(f, secret));
 
@@ -730,7 +606,7 @@ static void test_apop_rotate(void)
 
 	alice = generate_secret(f, "alice");
 	dave = generate_secret(f, "dave");
-	assert_reply_prefix(try_apop(f, "alice", alice), "+OK");
+	pp_assert_prefix(try_apop(f, "alice", alice), "+OK");
 
 	g_assert_cmpint(doveadm(f, rotate_argv, NULL, &out, NULL), ==, 0);
 	g_assert_nonnull(strstr(out, "alice\t1\t2\tre-encrypted"));
@@ -751,8 +627,8 @@ static void test_apop_rotate(void)
 	row = apop_status(f, "alice");
 	g_assert_true(g_str_has_prefix(row, "yes\t2\t"));
 	g_free(row);
-	assert_reply_prefix(try_apop(f, "alice", alice), "+OK");
-	assert_reply_prefix(try_apop(f, "dave", dave), "+OK");
+	pp_assert_prefix(try_apop(f, "alice", alice), "+OK");
+	pp_assert_prefix(try_apop(f, "dave", dave), "+OK");
 	assert_reply(try_apop(f, "dave", alice), AUTH_FAILED);
 
 	/* nothing left under key 1: a second run changes nothing */
@@ -766,12 +642,12 @@ static void test_apop_rotate(void)
 	{
 		char *only2 = g_strdup_printf("%s\n", lines[1]);
 
-		write_file(f->key_file, only2, 0600);
+		pp_write_file(f->key_file, only2, 0600);
 		g_free(only2);
 	}
 	g_strfreev(lines);
 	g_free(keys);
-	assert_reply_prefix(try_apop(f, "alice", alice), "+OK");
+	pp_assert_prefix(try_apop(f, "alice", alice), "+OK");
 
 	g_free(alice);
 	g_free(dave);
@@ -837,27 +713,27 @@ static void test_apop_login_delay(void)
 
 	/* a wrong password inside no window, then the first login */
 	assert_reply(try_pass(f, "erin", "wrong"), AUTH_FAILED);
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
 
 	/* inside the window: PASS, AUTH and APOP get LOGIN-DELAY; USER is
 	   never refused (try_pass asserts USER's +OK) */
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS),
 			    "-ERR [LOGIN-DELAY] ");
-	assert_reply_prefix(try_auth_plain(f, "erin", HASHED_PASS),
+	pp_assert_prefix(try_auth_plain(f, "erin", HASHED_PASS),
 			    "-ERR [LOGIN-DELAY] ");
-	assert_reply_prefix(try_apop(f, "erin", secret), "-ERR [LOGIN-DELAY] ");
+	pp_assert_prefix(try_apop(f, "erin", secret), "-ERR [LOGIN-DELAY] ");
 	/* a wrong password still gets the usual answer, which tells nothing
 	   about the window */
 	assert_reply(try_pass(f, "erin", "wrong"), AUTH_FAILED);
 	/* known limit: Dovecot checks an APOP digest only after the whole
 	   passdb chain, so inside the window a wrong digest is answered
 	   LOGIN-DELAY too (it does not count as a login, see frank below) */
-	assert_reply_prefix(try_apop(f, "erin", "wrong"), "-ERR [LOGIN-DELAY] ");
+	pp_assert_prefix(try_apop(f, "erin", "wrong"), "-ERR [LOGIN-DELAY] ");
 	/* the refused session stays usable for another try: USER again */
 	pop3 = connect_pop3(f);
 	assert_reply(pp_pop3_cmd(pop3, "USER erin"), "+OK");
 	reply = pp_pop3_cmd(pop3, "PASS " HASHED_PASS);
-	assert_reply_prefix(reply, "-ERR [LOGIN-DELAY] ");
+	pp_assert_prefix(reply, "-ERR [LOGIN-DELAY] ");
 	assert_reply(pp_pop3_cmd(pop3, "USER erin"), "+OK");
 	pp_pop3_close(pop3);
 
@@ -871,14 +747,14 @@ static void test_apop_login_delay(void)
 
 	/* after the delay: allowed again, once */
 	time_jump(f, "+16m", 16 * 60);
-	assert_reply_prefix(try_apop(f, "erin", secret), "+OK");
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
+	pp_assert_prefix(try_apop(f, "erin", secret), "+OK");
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS),
 			    "-ERR [LOGIN-DELAY] ");
 
 	/* login_burst=1 from the store: two logins per window */
-	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
-	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
-	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS),
+	pp_assert_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "dave", HASHED_PASS),
 			    "-ERR [LOGIN-DELAY] ");
 
 	/* wrong APOP digests do not use up the window */
@@ -886,33 +762,33 @@ static void test_apop_login_delay(void)
 	secret = generate_secret(f, "frank");
 	assert_reply(try_apop(f, "frank", "wrong"), AUTH_FAILED);
 	assert_reply(try_apop(f, "frank", "wrong"), AUTH_FAILED);
-	assert_reply_prefix(try_apop(f, "frank", secret), "+OK");
-	assert_reply_prefix(try_apop(f, "frank", secret), "-ERR [LOGIN-DELAY] ");
+	pp_assert_prefix(try_apop(f, "frank", secret), "+OK");
+	pp_assert_prefix(try_apop(f, "frank", secret), "-ERR [LOGIN-DELAY] ");
 
 	time_jump(f, "+32m", 32 * 60);
-	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
 
 	/* a damaged login record fails closed, not open */
 	store_set_raw(f, "shared/pop3-policy/login/bob", "1\tlogin\tx\ty\tz");
-	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_pass(f, "bob", HASHED_PASS), "-ERR [SYS/TEMP] ");
 	/* and a bad policy in the store too */
 	set_user_policy(f, "carol", "login_delay=soon");
-	assert_reply_prefix(try_pass(f, "carol", HASHED_PASS),
-			    "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_pass(f, "carol", HASHED_PASS),
+			 "-ERR [SYS/TEMP] ");
 	/* the same over APOP, whose passdb reads these records with the
 	   secret and hands them to the login check: a damaged one is not
 	   handed over, and the check reading it itself fails closed */
 	g_free(secret);
 	secret = generate_secret(f, "bob");
-	assert_reply_prefix(try_apop(f, "bob", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "bob", secret), "-ERR [SYS/TEMP] ");
 	g_free(secret);
 	secret = generate_secret(f, "carol");
-	assert_reply_prefix(try_apop(f, "carol", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "carol", secret), "-ERR [SYS/TEMP] ");
 	/* repaired: in again, and counted */
 	set_user_policy(f, "carol", "login_delay=15m");
-	assert_reply_prefix(try_apop(f, "carol", secret), "+OK");
-	assert_reply_prefix(try_apop(f, "carol", secret),
+	pp_assert_prefix(try_apop(f, "carol", secret), "+OK");
+	pp_assert_prefix(try_apop(f, "carol", secret),
 			    "-ERR [LOGIN-DELAY] ");
 
 	g_free(secret);
@@ -955,19 +831,12 @@ static char *try_imap_login(Fixture *f, const char *user,
 static char *try_imap_auth_plain(Fixture *f, const char *user,
 				 const char *password)
 {
-	GString *raw = g_string_new(NULL);
-	char *b64, *cmd, *reply;
+	char *b64 = pp_sasl_plain(user, password);
+	char *cmd = g_strdup_printf("a AUTHENTICATE PLAIN %s", b64);
+	char *reply = try_imap(f, cmd);
 
-	g_string_append_c(raw, '\0');
-	g_string_append(raw, user);
-	g_string_append_c(raw, '\0');
-	g_string_append(raw, password);
-	b64 = g_base64_encode((const guchar *)raw->str, raw->len);
-	cmd = g_strdup_printf("a AUTHENTICATE PLAIN %s", b64);
-	reply = try_imap(f, cmd);
 	g_free(cmd);
 	g_free(b64);
-	g_string_free(raw, TRUE);
 	return reply;
 }
 
@@ -992,34 +861,34 @@ static void test_apop_imap_untouched(void)
 	set_user_policy(f, "alice", "apop_only=yes");
 
 	/* the IMAP side authenticates for real: a wrong password fails */
-	assert_reply_prefix(try_imap_login(f, "erin", "wrong"), "a NO ");
-	assert_reply_prefix(try_imap_auth_plain(f, "erin", "wrong"), "a NO ");
+	pp_assert_prefix(try_imap_login(f, "erin", "wrong"), "a NO ");
+	pp_assert_prefix(try_imap_auth_plain(f, "erin", "wrong"), "a NO ");
 
 	/* login_delay: a POP3 login opens the window; IMAP is not held by
 	   it, and a second POP3 login inside it is */
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
-	assert_reply_prefix(try_imap_login(f, "erin", HASHED_PASS), "a OK ");
-	assert_reply_prefix(try_imap_auth_plain(f, "erin", HASHED_PASS),
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_imap_login(f, "erin", HASHED_PASS), "a OK ");
+	pp_assert_prefix(try_imap_auth_plain(f, "erin", HASHED_PASS),
 			    "a OK ");
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS),
 			    "-ERR [LOGIN-DELAY] ");
-	assert_reply_prefix(try_imap_login(f, "erin", HASHED_PASS), "a OK ");
+	pp_assert_prefix(try_imap_login(f, "erin", HASHED_PASS), "a OK ");
 
 	/* IMAP logins are not counted: none is recorded, and the first
 	   POP3 login after them is allowed, the second not */
-	assert_reply_prefix(try_imap_login(f, "dave", HASHED_PASS), "a OK ");
-	assert_reply_prefix(try_imap_auth_plain(f, "dave", HASHED_PASS),
+	pp_assert_prefix(try_imap_login(f, "dave", HASHED_PASS), "a OK ");
+	pp_assert_prefix(try_imap_auth_plain(f, "dave", HASHED_PASS),
 			    "a OK ");
-	assert_reply_prefix(try_imap_login(f, "dave", HASHED_PASS), "a OK ");
+	pp_assert_prefix(try_imap_login(f, "dave", HASHED_PASS), "a OK ");
 	g_assert_cmpint(doveadm(f, dave_login_get, NULL, NULL, &record), ==,
 			68 /* EX_NOUSER: no such key */);
 	g_assert_nonnull(strstr(record, "doesn't exist"));
 	g_free(record);
-	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "dave", HASHED_PASS), "+OK");
 	record = store_get_raw(f, "shared/pop3-policy/login/dave");
 	g_assert_true(g_str_has_prefix(record, "1\tlogin\t"));
 	g_free(record);
-	assert_reply_prefix(try_pass(f, "dave", HASHED_PASS),
+	pp_assert_prefix(try_pass(f, "dave", HASHED_PASS),
 			    "-ERR [LOGIN-DELAY] ");
 
 	/* apop_only: refused on POP3 USER/PASS and AUTH PLAIN, allowed on
@@ -1027,11 +896,11 @@ static void test_apop_imap_untouched(void)
 	   either, so APOP still gets in) */
 	assert_reply(try_pass(f, "alice", HASHED_PASS), AUTH_FAILED);
 	assert_reply(try_auth_plain(f, "alice", HASHED_PASS), AUTH_FAILED);
-	assert_reply_prefix(try_imap_login(f, "alice", HASHED_PASS), "a OK ");
-	assert_reply_prefix(try_imap_auth_plain(f, "alice", HASHED_PASS),
+	pp_assert_prefix(try_imap_login(f, "alice", HASHED_PASS), "a OK ");
+	pp_assert_prefix(try_imap_auth_plain(f, "alice", HASHED_PASS),
 			    "a OK ");
-	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
-	assert_reply_prefix(try_apop(f, "alice", secret),
+	pp_assert_prefix(try_apop(f, "alice", secret), "+OK");
+	pp_assert_prefix(try_apop(f, "alice", secret),
 			    "-ERR [LOGIN-DELAY] ");
 
 	g_free(secret);
@@ -1129,7 +998,7 @@ static void test_apop_login_write_fails(void)
 	f = fixture_start(&fopts);
 	store_refuse_login_writes(f, backend, TRUE);
 
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
 	g_assert_true(pp_instance_wait_log(f->inst,
 		"recording the login for LOGIN-DELAY failed, letting the "
 		"login through (it does not count): pop3-policy store: "
@@ -1137,7 +1006,7 @@ static void test_apop_login_write_fails(void)
 		10000));
 	g_assert_false(log_has(f, HASHED_PASS));
 	/* not counted: the next login gets in too */
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS), "+OK");
 
 	/* writes work again: counted, and the window holds. Dovecot's
 	   pgsql driver may drop its connection after the refused commits
@@ -1151,8 +1020,8 @@ static void test_apop_login_write_fails(void)
 		g_free(reply);
 		g_usleep(250 * 1000);
 	}
-	assert_reply_prefix(reply, "+OK");
-	assert_reply_prefix(try_pass(f, "erin", HASHED_PASS),
+	pp_assert_prefix(reply, "+OK");
+	pp_assert_prefix(try_pass(f, "erin", HASHED_PASS),
 			    "-ERR [LOGIN-DELAY] ");
 	fixture_stop(f);
 	pp_backend_free(backend);
@@ -1173,169 +1042,60 @@ static void test_apop_only(void)
 
 	assert_reply(try_pass(f, "alice", HASHED_PASS), AUTH_FAILED);
 	assert_reply(try_auth_plain(f, "alice", HASHED_PASS), AUTH_FAILED);
-	assert_reply_prefix(try_apop(f, "alice", secret), "+OK");
+	pp_assert_prefix(try_apop(f, "alice", secret), "+OK");
 	/* apop_only without a secret changes nothing: the user could not
 	   log in at all otherwise */
-	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "bob", HASHED_PASS), "+OK");
 	/* other services are untouched */
 	out = auth_test_imap(f, "alice", &ret);
 	g_assert_cmpint(ret, ==, 0);
 	g_free(out);
 	/* users without the key as before */
-	assert_reply_prefix(try_pass(f, "carol", HASHED_PASS), "+OK");
+	pp_assert_prefix(try_pass(f, "carol", HASHED_PASS), "+OK");
 
 	g_free(secret);
 	fixture_stop(f);
 }
 
+/* Runs a client; its stdout and stderr together in output_r. */
 static int run_client(const char *const *argv, const char *cwd,
 		      const char *const *envp, char **output_r)
 {
 	char *out = NULL, *err = NULL;
-	int status = -1;
-	GError *error = NULL;
+	int ret = pp_run_program(argv, cwd, envp, NULL, &out, &err);
 
-	if (!g_spawn_sync(cwd, (char **)argv, (char **)envp,
-			  G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-			  &status, &error))
-		g_error("%s: %s", argv[0], error->message);
-	g_test_message("%s: status %d\nstdout: %s\nstderr: %s", argv[0],
-		       status, out, err);
 	if (output_r != NULL)
 		*output_r = g_strconcat(out, err, NULL);
 	g_free(out);
 	g_free(err);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return ret;
 }
 
-static unsigned int count_files(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	unsigned int n = 0;
-
-	if (d == NULL)
-		return 0;
-	while (g_dir_read_name(d) != NULL)
-		n++;
-	g_dir_close(d);
-	return n;
-}
-
-static gboolean dir_has_message(const char *dir, const char *needle)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *name;
-	gboolean found = FALSE;
-
-	if (d == NULL)
-		return FALSE;
-	while (!found && (name = g_dir_read_name(d)) != NULL) {
-		char *path = g_build_filename(dir, name, NULL);
-
-		found = file_contains(path, needle);
-		g_free(path);
-	}
-	g_dir_close(d);
-	return found;
-}
-
-static char *client_workdir(Fixture *f, const char *name)
-{
-	char *w = g_build_filename(f->dir, name, NULL);
-	char *sub;
-
-	g_assert_cmpint(g_mkdir_with_parents(w, 0755), ==, 0);
-	g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
-	sub = g_build_filename(w, "out", "new", NULL);
-	g_assert_cmpint(g_mkdir_with_parents(sub, 0755), ==, 0);
-	g_free(sub);
-	sub = g_build_filename(w, "out", "cur", NULL);
-	g_assert_cmpint(g_mkdir_with_parents(sub, 0755), ==, 0);
-	g_free(sub);
-	sub = g_build_filename(w, "out", "tmp", NULL);
-	g_assert_cmpint(g_mkdir_with_parents(sub, 0755), ==, 0);
-	g_free(sub);
-	return w;
-}
-
+/* fetchmail (protocol APOP) and getmail (use_apop) fetch both messages
+   and leave them on the server. */
 static void client_fetchmail(Fixture *f, const char *user,
 			     const char *secret)
 {
-	char *w = client_workdir(f, "fetchmail");
-	char *rc = g_build_filename(w, "fetchmailrc", NULL);
-	char *ids = g_build_filename(w, "fetchids", NULL);
-	char *pid = g_build_filename(w, "fetchmail.pid", NULL);
-	char *newdir = g_build_filename(w, "out", "new", NULL);
-	char *home = g_strdup_printf("FETCHMAILHOME=%s", w);
-	char *conf = g_strdup_printf(
-		"set no bouncemail\n"
-		"set no syslog\n"
-		"poll 127.0.0.1 service %u protocol APOP uidl timeout 60\n"
-		"    user \"%s\" there with password \"%s\" is \"root\" here\n"
-		"    keep no fetchall sslproto ''\n"
-		"    mda \"/bin/sh -c 'cat > %s/$(date +%%s%%N)'\"\n",
-		pp_instance_port(f->inst), user, secret, newdir);
-	const char *const argv[] = {
-		"fetchmail", "-f", rc, "-i", ids, "--pidfile", pid,
-		"--nosyslog", NULL
-	};
-	const char *const envp[] = { home, "PATH=/usr/bin:/bin", NULL };
+	PpClient *c = pp_client_new();
 
-	write_file(rc, conf, 0600);
-	g_assert_cmpint(run_client(argv, w, envp, NULL), ==, 0);
-	g_assert_cmpuint(count_files(newdir), ==, 2);
-	g_assert_true(dir_has_message(newdir, "Subject: client two"));
-	g_free(conf);
-	g_free(home);
-	g_free(newdir);
-	g_free(pid);
-	g_free(ids);
-	g_free(rc);
-	g_free(w);
+	g_assert_cmpint(pp_client_fetchmail(c, pp_instance_port(f->inst),
+					    "apop", user, secret, NULL), ==, 0);
+	g_assert_cmpuint(pp_maildir_count(c->out, NULL), ==, 2);
+	g_assert_cmpuint(pp_maildir_count(c->out, "Subject: client two"), ==,
+			 1);
+	pp_client_free(c);
 }
 
 static void client_getmail(Fixture *f, const char *user, const char *secret)
 {
-	char *w = client_workdir(f, "getmail");
-	char *rc = g_build_filename(w, "getmailrc", NULL);
-	char *outdir = g_build_filename(w, "out", NULL);
-	char *newdir = g_build_filename(w, "out", "new", NULL);
-	char *conf = g_strdup_printf(
-		"[retriever]\n"
-		"type = SimplePOP3Retriever\n"
-		"server = 127.0.0.1\n"
-		"port = %u\n"
-		"username = %s\n"
-		"password = %s\n"
-		"use_apop = true\n"
-		"\n"
-		"[destination]\n"
-		"type = Maildir\n"
-		"path = %s/\n"
-		"user = nobody\n"
-		"\n"
-		"[options]\n"
-		"delete = false\n"
-		"read_all = false\n"
-		"verbose = 0\n",
-		pp_instance_port(f->inst), user, secret, outdir);
-	const char *const argv[] = {
-		"getmail", "--getmaildir", w, "--rcfile", "getmailrc", NULL
-	};
-	const char *const chown_argv[] = {
-		"chown", "-R", "nobody", outdir, NULL
-	};
+	PpClient *c = pp_client_new();
 
-	write_file(rc, conf, 0600);
-	g_assert_cmpint(run_client(chown_argv, w, NULL, NULL), ==, 0);
-	g_assert_cmpint(run_client(argv, w, NULL, NULL), ==, 0);
-	g_assert_cmpuint(count_files(newdir), ==, 2);
-	g_assert_true(dir_has_message(newdir, "Subject: client two"));
-	g_free(conf);
-	g_free(newdir);
-	g_free(outdir);
-	g_free(rc);
-	g_free(w);
+	g_assert_cmpint(pp_client_getmail(c, pp_instance_port(f->inst), user,
+					  secret, TRUE, NULL), ==, 0);
+	g_assert_cmpuint(pp_maildir_count(c->out, NULL), ==, 2);
+	g_assert_cmpuint(pp_maildir_count(c->out, "Subject: client two"), ==,
+			 1);
+	pp_client_free(c);
 }
 
 static void client_poplib(Fixture *f, const char *user, const char *secret)
@@ -1370,32 +1130,15 @@ static void client_poplib(Fixture *f, const char *user, const char *secret)
 static void client_mpop_refuses(Fixture *f, const char *user,
 				const char *secret)
 {
-	char *w = client_workdir(f, "mpop");
-	char *rc = g_build_filename(w, "mpoprc", NULL);
-	char *outdir = g_build_filename(w, "out", NULL);
-	char *uidls = g_build_filename(w, "uidls", NULL);
-	char *conf = g_strdup_printf(
-		"defaults\n"
-		"tls off\n"
-		"account %s\n"
-		"host 127.0.0.1\n"
-		"port %u\n"
-		"user %s\n"
-		"password %s\n"
-		"auth apop\n"
-		"keep on\n"
-		"only_new on\n"
-		"uidls_file %s\n"
-		"delivery maildir %s\n",
-		user, pp_instance_port(f->inst), user, secret, uidls, outdir);
-	const char *const argv[] = { "mpop", "-q", "-C", rc, user, NULL };
+	PpClient *c = pp_client_new();
 	char *out;
 
-	write_file(rc, conf, 0600);
-	g_assert_cmpint(run_client(argv, w, NULL, &out), !=, 0);
+	g_assert_cmpint(pp_client_mpop(c, pp_instance_port(f->inst), "apop",
+				       user, secret, &out), !=, 0);
 	g_assert_nonnull(strstr(out, "does not support authentication method "
 				"APOP"));
 	g_free(out);
+	pp_client_free(c);
 	/* the reason: '=' inside the challenge */
 	{
 		PpPop3 *pop3 = connect_pop3(f);
@@ -1406,11 +1149,6 @@ static void client_mpop_refuses(Fixture *f, const char *user,
 		g_assert_nonnull(strstr(challenge, "=@"));
 		pp_pop3_close(pop3);
 	}
-	g_free(conf);
-	g_free(uidls);
-	g_free(outdir);
-	g_free(rc);
-	g_free(w);
 }
 
 /* Real clients log in with APOP using a secret made by generate and
@@ -1447,11 +1185,11 @@ static void test_apop_bad_site_policy(void)
 	fopts.site_policy = "login_delay=0,bogus=1";
 	f = fixture_start(&fopts);
 	secret = generate_secret(f, "alice");
-	assert_reply_prefix(try_pass(f, "alice", HASHED_PASS),
-			    "-ERR [SYS/TEMP] ");
-	assert_reply_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
-	assert_reply_prefix(try_pass(f, "bob", HASHED_PASS),
-			    "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_pass(f, "alice", HASHED_PASS),
+			 "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_apop(f, "alice", secret), "-ERR [SYS/TEMP] ");
+	pp_assert_prefix(try_pass(f, "bob", HASHED_PASS),
+			 "-ERR [SYS/TEMP] ");
 	g_assert_true(log_has(f, "user alice: passdb/userdb args "
 			      "pop3_policy=: Invalid site policy: "
 			      "'bogus=1': unknown key 'bogus'"));

@@ -20,7 +20,7 @@
    Each case runs once per backend (/backends/redis/..., /backends/pgsql/).
    kill -9 during QUIT and sweep: test-kill.c. */
 
-#include "pp-harness.h"
+#include "pp-helpers.h"
 #include "pp-backends.h"
 
 #include <glib/gstdio.h>
@@ -44,35 +44,6 @@ typedef struct {
 	PpInstance *inst[2];
 } Site;
 
-static Site *current_site;
-
-static void dump_logs(void)
-{
-	unsigned int i;
-
-	if (current_site == NULL)
-		return;
-	for (i = 0; i < G_N_ELEMENTS(current_site->inst); i++) {
-		char *log;
-
-		if (current_site->inst[i] == NULL)
-			continue;
-		log = pp_instance_read_log(current_site->inst[i]);
-		g_printerr("--- log of instance %u ---\n%s--- end ---\n",
-			   i, log);
-		g_free(log);
-	}
-}
-
-static void write_file(const char *path, const char *contents, int mode)
-{
-	GError *error = NULL;
-
-	if (!g_file_set_contents(path, contents, -1, &error))
-		g_error("%s", error->message);
-	g_assert_cmpint(g_chmod(path, mode), ==, 0);
-}
-
 static PpBackend *start_backend(PpBackendKind kind)
 {
 	GError *error = NULL;
@@ -88,20 +59,6 @@ static PpStoreKind store_kind(PpBackendKind kind)
 	return kind == PP_BACKEND_REDIS ? PP_STORE_REDIS : PP_STORE_PGSQL;
 }
 
-/* The key file every instance of the site shares (as an administrator
-   copies it to every backend). */
-static char *random_key_line(const char *id)
-{
-	GString *str = g_string_new(id);
-	unsigned int i;
-
-	g_string_append_c(str, ' ');
-	for (i = 0; i < 32; i++)
-		g_string_append_printf(str, "%02x", g_random_int_range(0, 256));
-	g_string_append_c(str, '\n');
-	return g_string_free(str, FALSE);
-}
-
 static void deliver(PpInstance *inst, const char *user, const char *msgid);
 
 static const char *const site_users[] = {
@@ -110,11 +67,15 @@ static const char *const site_users[] = {
 
 /* The README's chain: APOP from the store, USER/PASS from a passwd-file,
    then login control (LOGIN-DELAY, apop_only) from the store; the userdb
-   pop3_policy records the successful logins. */
-static Site *site_start(PpBackendKind kind, unsigned int instances)
+   pop3_policy records the successful logins. Every instance has
+   site_users and extra_users (NULL-terminated, may be NULL) from its
+   start on; only site_users get a welcome message. */
+static Site *site_start_users(PpBackendKind kind, unsigned int instances,
+			      const char *const *extra_users)
 {
 	Site *site = g_new0(Site, 1);
 	PpInstanceOptions opts = { 0 };
+	GArray *users = g_array_new(TRUE, TRUE, sizeof(PpUser));
 	GError *error = NULL;
 	unsigned int i, j;
 	char *key, *tmpl;
@@ -130,8 +91,8 @@ static Site *site_start(PpBackendKind kind, unsigned int instances)
 		g_error("mkdtemp %s: %s", tmpl, g_strerror(errno));
 	g_assert_cmpint(g_chmod(site->dir, 0755), ==, 0);
 	site->key_file = g_build_filename(site->dir, "apop.keys", NULL);
-	key = random_key_line("1");
-	write_file(site->key_file, key, 0600);
+	key = pp_random_key_line("1");
+	pp_write_file(site->key_file, key, 0600);
 	g_free(key);
 
 	site->plugin_settings = g_strdup_printf(
@@ -143,18 +104,24 @@ static Site *site_start(PpBackendKind kind, unsigned int instances)
 	opts.auth_chain = TRUE;
 	opts.apop_key_file = site->key_file;
 	opts.plugin_settings = site->plugin_settings;
-	current_site = site;
+	for (j = 0; site_users[j] != NULL; j++) {
+		PpUser user = { site_users[j], "pass-word", NULL };
+
+		g_array_append_val(users, user);
+	}
+	for (j = 0; extra_users != NULL && extra_users[j] != NULL; j++) {
+		PpUser user = { extra_users[j], "pass-word", NULL };
+
+		g_array_append_val(users, user);
+	}
+	opts.users = (const PpUser *)users->data;
 	for (i = 0; i < instances; i++) {
 		site->inst[i] = pp_instance_start(&opts, &error);
 		if (site->inst[i] == NULL)
 			g_error("%s", error->message);
-		for (j = 0; site_users[j] != NULL; j++) {
-			pp_instance_add_user(site->inst[i], site_users[j],
-					     "pass-word", NULL);
-		}
+		pp_watch_instance(site->inst[i]);
 	}
-	/* auth re-reads a changed passwd-file at most once a second */
-	g_usleep(1100 * 1000);
+	g_array_free(users, TRUE);
 	for (i = 0; i < instances; i++) {
 		/* every mailbox starts with one message */
 		for (j = 0; site_users[j] != NULL; j++) {
@@ -165,14 +132,22 @@ static Site *site_start(PpBackendKind kind, unsigned int instances)
 	return site;
 }
 
+static Site *site_start(PpBackendKind kind, unsigned int instances)
+{
+	return site_start_users(kind, instances, NULL);
+}
+
 static void site_stop(Site *site)
 {
 	const char *const argv[] = { "rm", "-rf", site->dir, NULL };
 	unsigned int i;
 
-	current_site = NULL;
-	for (i = 0; i < G_N_ELEMENTS(site->inst); i++)
+	for (i = 0; i < G_N_ELEMENTS(site->inst); i++) {
+		if (site->inst[i] == NULL)
+			continue;
+		pp_unwatch_instance(site->inst[i]);
 		pp_instance_stop(site->inst[i]);
+	}
 	pp_backend_free(site->backend);
 	(void)g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
 			   NULL, NULL, NULL, NULL, NULL, NULL);
@@ -182,110 +157,18 @@ static void site_stop(Site *site)
 	g_free(site);
 }
 
-static int doveadm(PpInstance *inst, const char *const *argv,
-		   char **out_r, char **err_r)
-{
-	char *out = NULL, *err = NULL, *cmd;
-	int ret;
-
-	ret = pp_instance_doveadm(inst, argv, NULL, &out, &err);
-	cmd = g_strjoinv(" ", (char **)argv);
-	g_test_message("doveadm %s: exit %d\nstdout: %s\nstderr: %s",
-		       cmd, ret, out, err);
-	g_free(cmd);
-	if (out_r != NULL)
-		*out_r = out;
-	else
-		g_free(out);
-	if (err_r != NULL)
-		*err_r = err;
-	else
-		g_free(err);
-	return ret;
-}
-
-static void doveadm_ok(PpInstance *inst, const char *const *argv,
-		       char **out_r)
-{
-	char *err = NULL;
-	int ret = doveadm(inst, argv, out_r, &err);
-
-	if (ret != 0) {
-		char *cmd = g_strjoinv(" ", (char **)argv);
-
-		dump_logs();
-		g_error("doveadm %s: exit %d: %s", cmd, ret, err);
-	}
-	g_free(err);
-}
-
-static void assert_prefix(char *reply, const char *prefix)
-{
-	if (!g_str_has_prefix(reply, prefix)) {
-		dump_logs();
-		g_error("expected a reply starting with '%s', got '%s'",
-			prefix, reply);
-	}
-	g_free(reply);
-}
-
-static PpPop3 *connect_pop3(PpInstance *inst)
-{
-	GError *error = NULL;
-	PpPop3 *pop3 = pp_pop3_connect(pp_instance_port(inst), &error);
-
-	g_assert_no_error(error);
-	return pop3;
-}
-
-/* USER/PASS; returns the PASS reply, and the session if it is wanted and
-   the login succeeded (else the session is ended with QUIT). */
+/* USER/PASS with the site's password (see pp_try_pass()). */
 static char *login_pass(PpInstance *inst, const char *user,
 			PpPop3 **session_r)
 {
-	PpPop3 *pop3 = connect_pop3(inst);
-	char *cmd = g_strdup_printf("USER %s", user);
-	char *reply = pp_pop3_cmd(pop3, cmd);
-
-	g_free(cmd);
-	if (!g_str_has_prefix(reply, "+OK")) {
-		pp_pop3_close(pop3);
-		return reply;
-	}
-	g_free(reply);
-	reply = pp_pop3_cmd(pop3, "PASS pass-word");
-	if (session_r != NULL && g_str_has_prefix(reply, "+OK")) {
-		*session_r = pop3;
-		return reply;
-	}
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	return reply;
+	return pp_try_pass(pp_instance_port(inst), user, "pass-word",
+			   session_r);
 }
 
 static char *login_apop(PpInstance *inst, const char *user,
 			const char *secret)
 {
-	PpPop3 *pop3 = connect_pop3(inst);
-	const char *greeting = pp_pop3_greeting(pop3);
-	const char *start = strchr(greeting, '<');
-	const char *end = start == NULL ? NULL : strchr(start, '>');
-	char *challenge, *digest, *cmd, *reply;
-
-	g_assert_nonnull(end);
-	challenge = g_strdup_printf("%.*s%s", (int)(end - start + 1), start,
-				    secret);
-	digest = g_compute_checksum_for_string(G_CHECKSUM_MD5, challenge, -1);
-	cmd = g_strdup_printf("APOP %s %s", user, digest);
-	reply = pp_pop3_cmd(pop3, cmd);
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	g_free(cmd);
-	g_free(digest);
-	g_free(challenge);
-	return reply;
+	return pp_try_apop(pp_instance_port(inst), user, secret);
 }
 
 /* Messages in the user's INBOX, counted in the maildir itself (works
@@ -322,7 +205,7 @@ static void wait_inbox_count(PpInstance *inst, const char *user,
 			return;
 		g_usleep(100 * 1000);
 	}
-	dump_logs();
+	pp_dump_logs();
 	g_error("%s has %u messages in INBOX, expected %u", user, count,
 		expected);
 }
@@ -462,7 +345,7 @@ static void test_round_trip(gconstpointer data)
 	/* where the records land: the policy record of doveadm pop3-policy
 	   set under its shared/ key */
 	pp_instance_add_user(inst, "alice", "pass-word", NULL);
-	doveadm_ok(inst, set_argv, NULL);
+	pp_doveadm_ok(inst, set_argv, NULL);
 	if (kind == PP_BACKEND_REDIS) {
 		/* redis: drops "shared/"; priv/ keys (store-check above)
 		   get the user in front */
@@ -513,8 +396,8 @@ static void test_shared_policy(gconstpointer data)
 	char *out, *reply;
 	PpPop3 *pop3 = NULL;
 
-	doveadm_ok(site->inst[0], set_argv, NULL);
-	doveadm_ok(site->inst[1], show_argv, &out);
+	pp_doveadm_ok(site->inst[0], set_argv, NULL);
+	pp_doveadm_ok(site->inst[1], show_argv, &out);
 	g_assert_nonnull(strstr(out, "on_delete\thold\t"));
 	g_assert_nonnull(strstr(out, "hold\t3d\t"));
 	g_free(out);
@@ -523,12 +406,12 @@ static void test_shared_policy(gconstpointer data)
 	deliver(site->inst[1], "alice", "policy-1@example.com");
 	deliver(site->inst[1], "alice", "policy-2@example.com");
 	reply = login_pass(site->inst[1], "alice", &pop3);
-	assert_prefix(reply, "+OK");
-	assert_prefix(pp_pop3_cmd(pop3, "DELE 1"), "+OK");
-	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_assert_prefix(reply, "+OK");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "DELE 1"), "+OK");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 	pp_pop3_close(pop3);
 	wait_inbox_count(site->inst[1], "alice", 2);
-	doveadm_ok(site->inst[1], status_argv, &out);
+	pp_doveadm_ok(site->inst[1], status_argv, &out);
 	g_assert_nonnull(strstr(out, "messages=1"));
 	g_free(out);
 	assert_no_crash(site->inst[0]);
@@ -547,18 +430,19 @@ static void test_shared_apop(gconstpointer data)
 	};
 	char *secret, *wrong;
 
-	doveadm_ok(site->inst[0], gen_argv, &secret);
+	pp_doveadm_ok(site->inst[0], gen_argv, &secret);
 	g_strstrip(secret);
 	g_assert_cmpuint(strlen(secret), >=, 16);
-	assert_prefix(login_apop(site->inst[1], "bob", secret), "+OK");
-	assert_prefix(login_apop(site->inst[0], "bob", secret), "+OK");
+	pp_assert_prefix(login_apop(site->inst[1], "bob", secret), "+OK");
+	pp_assert_prefix(login_apop(site->inst[0], "bob", secret), "+OK");
 	wrong = g_strconcat(secret, "x", NULL);
-	assert_prefix(login_apop(site->inst[1], "bob", wrong), "-ERR [AUTH]");
+	pp_assert_prefix(login_apop(site->inst[1], "bob", wrong), "-ERR [AUTH]");
 	g_free(wrong);
 
 	/* deleted on the second: gone on the first */
-	doveadm_ok(site->inst[1], delete_argv, NULL);
-	assert_prefix(login_apop(site->inst[0], "bob", secret), "-ERR [AUTH]");
+	pp_doveadm_ok(site->inst[1], delete_argv, NULL);
+	pp_assert_prefix(login_apop(site->inst[0], "bob", secret),
+			 "-ERR [AUTH]");
 	g_free(secret);
 	assert_no_crash(site->inst[0]);
 	assert_no_crash(site->inst[1]);
@@ -573,17 +457,17 @@ static void test_shared_login_delay(gconstpointer data)
 		"login_delay=1h login_burst=1", NULL
 	};
 
-	doveadm_ok(site->inst[1], set_argv, NULL);
+	pp_doveadm_ok(site->inst[1], set_argv, NULL);
 	/* one login and one extra in the window, wherever they happen */
-	assert_prefix(login_pass(site->inst[0], "carol", NULL), "+OK");
-	assert_prefix(login_pass(site->inst[1], "carol", NULL), "+OK");
-	assert_prefix(login_pass(site->inst[0], "carol", NULL),
+	pp_assert_prefix(login_pass(site->inst[0], "carol", NULL), "+OK");
+	pp_assert_prefix(login_pass(site->inst[1], "carol", NULL), "+OK");
+	pp_assert_prefix(login_pass(site->inst[0], "carol", NULL),
 		      "-ERR [LOGIN-DELAY]");
-	assert_prefix(login_pass(site->inst[1], "carol", NULL),
+	pp_assert_prefix(login_pass(site->inst[1], "carol", NULL),
 		      "-ERR [LOGIN-DELAY]");
 	/* other users are not counted */
-	assert_prefix(login_pass(site->inst[1], "dave", NULL), "+OK");
-	assert_prefix(login_pass(site->inst[0], "dave", NULL), "+OK");
+	pp_assert_prefix(login_pass(site->inst[1], "dave", NULL), "+OK");
+	pp_assert_prefix(login_pass(site->inst[0], "dave", NULL), "+OK");
 	assert_no_crash(site->inst[0]);
 	assert_no_crash(site->inst[1]);
 	site_stop(site);
@@ -605,11 +489,11 @@ static void wait_login_works(PpInstance *inst, const char *user)
 			break;
 		/* while reconnecting: a temporary failure, nothing else */
 		if (!g_str_has_prefix(reply, "-ERR [SYS/TEMP]")) {
-			dump_logs();
+			pp_dump_logs();
 			g_error("login while the store comes back: %s", reply);
 		}
 		if (g_get_monotonic_time() > end) {
-			dump_logs();
+			pp_dump_logs();
 			g_error("logins still fail %u s after the server came "
 				"back: %s", (unsigned int)
 				(RECOVERY_TIMEOUT_USEC / G_USEC_PER_SEC),
@@ -637,7 +521,7 @@ static void test_fault_server_stopped(gconstpointer data)
 	unsigned int i, known;
 	char *reply;
 
-	doveadm_ok(inst, set_argv, NULL);
+	pp_doveadm_ok(inst, set_argv, NULL);
 	for (i = 0; i < 3; i++) {
 		char *id = g_strdup_printf("fault-%u@example.com", i);
 
@@ -646,8 +530,8 @@ static void test_fault_server_stopped(gconstpointer data)
 	}
 	/* a session in progress when the server goes */
 	reply = login_pass(inst, "erin", &pop3);
-	assert_prefix(reply, "+OK");
-	assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 4 ");
+	pp_assert_prefix(reply, "+OK");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 4 ");
 
 	old_pid = pp_backend_pid(site->backend);
 	g_assert_cmpint(old_pid, >, 0);
@@ -659,14 +543,14 @@ static void test_fault_server_stopped(gconstpointer data)
 	   repeatedly, and nothing is removed */
 	pp_pop3_close(pop3);
 	for (i = 0; i < 3; i++) {
-		assert_prefix(login_pass(inst, "erin", NULL),
+		pp_assert_prefix(login_pass(inst, "erin", NULL),
 			      "-ERR [SYS/TEMP]");
-		assert_prefix(login_pass(inst, "alice", NULL),
+		pp_assert_prefix(login_pass(inst, "alice", NULL),
 			      "-ERR [SYS/TEMP]");
 	}
 	g_assert_cmpuint(count_inbox(inst, "erin"), ==, 4);
 	/* doveadm fails with a clear message, and non-zero */
-	g_assert_cmpint(doveadm(inst, show_argv, NULL, NULL), !=, 0);
+	g_assert_cmpint(pp_doveadm(inst, show_argv, NULL, NULL, NULL), !=, 0);
 	known = assert_no_crash_but(inst, kind == PP_BACKEND_PGSQL);
 	if (known > 0) {
 		g_test_message("Dovecot's dict server crashed %u times while "
@@ -682,15 +566,15 @@ static void test_fault_server_stopped(gconstpointer data)
 		/* the data survived: the policy is still there */
 		char *out = NULL;
 
-		doveadm_ok(inst, show_argv, &out);
+		pp_doveadm_ok(inst, show_argv, &out);
 		g_assert_nonnull(strstr(out, "expunge"));
 		g_free(out);
 	}
 	reply = login_pass(inst, "erin", &pop3);
-	assert_prefix(reply, "+OK");
-	assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 4 ");
-	assert_prefix(pp_pop3_cmd(pop3, "DELE 1"), "+OK");
-	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pp_assert_prefix(reply, "+OK");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "STAT"), "+OK 4 ");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "DELE 1"), "+OK");
+	pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
 	pp_pop3_close(pop3);
 	wait_inbox_count(inst, "erin", 3);
 	(void)assert_no_crash_but(inst, kind == PP_BACKEND_PGSQL);
@@ -718,24 +602,10 @@ typedef struct {
    (Message-ID load-<user>-<i>). */
 static void load_write_messages(PpInstance *inst, const char *user)
 {
-	const char *home = pp_instance_home(inst, user);
-	static const char *const subdirs[] = { "", "cur", "new", "tmp" };
-	GStatBuf st;
 	unsigned int i;
 
-	g_assert_cmpint(g_stat(home, &st), ==, 0);
-	for (i = 0; i < G_N_ELEMENTS(subdirs); i++) {
-		char *dir = g_build_filename(home, "Maildir", subdirs[i],
-					     NULL);
-
-		g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-		g_assert_cmpint(chown(dir, st.st_uid, st.st_gid), ==, 0);
-		g_free(dir);
-	}
 	for (i = 0; i < LOAD_MESSAGES; i++) {
 		char *name = g_strdup_printf("1795000000.M%uP2.load", i);
-		char *path = g_build_filename(home, "Maildir", "new", name,
-					      NULL);
 		char *msg = g_strdup_printf(
 			"From: sender@example.com\r\n"
 			"Subject: load %u\r\n"
@@ -743,10 +613,8 @@ static void load_write_messages(PpInstance *inst, const char *user)
 			"\r\n"
 			"Body %u of %s.\r\n", i, user, i, i, user);
 
-		write_file(path, msg, 0600);
-		g_assert_cmpint(chown(path, st.st_uid, st.st_gid), ==, 0);
+		pp_instance_write_mail(inst, user, "new", name, msg);
 		g_free(msg);
-		g_free(path);
 		g_free(name);
 	}
 }
@@ -921,7 +789,8 @@ static void test_load(gconstpointer data)
 	/* auth workers run the auth binary too, so "auth" covers them */
 	static const char *const watched[] = { "auth", "dict" };
 	PpBackendKind kind = GPOINTER_TO_INT(data);
-	Site *site = site_start(kind, 2);
+	const char *load_users[LOAD_USERS + 1];
+	Site *site;
 	LoadClient clients[LOAD_USERS];
 	GThread *threads[LOAD_USERS];
 	unsigned long rss_start[2][G_N_ELEMENTS(watched)];
@@ -930,15 +799,14 @@ static void test_load(gconstpointer data)
 
 	memset(clients, 0, sizeof(clients));
 	for (i = 0; i < LOAD_USERS; i++) {
-		clients[i].site = site;
 		clients[i].slot = i;
 		clients[i].user = g_strdup_printf("load%02u", i);
-		for (j = 0; j < 2; j++) {
-			pp_instance_add_user(site->inst[j], clients[i].user,
-					     "pass-word", NULL);
-		}
+		load_users[i] = clients[i].user;
 	}
-	g_usleep(1100 * 1000);
+	load_users[LOAD_USERS] = NULL;
+	site = site_start_users(kind, 2, load_users);
+	for (i = 0; i < LOAD_USERS; i++)
+		clients[i].site = site;
 	for (i = 0; i < LOAD_USERS; i++) {
 		char *map_path = g_strdup_printf("%s/%s.uidl", site->dir,
 						 clients[i].user);
@@ -955,12 +823,12 @@ static void test_load(gconstpointer data)
 				"msgid:<load-%s-%u@example.com> MAP-%s-%u\n",
 				clients[i].user, k, clients[i].user, k);
 		}
-		write_file(map_path, map->str, 0644);
+		pp_write_file(map_path, map->str, 0644);
 		g_string_free(map, TRUE);
 		/* each backend has its own mail storage here, and a UIDL
 		   map is the mailbox's: imported on both */
 		for (j = 0; j < 2; j++)
-			doveadm_ok(site->inst[j], import_argv, NULL);
+			pp_doveadm_ok(site->inst[j], import_argv, NULL);
 		g_free(map_path);
 		if (i % 2 == 0) {
 			const char *const gen_argv[] = {
@@ -969,7 +837,7 @@ static void test_load(gconstpointer data)
 			};
 			char *secret;
 
-			doveadm_ok(site->inst[1 - i % 2], gen_argv, &secret);
+			pp_doveadm_ok(site->inst[1 - i % 2], gen_argv, &secret);
 			clients[i].secret = g_strstrip(secret);
 		}
 		if (i % 4 == 1) {
@@ -978,7 +846,7 @@ static void test_load(gconstpointer data)
 				"hold=7d login_delay=0", NULL
 			};
 
-			doveadm_ok(site->inst[0], set_argv, NULL);
+			pp_doveadm_ok(site->inst[0], set_argv, NULL);
 		}
 	}
 
@@ -1018,7 +886,7 @@ static void test_load(gconstpointer data)
 			   with the thousands of sessions */
 			if (rss_start[j][k] > 0 &&
 			    end > rss_start[j][k] + rss_start[j][k] / 4 + 2048) {
-				dump_logs();
+				pp_dump_logs();
 				g_error("%s of instance %u grew from %lu kB to "
 					"%lu kB", watched[k], j,
 					rss_start[j][k], end);

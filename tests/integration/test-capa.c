@@ -14,7 +14,7 @@
    Byte comparisons leave out the greeting only: its APOP timestamp
    differs per connection (src/pop3-login/client.c). */
 
-#include "pp-harness.h"
+#include "pp-helpers.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -496,9 +496,9 @@ static void test_bound_retention(void)
 	g_assert_true(g_str_has_prefix(reply, "+OK"));
 	g_free(reply);
 	pp_pop3_close(pop3);
-	/* removals run after the client is answered: give them time */
-	g_assert_true(pp_instance_wait_log(package, "pop3(otto)", 5000));
-	g_usleep(1000 * 1000);
+	/* removals run after the client is answered, before the process
+	   exits */
+	pp_instance_wait_sessions_over(package);
 	g_assert_cmpuint(mailbox_messages(package, "otto"), ==, 1);
 	g_assert_true(pp_instance_wait_log(package, "user otto: expire=0 "
 					   "removes messages sooner", 5000));
@@ -517,45 +517,10 @@ static void test_bound_retention(void)
 	g_free(out); g_free(err);
 }
 
-/* Runs argv (stdin_data may be NULL) and returns its exit status; its
-   output in out_r if not NULL (g_free). */
 static int run(const char *const *argv, const char *cwd,
 	       const char *stdin_data, char **out_r)
 {
-	GSubprocess *proc;
-	GError *error = NULL;
-	/* a stdin pipe needs data to give, even none */
-	GBytes *in = g_bytes_new(stdin_data == NULL ? "" : stdin_data,
-				 stdin_data == NULL ? 0 : strlen(stdin_data));
-	GBytes *out = NULL, *err = NULL;
-	GSubprocessLauncher *l = g_subprocess_launcher_new(
-		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-		G_SUBPROCESS_FLAGS_STDERR_PIPE);
-	int status;
-
-	if (cwd != NULL)
-		g_subprocess_launcher_set_cwd(l, cwd);
-	proc = g_subprocess_launcher_spawnv(l, argv, &error);
-	if (proc == NULL)
-		g_error("%s: %s", argv[0], error->message);
-	if (!g_subprocess_communicate(proc, in, NULL, &out, &err, &error))
-		g_error("%s: %s", argv[0], error->message);
-	status = g_subprocess_get_exit_status(proc);
-	g_test_message("%s: exit %d\n%.*s%.*s", argv[0], status,
-		       (int)g_bytes_get_size(out),
-		       (const char *)g_bytes_get_data(out, NULL),
-		       (int)g_bytes_get_size(err),
-		       (const char *)g_bytes_get_data(err, NULL));
-	if (out_r != NULL) {
-		*out_r = g_strndup(g_bytes_get_data(out, NULL),
-				   g_bytes_get_size(out));
-	}
-	g_bytes_unref(in);
-	g_bytes_unref(out);
-	g_bytes_unref(err);
-	g_object_unref(proc);
-	g_object_unref(l);
-	return status;
+	return pp_run_program(argv, cwd, NULL, stdin_data, out_r, NULL);
 }
 
 /* The same script over TLS after STLS (openssl s_client sends STLS
@@ -720,73 +685,19 @@ static void test_bound_doveadm(void)
 	g_free(reply);
 }
 
-typedef struct {
-	char *dir, *out;
-} Client;
-
-static Client *client_new(void)
-{
-	Client *c = g_new0(Client, 1);
-	const char *sub[] = { "new", "cur", "tmp" };
-	unsigned int i;
-
-	c->dir = g_build_filename(pp_tmp_root(), "capa-client-XXXXXX", NULL);
-	g_assert_nonnull(g_mkdtemp(c->dir));
-	g_assert_cmpint(g_chmod(c->dir, 0755), ==, 0);
-	c->out = g_build_filename(c->dir, "out", NULL);
-	g_assert_cmpint(g_mkdir(c->out, 0755), ==, 0);
-	for (i = 0; i < G_N_ELEMENTS(sub); i++) {
-		char *d = g_build_filename(c->out, sub[i], NULL);
-		g_assert_cmpint(g_mkdir(d, 0755), ==, 0);
-		g_free(d);
-	}
-	return c;
-}
-
-static void client_free(Client *c)
-{
-	const char *const argv[] = { "rm", "-rf", c->dir, NULL };
-
-	(void)run(argv, NULL, NULL, NULL);
-	g_free(c->dir); g_free(c->out); g_free(c);
-}
-
-/* The messages a client delivered that carry text. */
-static guint count_delivered(Client *c, const char *text)
-{
-	const char *sub[] = { "new", "cur" };
-	guint i, n = 0;
-
-	for (i = 0; i < G_N_ELEMENTS(sub); i++) {
-		char *d = g_build_filename(c->out, sub[i], NULL);
-		GDir *gd = g_dir_open(d, 0, NULL);
-		const char *name;
-
-		g_assert_nonnull(gd);
-		while ((name = g_dir_read_name(gd)) != NULL) {
-			char *path = g_build_filename(d, name, NULL), *data;
-
-			g_assert_true(g_file_get_contents(path, &data, NULL,
-							  NULL));
-			if (strstr(data, text) != NULL)
-				n++;
-			g_free(data); g_free(path);
-		}
-		g_dir_close(gd);
-		g_free(d);
-	}
-	return n;
-}
-
 /* mpop --serverinfo shows the values before login; Python's poplib
    reads both CAPA replies; curl lists and retrieves; fetchmail and
    getmail fetch both messages, bodies intact. */
+/* the end of the body of the message that quotes a CAPA answer */
+#define CAPA_BODY_END \
+	"\n\n+OK\nCAPA\nTOP\nUIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\n.\n"
+
 static void test_clients(void)
 {
 	char *port = g_strdup_printf("%u", pp_instance_port(package));
 	char *port_arg = g_strdup_printf("--port=%s", port);
 	char *out = NULL, *url;
-	Client *c;
+	PpClient *c;
 
 	{
 		const char *const argv[] = {
@@ -847,83 +758,25 @@ static void test_clients(void)
 	}
 	g_free(url);
 
-	c = client_new();
-	{
-		char *rc = g_build_filename(c->dir, "fetchmailrc", NULL);
-		char *ids = g_build_filename(c->dir, "fetchids", NULL);
-		char *pid = g_build_filename(c->dir, "fetchmail.pid", NULL);
-		char *conf = g_strdup_printf(
-			"set no bouncemail\n"
-			"set no syslog\n"
-			"poll 127.0.0.1 service %s protocol POP3 auth password "
-			"uidl timeout 60\n"
-			"    user \"alice\" there with password \"secret\" is "
-			"\"root\" here\n"
-			"    keep no fetchall sslproto ''\n"
-			"    mda \"/bin/sh -c 'cat > %s/new/$(date +%%s%%N)'\"\n",
-			port, c->out);
-		const char *const argv[] = {
-			"env", "-i", "PATH=/usr/bin:/bin", NULL, "fetchmail",
-			"-f", rc, "-i", ids, "--pidfile", pid, "--nosyslog",
-			NULL
-		};
-		char *home = g_strdup_printf("FETCHMAILHOME=%s", c->dir);
+	/* fetchmail's MDA gets LF line ends, getmail's maildir CRLF: both
+	   bodies end alike */
+	c = pp_client_new();
+	g_assert_cmpint(pp_client_fetchmail(c, pp_instance_port(package),
+					    "password", "alice", "secret",
+					    NULL), ==, 0);
+	g_assert_cmpuint(pp_maildir_count(c->out, CAPA_BODY_END), ==, 2);
+	g_assert_cmpuint(pp_maildir_count(c->out, "Subject: the same in "
+					  "CRLF"), ==, 1);
+	pp_client_free(c);
 
-		((const char **)argv)[3] = home;
-		g_assert_true(g_file_set_contents(rc, conf, -1, NULL));
-		g_assert_cmpint(g_chmod(rc, 0600), ==, 0);
-		g_assert_cmpint(run(argv, c->dir, NULL, NULL), ==, 0);
-		/* its MDA gets LF line ends: both bodies end alike */
-		g_assert_cmpuint(count_delivered(c, "\n\n+OK\nCAPA\nTOP\n"
-			"UIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\n.\n"),
-			==, 2);
-		g_assert_cmpuint(count_delivered(c, "Subject: the same in "
-						 "CRLF"), ==, 1);
-		g_free(rc); g_free(ids); g_free(pid); g_free(conf);
-		g_free(home);
-	}
-	client_free(c);
-
-	c = client_new();
-	{
-		char *rc = g_build_filename(c->dir, "getmailrc", NULL);
-		char *conf = g_strdup_printf(
-			"[retriever]\n"
-			"type = SimplePOP3Retriever\n"
-			"server = 127.0.0.1\n"
-			"port = %s\n"
-			"username = alice\n"
-			"password = secret\n"
-			"use_apop = false\n"
-			"\n"
-			"[destination]\n"
-			"type = Maildir\n"
-			"path = %s/\n"
-			"user = nobody\n"
-			"\n"
-			"[options]\n"
-			"delete = false\n"
-			"read_all = false\n"
-			"verbose = 0\n", port, c->out);
-		const char *const chown_argv[] = {
-			"chown", "-R", "nobody", c->out, NULL
-		};
-		const char *const argv[] = {
-			"getmail", "--getmaildir", c->dir, "--rcfile",
-			"getmailrc", NULL
-		};
-
-		g_assert_true(g_file_set_contents(rc, conf, -1, NULL));
-		g_assert_cmpint(run(chown_argv, NULL, NULL, NULL), ==, 0);
-		g_assert_cmpint(run(argv, c->dir, NULL, NULL), ==, 0);
-		g_assert_cmpuint(count_delivered(c, "\n\n+OK\nCAPA\nTOP\n"
-			"UIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\n.\n"),
-			==, 2);
-		g_assert_cmpuint(count_delivered(c, "Subject: the same in "
-						 "CRLF"), ==, 1);
-		g_free(rc); g_free(conf);
-	}
-	client_free(c);
+	c = pp_client_new();
+	g_assert_cmpint(pp_client_getmail(c, pp_instance_port(package),
+					  "alice", "secret", FALSE, NULL), ==,
+			0);
+	g_assert_cmpuint(pp_maildir_count(c->out, CAPA_BODY_END), ==, 2);
+	g_assert_cmpuint(pp_maildir_count(c->out, "Subject: the same in "
+					  "CRLF"), ==, 1);
+	pp_client_free(c);
 	g_free(port); g_free(port_arg);
 }
 

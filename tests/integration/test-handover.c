@@ -247,19 +247,20 @@ static void test_bad_handover_ignored(void)
 		  "pop3_policy_handover_user is missing" },
 	};
 	PpInstanceOptions opts = { .with_package = TRUE };
+	PpUser users[G_N_ELEMENTS(cases) + 1] = { { NULL } };
 	PpInstance *inst;
 	unsigned int i;
 	char *out, *log;
 	PpPop3 *pop3;
 
 	opts.store = PP_STORE_SQLITE;
-	inst = rt_start(&opts);
 	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
-		pp_instance_add_user(inst, cases[i].user, "secret",
-				     cases[i].fields);
+		users[i].name = cases[i].user;
+		users[i].password = "secret";
+		users[i].userdb_fields = cases[i].fields;
 	}
-	/* auth re-reads a changed passwd-file at most once a second */
-	g_usleep(1100 * 1000);
+	opts.users = users;
+	inst = rt_start(&opts);
 	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
 		rt_deliver_n(inst, cases[i].user, 2);
 		g_assert_cmpint(rt_doveadm(inst, &out, "pop3-policy", "set",

@@ -7,6 +7,7 @@
    and doveadm pop3-apop taking its key file from the userdb. */
 
 #include "test-retention-common.h"
+#include "pp-helpers.h"
 
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -14,29 +15,6 @@
 #include <sys/stat.h>
 
 #define AUTH_FAILED "-ERR [AUTH] Authentication failed."
-
-static PpInstance *current_inst;
-
-static void dump_log(void)
-{
-	char *log;
-
-	if (current_inst == NULL)
-		return;
-	log = pp_instance_read_log(current_inst);
-	g_printerr("--- instance log ---\n%s--- end of log ---\n", log);
-	g_free(log);
-}
-
-static void assert_prefix(char *reply, const char *prefix)
-{
-	if (!g_str_has_prefix(reply, prefix)) {
-		dump_log();
-		g_error("expected a reply starting with '%s', got '%s'",
-			prefix, reply);
-	}
-	g_free(reply);
-}
 
 static void assert_log_clean(PpInstance *inst)
 {
@@ -84,95 +62,21 @@ static char *key_file_for_start(void)
 	return path;
 }
 
-static PpPop3 *connect_port(guint16 port)
-{
-	GError *error = NULL;
-	PpPop3 *pop3 = pp_pop3_connect(port, &error);
-
-	g_assert_no_error(error);
-	return pop3;
-}
-
-static char *apop_digest(PpPop3 *pop3, const char *secret)
-{
-	const char *greeting = pp_pop3_greeting(pop3);
-	const char *start = strchr(greeting, '<');
-	const char *end = start == NULL ? NULL : strchr(start, '>');
-	char *challenge, *digest;
-
-	g_assert_nonnull(end);
-	challenge = g_strdup_printf("%.*s%s", (int)(end - start + 1), start,
-				    secret);
-	digest = g_compute_checksum_for_string(G_CHECKSUM_MD5, challenge, -1);
-	g_free(challenge);
-	return digest;
-}
-
 static char *try_apop(PpInstance *inst, const char *user, const char *secret)
 {
-	PpPop3 *pop3 = connect_port(pp_instance_port(inst));
-	char *digest = apop_digest(pop3, secret);
-	char *cmd = g_strdup_printf("APOP %s %s", user, digest);
-	char *reply = pp_pop3_cmd(pop3, cmd);
-
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	g_free(cmd);
-	g_free(digest);
-	return reply;
+	return pp_try_apop(pp_instance_port(inst), user, secret);
 }
 
 static char *try_pass(PpInstance *inst, const char *user,
 		      const char *password)
 {
-	PpPop3 *pop3 = connect_port(pp_instance_port(inst));
-	char *cmd = g_strdup_printf("USER %s", user);
-	char *reply = pp_pop3_cmd(pop3, cmd);
-
-	g_free(cmd);
-	if (!g_str_has_prefix(reply, "+OK")) {
-		pp_pop3_close(pop3);
-		return reply;
-	}
-	g_free(reply);
-	cmd = g_strdup_printf("PASS %s", password);
-	reply = pp_pop3_cmd(pop3, cmd);
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	g_free(cmd);
-	return reply;
-}
-
-static char *sasl_plain(const char *user, const char *password)
-{
-	GString *raw = g_string_new(NULL);
-	char *b64;
-
-	g_string_append_c(raw, '\0');
-	g_string_append(raw, user);
-	g_string_append_c(raw, '\0');
-	g_string_append(raw, password);
-	b64 = g_base64_encode((const guchar *)raw->str, raw->len);
-	g_string_free(raw, TRUE);
-	return b64;
+	return pp_try_pass(pp_instance_port(inst), user, password, NULL);
 }
 
 static char *try_auth_plain(PpInstance *inst, const char *user,
 			    const char *password)
 {
-	PpPop3 *pop3 = connect_port(pp_instance_port(inst));
-	char *b64 = sasl_plain(user, password);
-	char *cmd = g_strdup_printf("AUTH PLAIN %s", b64);
-	char *reply = pp_pop3_cmd(pop3, cmd);
-
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	g_free(cmd);
-	g_free(b64);
-	return reply;
+	return pp_try_auth_plain(pp_instance_port(inst), user, password);
 }
 
 /* The CRAM-MD5 answer (RFC 2195) of user with secret to the server's
@@ -201,7 +105,7 @@ static char *cram_md5_response(const char *challenge_line, const char *user,
 static char *try_cram_md5(guint16 port, gboolean imap, const char *user,
 			  const char *secret)
 {
-	PpPop3 *conn = connect_port(port);
+	PpPop3 *conn = pp_pop3_connect_or_die(port);
 	char *line, *resp, *reply;
 
 	line = pp_pop3_cmd(conn, imap ? "a AUTHENTICATE CRAM-MD5" :
@@ -250,7 +154,7 @@ static void test_long_user(void)
 	/* any character in user names: '/' too */
 	opts.extra_conf = "auth_username_chars =\n";
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	secret = apop_generate(inst, "alice");
 
@@ -262,13 +166,13 @@ static void test_long_user(void)
 
 	/* the name of exactly 1000 characters, and a longer one (APOP
 	   lines that long are refused by pop3-login itself) */
-	assert_prefix(try_apop(inst, user->str, secret), "-ERR ");
-	assert_prefix(try_pass(inst, user->str, "secret"), "-ERR ");
-	assert_prefix(try_auth_plain(inst, user->str, "secret"), "-ERR ");
+	pp_assert_prefix(try_apop(inst, user->str, secret), "-ERR ");
+	pp_assert_prefix(try_pass(inst, user->str, "secret"), "-ERR ");
+	pp_assert_prefix(try_auth_plain(inst, user->str, "secret"), "-ERR ");
 	g_string_prepend(user, "0123456789");
-	assert_prefix(try_apop(inst, user->str, secret), "-ERR ");
-	assert_prefix(try_pass(inst, user->str, "secret"), "-ERR ");
-	assert_prefix(try_auth_plain(inst, user->str, "secret"), "-ERR ");
+	pp_assert_prefix(try_apop(inst, user->str, secret), "-ERR ");
+	pp_assert_prefix(try_pass(inst, user->str, "secret"), "-ERR ");
+	pp_assert_prefix(try_auth_plain(inst, user->str, "secret"), "-ERR ");
 
 	/* A name within the APOP line's limit whose escaped keys are all
 	   over the store's limit ('/' is escaped to two bytes): such names
@@ -276,16 +180,16 @@ static void test_long_user(void)
 	g_string_truncate(user, 0);
 	while (user->len < 900)
 		g_string_append(user, "dept/");
-	assert_prefix(try_apop(inst, user->str, secret), "-ERR ");
-	assert_prefix(try_pass(inst, user->str, "secret"), "-ERR ");
-	assert_prefix(try_auth_plain(inst, user->str, "secret"), "-ERR ");
+	pp_assert_prefix(try_apop(inst, user->str, secret), "-ERR ");
+	pp_assert_prefix(try_pass(inst, user->str, "secret"), "-ERR ");
+	pp_assert_prefix(try_auth_plain(inst, user->str, "secret"), "-ERR ");
 
 	/* auth and its workers are still there */
-	assert_prefix(try_apop(inst, "alice", secret), "+OK");
-	assert_prefix(try_pass(inst, "alice", "secret"), "+OK");
+	pp_assert_prefix(try_apop(inst, "alice", secret), "+OK");
+	pp_assert_prefix(try_pass(inst, "alice", "secret"), "+OK");
 	assert_log_clean(inst);
 
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 	g_free((char *)opts.plugin_settings);
 	g_free(key_file);
@@ -318,24 +222,24 @@ static void test_apop_secret_other_mechanisms(void)
 	opts.plugin_settings = g_strdup_printf(
 		"pop3_policy_apop_key_file = %s", key_file);
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "alice", "site-Pass-1", NULL);
 	secret = apop_generate(inst, "alice");
 
-	assert_prefix(try_apop(inst, "alice", secret), "+OK");
+	pp_assert_prefix(try_apop(inst, "alice", secret), "+OK");
 	/* the secret is refused by CRAM-MD5 on both services */
-	assert_prefix(try_cram_md5(pp_instance_port(inst), FALSE, "alice",
+	pp_assert_prefix(try_cram_md5(pp_instance_port(inst), FALSE, "alice",
 				   secret), "-ERR ");
-	assert_prefix(try_cram_md5(pp_instance_imap_port(inst), TRUE,
+	pp_assert_prefix(try_cram_md5(pp_instance_imap_port(inst), TRUE,
 				   "alice", secret), "a NO ");
 	/* the site's password: CRAM-MD5 itself works */
-	assert_prefix(try_cram_md5(pp_instance_port(inst), FALSE, "alice",
+	pp_assert_prefix(try_cram_md5(pp_instance_port(inst), FALSE, "alice",
 				   "site-Pass-1"), "+OK");
-	assert_prefix(try_cram_md5(pp_instance_imap_port(inst), TRUE,
+	pp_assert_prefix(try_cram_md5(pp_instance_imap_port(inst), TRUE,
 				   "alice", "site-Pass-1"), "a OK");
 	assert_log_clean(inst);
 
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 	g_free((char *)opts.passdb_conf);
 	g_free((char *)opts.plugin_settings);
@@ -372,7 +276,7 @@ static void run_plaintext(gboolean allow)
 	opts.plugin_settings = g_strdup_printf(
 		"pop3_policy_apop_key_file = %s", key_file);
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "alice", "site-Pass-1", NULL);
 
 	g_assert_cmpint(pp_instance_doveadm(inst, argv, NULL, &out, &err),
@@ -381,9 +285,10 @@ static void run_plaintext(gboolean allow)
 	g_free(out);
 	g_free(err);
 	if (allow) {
-		assert_prefix(try_apop(inst, "alice", "alice-Plain-9"), "+OK");
+		pp_assert_prefix(try_apop(inst, "alice", "alice-Plain-9"),
+				 "+OK");
 	} else {
-		assert_prefix(try_apop(inst, "alice", "alice-Plain-9"),
+		pp_assert_prefix(try_apop(inst, "alice", "alice-Plain-9"),
 			      "-ERR [SYS/TEMP]");
 		log = rt_wait_log(inst, "allow_plaintext=yes");
 		rt_assert_contains(log, "user alice: key "
@@ -392,10 +297,10 @@ static void run_plaintext(gboolean allow)
 		g_free(log);
 	}
 	/* USER/PASS is the site's either way */
-	assert_prefix(try_pass(inst, "alice", "site-Pass-1"), "+OK");
+	pp_assert_prefix(try_pass(inst, "alice", "site-Pass-1"), "+OK");
 	assert_log_clean(inst);
 
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 	g_free((char *)opts.passdb_conf);
 	g_free((char *)opts.plugin_settings);
@@ -438,12 +343,12 @@ static void test_login_delay_proxy(void)
 		"  result_success = continue-ok\n"
 		"}\n", (unsigned int)pp_instance_port(backend));
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	pp_instance_add_user(inst, "bob", "secret", NULL);
 
 	/* bob has no login in the window: proxied to the backend */
-	assert_prefix(try_pass(inst, "bob", "secret"), "+OK");
+	pp_assert_prefix(try_pass(inst, "bob", "secret"), "+OK");
 	g_assert_true(pp_instance_wait_log(backend, "Login: user=<bob>",
 					   10000));
 
@@ -455,28 +360,18 @@ static void test_login_delay_proxy(void)
 	pp_instance_store_set_raw(inst, "alice",
 				  "shared/pop3-policy/login/alice", record);
 	g_free(record);
-	assert_prefix(try_pass(inst, "alice", "secret"),
+	pp_assert_prefix(try_pass(inst, "alice", "secret"),
 		      "-ERR [LOGIN-DELAY] ");
-	assert_prefix(try_auth_plain(inst, "alice", "secret"),
+	pp_assert_prefix(try_auth_plain(inst, "alice", "secret"),
 		      "-ERR [LOGIN-DELAY] ");
 	/* and the backend never saw her */
 	g_assert_false(pp_instance_wait_log(backend, "user=<alice>", 1000));
 	assert_log_clean(inst);
 
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 	rt_stop(backend);
 	g_free((char *)opts.passdb_conf);
-}
-
-static void pin_save_dates(PpInstance *inst, const char *user,
-			   const char *box)
-{
-	char *out;
-
-	g_assert_cmpint(rt_doveadm(inst, &out, "fetch", "-u", user,
-				   "date.saved", "mailbox", box, NULL), ==, 0);
-	g_free(out);
 }
 
 static void save_to(PpInstance *inst, const char *user, const char *box,
@@ -537,7 +432,7 @@ static void test_quarantine_name(void)
 
 	opts.plugin_settings = "pop3_policy = on_delete=hold hold=1d\n";
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	/* bob: INBOX from the userdb; carol: her own "POP3 Quarantine"
 	   under an expunge policy; dave: the same under a hold policy */
 	pp_instance_add_user(inst, "bob", "secret",
@@ -546,11 +441,11 @@ static void test_quarantine_name(void)
 			     "pop3_policy=on_delete=expunge");
 	pp_instance_add_user(inst, "dave", "secret", NULL);
 	rt_deliver_n(inst, "bob", 3);
-	pin_save_dates(inst, "bob", "INBOX");
+	rt_pin_save_dates(inst, "bob", "INBOX");
 	save_to(inst, "carol", "POP3 Quarantine", 2);
-	pin_save_dates(inst, "carol", "POP3 Quarantine");
+	rt_pin_save_dates(inst, "carol", "POP3 Quarantine");
 	save_to(inst, "dave", "POP3 Quarantine", 2);
-	pin_save_dates(inst, "dave", "POP3 Quarantine");
+	rt_pin_save_dates(inst, "dave", "POP3 Quarantine");
 	pp_instance_set_time_offset(inst, "+3d");
 
 	g_assert_cmpint(sweep_user(inst, "bob", &err), !=, 0);
@@ -563,7 +458,7 @@ static void test_quarantine_name(void)
 	g_free(err);
 	g_assert_cmpint(rt_inbox_count(inst, "bob"), ==, 3);
 	/* the session refuses it too, before any change */
-	assert_prefix(try_pass(inst, "bob", "secret"), "-ERR ");
+	pp_assert_prefix(try_pass(inst, "bob", "secret"), "-ERR ");
 	g_assert_cmpint(rt_inbox_count(inst, "bob"), ==, 3);
 
 	g_assert_cmpint(sweep_user(inst, "carol", &err), ==, 0);
@@ -581,16 +476,16 @@ static void test_quarantine_name(void)
 	opts.plugin_settings = "pop3_policy = on_delete=hold hold=1d\n"
 		"pop3_policy_quarantine = inbox\n";
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 2);
-	pin_save_dates(inst, "alice", "INBOX");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	pp_instance_set_time_offset(inst, "+3d");
 	g_assert_cmpint(sweep_user(inst, "alice", &err), !=, 0);
 	rt_assert_contains(err, "pop3_policy_quarantine=inbox: ");
 	g_free(err);
 	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 2);
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 }
 
@@ -619,7 +514,7 @@ static void test_apop_userdb_key_file(void)
 	opts.plugin_settings = g_strdup_printf(
 		"pop3_policy_apop_key_file = %s", key_file);
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	evil_dir = g_build_filename(pp_instance_dir(inst), "evil", NULL);
 	g_assert_cmpint(g_mkdir(evil_dir, 0700), ==, 0);
 	evil = write_key_file(evil_dir, "user.keys", "9");
@@ -664,7 +559,7 @@ static void test_apop_userdb_key_file(void)
 	g_assert_false(g_file_test(fields, G_FILE_TEST_EXISTS));
 	g_free(fields);
 
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 	g_free(before);
 	g_free(evil);
@@ -718,7 +613,7 @@ static void test_forged_journal(void)
 
 	opts.plugin_settings = "pop3_policy = on_delete=hold\n";
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 1);
 	g_assert_cmpint(pp_instance_doveadm(inst, create_argv, NULL, NULL,
@@ -758,7 +653,7 @@ static void test_forged_journal(void)
 	/* kept for the administrator */
 	g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
 
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 	g_free(path);
 	g_free(journal);
@@ -788,7 +683,7 @@ static void test_apop_status_bad_time(void)
 	opts.plugin_settings = g_strdup_printf(
 		"pop3_policy_apop_key_file = %s", key_file);
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "bob", "secret", NULL);
 	pp_instance_store_set_raw(inst, "bob", "shared/pop3-policy/apop/bob",
 		"1\tapop\t1\t9223372036854775807\t000000000000000000000000"
@@ -803,12 +698,12 @@ static void test_apop_status_bad_time(void)
 	g_free(err);
 	/* the harness's chain goes on to its passwd-file, which refuses
 	   the digest: the failure is in the log */
-	assert_prefix(try_apop(inst, "bob", "bob-Secret-1"), "-ERR ");
+	pp_assert_prefix(try_apop(inst, "bob", "bob-Secret-1"), "-ERR ");
 	g_free(rt_wait_log(inst, "user bob: key shared/pop3-policy/apop/bob: "
 			   "malformed APOP record: invalid set time"));
 	assert_log_clean(inst);
 
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 	g_free((char *)opts.plugin_settings);
 	g_free(key_file);
@@ -868,7 +763,7 @@ static void test_bad_key_files(void)
 	opts.plugin_settings = g_strdup_printf(
 		"pop3_policy_apop_key_file = %s", key_file);
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	pp_instance_add_user(inst, "bob", "secret", NULL);
 	secret = apop_generate(inst, "alice");
@@ -880,7 +775,7 @@ static void test_bad_key_files(void)
 			g_error("%s", error->message);
 		g_assert_cmpint(g_chmod(key_file, bad[i].mode), ==, 0);
 
-		assert_prefix(try_apop(inst, "alice", secret),
+		pp_assert_prefix(try_apop(inst, "alice", secret),
 			      "-ERR [SYS/TEMP]");
 		needle = g_strdup_printf("APOP key file %s", key_file);
 		g_free(rt_wait_log(inst, needle));
@@ -904,13 +799,13 @@ static void test_bad_key_files(void)
 	if (!g_file_set_contents(key_file, good, -1, &error))
 		g_error("%s", error->message);
 	g_assert_cmpint(g_chmod(key_file, 0600), ==, 0);
-	assert_prefix(try_apop(inst, "alice", secret), "+OK");
+	pp_assert_prefix(try_apop(inst, "alice", secret), "+OK");
 	log = pp_instance_read_log(inst);
 	g_assert_null(strstr(log, secret));
 	g_free(log);
 	assert_log_clean(inst);
 
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 	g_free(good);
 	g_free(secret);
@@ -952,6 +847,8 @@ static void test_bad_policy_inputs(void)
 		  "wildcard" },
 	};
 	PpInstanceOptions opts = { .with_package = TRUE };
+	PpUser users[G_N_ELEMENTS(userdb_bad) + G_N_ELEMENTS(store_bad) + 1] =
+		{ { NULL } };
 	PpInstance *inst;
 	char *err, *log, *key;
 	unsigned int i;
@@ -961,17 +858,20 @@ static void test_bad_policy_inputs(void)
 		"pop3_policy_class_loop = class=loop\n"
 		"pop3_policy_class_twice = class=loop2 class=loop2\n"
 		"pop3_policy_class_loop2 = dry_run=yes\n";
-	inst = rt_start(&opts);
-	current_inst = inst;
-	/* every user first: auth re-reads the passwd-file at most once a
-	   second */
+	/* every user before the start: auth looks at the passwd-file at
+	   most once a second */
 	for (i = 0; i < G_N_ELEMENTS(userdb_bad); i++) {
-		pp_instance_add_user(inst, userdb_bad[i].user, "secret",
-				     userdb_bad[i].userdb);
+		users[i].name = userdb_bad[i].user;
+		users[i].password = "secret";
+		users[i].userdb_fields = userdb_bad[i].userdb;
 	}
-	for (i = 0; i < G_N_ELEMENTS(store_bad); i++)
-		pp_instance_add_user(inst, store_bad[i].user, "secret", NULL);
-	g_usleep(1100 * 1000);
+	for (i = 0; i < G_N_ELEMENTS(store_bad); i++) {
+		users[G_N_ELEMENTS(userdb_bad) + i].name = store_bad[i].user;
+		users[G_N_ELEMENTS(userdb_bad) + i].password = "secret";
+	}
+	opts.users = users;
+	inst = rt_start(&opts);
+	pp_watch_instance(inst);
 	for (i = 0; i < G_N_ELEMENTS(userdb_bad); i++)
 		rt_deliver_n(inst, userdb_bad[i].user, 2);
 	for (i = 0; i < G_N_ELEMENTS(store_bad); i++) {
@@ -982,15 +882,15 @@ static void test_bad_policy_inputs(void)
 					  store_bad[i].record);
 		g_free(key);
 	}
-	/* save dates older than max_age */
-	g_usleep(1200 * 1000);
+	/* save dates older than max_age=1s */
+	pp_wait_next_second();
 
 	for (i = 0; i < G_N_ELEMENTS(userdb_bad); i++) {
 		const char *user = userdb_bad[i].user;
 		char *needle = g_strdup_printf("user %s: userdb field "
 					       "pop3_policy: ", user);
 
-		assert_prefix(try_pass(inst, user, "secret"),
+		pp_assert_prefix(try_pass(inst, user, "secret"),
 			      "-ERR [SYS/TEMP]");
 		log = rt_wait_log(inst, needle);
 		g_free(log);
@@ -1006,7 +906,7 @@ static void test_bad_policy_inputs(void)
 		char *needle = g_strdup_printf("shared/pop3-policy/policy/%s",
 					       user);
 
-		assert_prefix(try_pass(inst, user, "secret"),
+		pp_assert_prefix(try_pass(inst, user, "secret"),
 			      "-ERR [SYS/TEMP]");
 		g_free(rt_wait_log(inst, needle));
 		g_assert_cmpint(sweep_user(inst, user, &err), !=, 0);
@@ -1018,7 +918,7 @@ static void test_bad_policy_inputs(void)
 		g_free(needle);
 		g_assert_cmpint(rt_inbox_count(inst, user), ==, 2);
 	}
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 }
 
@@ -1038,9 +938,9 @@ static void test_dict_password_not_logged(void)
 		"pop3_policy_dict = redis:host=127.0.0.1:port=9:"
 		"password=TopSecret-7:db=3\n";
 	inst = rt_start(&opts);
-	current_inst = inst;
+	pp_watch_instance(inst);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
-	assert_prefix(try_pass(inst, "alice", "secret"), "-ERR");
+	pp_assert_prefix(try_pass(inst, "alice", "secret"), "-ERR");
 	log = rt_wait_log(inst, "with a store redis:host=127.0.0.1:port=9:"
 			  "password=<hidden>:db=3");
 	/* only Dovecot's own lib-dict debug line (src/lib-dict/dict.c,
@@ -1057,7 +957,7 @@ static void test_dict_password_not_logged(void)
 		g_strfreev(lines);
 	}
 	g_free(log);
-	current_inst = NULL;
+	pp_unwatch_instance(NULL);
 	rt_stop(inst);
 }
 

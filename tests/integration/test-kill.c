@@ -4,10 +4,12 @@
    the pop3 process killed during QUIT's update (on_delete=hold moves every
    DELE'd message to the quarantine), doveadm pop3-policy sweep killed
    half-way (max_age with on_delete=hold) and doveadm pop3-policy restore
-   killed half-way. Each kill lands at a stage of the move seen on disk
-   (the move journal written, the copies linked into tmp/, committed, the
-   originals unlinked), not after a fixed delay, so it lands half-way on a
-   fast and on a loaded machine alike.
+   killed half-way. Each kill lands at a step of the move (the move
+   journal written, the copies linked, committed, the originals' expunges
+   committed and synced): the test build's process kills itself at a kill
+   point there (src/lib/pop3-policy-test-hook.h), so every kill lands where
+   it should on a fast and on a loaded machine alike; on a build without
+   the points the tests fail, saying so.
 
    Checked right after each kill: every message is in INBOX or in the
    quarantine (never lost from both), never twice in INBOX; a session
@@ -19,7 +21,7 @@
    with an error naming it, and nothing is removed. Runs on the default
    store (PP_STORE_BACKEND applies). */
 
-#include "pp-harness.h"
+#include "pp-helpers.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -27,111 +29,6 @@
 #include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
-
-/* the running test's instance, whose log a failure shows */
-static PpInstance *current_inst;
-
-static void dump_logs(void)
-{
-	char *log;
-
-	if (current_inst == NULL)
-		return;
-	log = pp_instance_read_log(current_inst);
-	g_printerr("--- log ---\n%s--- end ---\n", log);
-	g_free(log);
-}
-
-static void write_file(const char *path, const char *contents, int mode)
-{
-	GError *error = NULL;
-
-	if (!g_file_set_contents(path, contents, -1, &error))
-		g_error("%s", error->message);
-	g_assert_cmpint(g_chmod(path, mode), ==, 0);
-}
-
-static int doveadm(PpInstance *inst, const char *const *argv,
-		   char **out_r, char **err_r)
-{
-	char *out = NULL, *err = NULL, *cmd;
-	int ret;
-
-	ret = pp_instance_doveadm(inst, argv, NULL, &out, &err);
-	cmd = g_strjoinv(" ", (char **)argv);
-	g_test_message("doveadm %s: exit %d\nstdout: %s\nstderr: %s",
-		       cmd, ret, out, err);
-	g_free(cmd);
-	if (out_r != NULL)
-		*out_r = out;
-	else
-		g_free(out);
-	if (err_r != NULL)
-		*err_r = err;
-	else
-		g_free(err);
-	return ret;
-}
-
-static void doveadm_ok(PpInstance *inst, const char *const *argv,
-		       char **out_r)
-{
-	char *err = NULL;
-	int ret = doveadm(inst, argv, out_r, &err);
-
-	if (ret != 0) {
-		char *cmd = g_strjoinv(" ", (char **)argv);
-
-		dump_logs();
-		g_error("doveadm %s: exit %d: %s", cmd, ret, err);
-	}
-	g_free(err);
-}
-
-static void assert_prefix(char *reply, const char *prefix)
-{
-	if (!g_str_has_prefix(reply, prefix)) {
-		dump_logs();
-		g_error("expected a reply starting with '%s', got '%s'",
-			prefix, reply);
-	}
-	g_free(reply);
-}
-
-static PpPop3 *connect_pop3(PpInstance *inst)
-{
-	GError *error = NULL;
-	PpPop3 *pop3 = pp_pop3_connect(pp_instance_port(inst), &error);
-
-	g_assert_no_error(error);
-	return pop3;
-}
-
-/* USER/PASS; returns the PASS reply, and the session if it is wanted and
-   the login succeeded (else the session is ended with QUIT). */
-static char *login_pass(PpInstance *inst, const char *user,
-			PpPop3 **session_r)
-{
-	PpPop3 *pop3 = connect_pop3(inst);
-	char *cmd = g_strdup_printf("USER %s", user);
-	char *reply = pp_pop3_cmd(pop3, cmd);
-
-	g_free(cmd);
-	if (!g_str_has_prefix(reply, "+OK")) {
-		pp_pop3_close(pop3);
-		return reply;
-	}
-	g_free(reply);
-	reply = pp_pop3_cmd(pop3, "PASS pass-word");
-	if (session_r != NULL && g_str_has_prefix(reply, "+OK")) {
-		*session_r = pop3;
-		return reply;
-	}
-	if (g_str_has_prefix(reply, "+OK"))
-		g_free(pp_pop3_cmd(pop3, "QUIT"));
-	pp_pop3_close(pop3);
-	return reply;
-}
 
 #define CRASH_MESSAGES 400
 
@@ -152,25 +49,39 @@ static char *login_pass(PpInstance *inst, const char *user,
 #define DOTLOCK_CONF "dotlock_use_excl = no\n"
 #define QUARANTINE_DIR ".POP3 Quarantine"
 
+/* Starts an instance with the package, the store on SQLite, the
+   pop3_policy setting policy and user (password "pass-word") declared
+   before the start; with dotlock_conf, DOTLOCK_CONF too. Its log is shown
+   when a test fails. */
+static PpInstance *kill_instance_start(const char *policy, const char *user,
+				       gboolean dotlock_conf)
+{
+	const PpUser users[] = { { user, "pass-word", NULL }, { NULL } };
+	PpInstanceOptions opts = { 0 };
+	GError *error = NULL;
+	char *settings = g_strdup_printf("  pop3_policy = %s", policy);
+	PpInstance *inst;
+
+	opts.with_package = TRUE;
+	opts.store = PP_STORE_SQLITE;
+	opts.plugin_settings = settings;
+	opts.extra_conf = dotlock_conf ? DOTLOCK_CONF : NULL;
+	opts.users = users;
+	inst = pp_instance_start(&opts, &error);
+	if (inst == NULL)
+		g_error("%s", error->message);
+	g_free(settings);
+	pp_watch_instance(inst);
+	return inst;
+}
+
 /* Writes n messages straight into the user's maildir (doveadm save of
    hundreds would take long): Message-ID crash-<i>@example.com. */
 static void write_maildir_messages_named(PpInstance *inst, const char *user,
 					 unsigned int n, gboolean sizes)
 {
-	const char *home = pp_instance_home(inst, user);
-	static const char *const subdirs[] = { "", "cur", "new", "tmp" };
-	GStatBuf st;
 	unsigned int i;
 
-	g_assert_cmpint(g_stat(home, &st), ==, 0);
-	for (i = 0; i < G_N_ELEMENTS(subdirs); i++) {
-		char *dir = g_build_filename(home, "Maildir", subdirs[i],
-					     NULL);
-
-		g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-		g_assert_cmpint(chown(dir, st.st_uid, st.st_gid), ==, 0);
-		g_free(dir);
-	}
 	for (i = 0; i < n; i++) {
 		char *msg = g_strdup_printf(
 			"From: sender@example.com\r\n"
@@ -184,13 +95,9 @@ static void write_maildir_messages_named(PpInstance *inst, const char *user,
 			g_strdup_printf("1795000000.M%uP1.pp,S=%zu,W=%zu", i,
 					strlen(msg), strlen(msg)) :
 			g_strdup_printf("1795000000.M%uP1.pp", i);
-		char *path = g_build_filename(home, "Maildir", "new", name,
-					      NULL);
 
-		write_file(path, msg, 0600);
-		g_assert_cmpint(chown(path, st.st_uid, st.st_gid), ==, 0);
+		pp_instance_write_mail(inst, user, "new", name, msg);
 		g_free(msg);
-		g_free(path);
 		g_free(name);
 	}
 }
@@ -213,7 +120,7 @@ static void create_quarantine(PpInstance *inst, const char *user)
 		"mailbox", "create", "-u", user, "POP3 Quarantine", NULL
 	};
 
-	doveadm_ok(inst, argv, NULL);
+	pp_doveadm_ok(inst, argv, NULL);
 }
 
 static unsigned int lookup_count(GHashTable *counts, const char *id)
@@ -287,7 +194,7 @@ static struct seen check_messages(PpInstance *inst, const char *user,
 		unsigned int b = lookup_count(held, id);
 
 		if (a > 1 || a + b == 0 || (exact && a + b != 1)) {
-			dump_logs();
+			pp_dump_logs();
 			g_error("%s: %u times in INBOX and %u times in the "
 				"quarantine (%s)", id, a, b,
 				exact ? "after a completed run" :
@@ -371,7 +278,7 @@ static GPid new_login_mpid(PpInstance *inst, const char *user, GPid prev)
 			return pid;
 		g_usleep(10 * 1000);
 	}
-	dump_logs();
+	pp_dump_logs();
 	g_error("no new login of %s in the log", user);
 }
 
@@ -383,9 +290,26 @@ static void wait_gone(GPid pid)
 	for (i = 0; i < 3000 && kill(pid, 0) == 0; i++)
 		g_usleep(10 * 1000);
 	if (kill(pid, 0) == 0) {
-		dump_logs();
+		pp_dump_logs();
 		g_error("process %d still runs after 30 s", (int)pid);
 	}
+}
+
+/* Ends the session (with QUIT, which must be answered +OK, or by closing
+   the connection) and waits until its process is gone (its retention
+   run included); returns the process's pid (the next login's is
+   another). */
+static GPid session_end(PpInstance *inst, const char *user, PpPop3 *pop3,
+			GPid prev, gboolean quit)
+{
+	GPid pid;
+
+	if (quit)
+		pp_assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
+	pid = new_login_mpid(inst, user, prev);
+	pp_pop3_close(pop3);
+	wait_gone(pid);
+	return pid;
 }
 
 /* Logs in and returns the message count STAT gives. */
@@ -395,10 +319,11 @@ static unsigned int session_stat(PpInstance *inst, const char *user,
 	char *reply;
 	unsigned int count;
 
-	assert_prefix(login_pass(inst, user, pop3_r), "+OK");
+	pp_assert_prefix(pp_try_pass(pp_instance_port(inst), user,
+				     "pass-word", pop3_r), "+OK");
 	reply = pp_pop3_cmd(*pop3_r, "STAT");
 	if (sscanf(reply, "+OK %u ", &count) != 1) {
-		dump_logs();
+		pp_dump_logs();
 		g_error("STAT: %s", reply);
 	}
 	g_free(reply);
@@ -412,62 +337,370 @@ static void dele_all(PpPop3 *pop3, unsigned int count)
 	for (i = 1; i <= count; i++) {
 		char *cmd = g_strdup_printf("DELE %u", i);
 
-		assert_prefix(pp_pop3_cmd(pop3, cmd), "+OK");
+		pp_assert_prefix(pp_pop3_cmd(pop3, cmd), "+OK");
 		g_free(cmd);
 	}
 }
 
-static gpointer quit_thread(gpointer data)
-{
-	return pp_pop3_cmd(data, "QUIT");
-}
-
-static void assert_log_has(PpInstance *inst, const char *text)
-{
-	if (!pp_instance_wait_log(inst, text, 5000)) {
-		dump_logs();
-		g_error("the log lacks '%s'", text);
-	}
-}
-
-/* Where a kill lands. Fixed delays miss the move on a fast or a loaded
-   machine, so the test watches the move on disk (maildir) and kills the
-   process as soon as it reached the stage: the journal written, the
-   copies hard-linked into the destination's tmp/, renamed into its
-   new/ or cur/ (the copy's commit), the originals unlinked (the
-   expunge's sync). */
-enum stage_kind {
-	STAGE_AT_ONCE,
-	STAGE_JOURNAL,
-	STAGE_DEST_TMP,
-	STAGE_DEST_COPIES,
-	STAGE_SRC_GONE,
+/* Where a kill lands: a kill point of the move
+   (src/lib/pop3-policy-retention-move.c), where the process of a test
+   build kills itself (pp_instance_set_kill_point()), so that each kill
+   lands at its step of the move, on a fast and on a loaded machine alike.
+   What the mailboxes show right after the kill follows from the step. */
+enum stage_outcome {
+	/* nothing committed in the destination: all still in the source */
+	STAGE_NONE_MOVED,
+	/* the copies committed, the originals still there (also with
+	   their expunges committed: only a sync unlinks them): all in
+	   both */
+	STAGE_ALL_IN_BOTH,
+	/* the move done, only its journal left */
+	STAGE_ALL_MOVED,
 };
 
 struct stage {
 	const char *name;
-	enum stage_kind kind;
-	/* how far, in thousandths of the messages moved (at least 1) */
-	unsigned int per_mille;
+	/* the kill point's name */
+	const char *point;
+	/* at the point's hit for half the messages moved, else the first */
+	gboolean half;
+	enum stage_outcome outcome;
 };
 
 static const struct stage stages[] = {
-	{ "at once", STAGE_AT_ONCE, 0 },
-	{ "journal written", STAGE_JOURNAL, 0 },
-	{ "first link in tmp/", STAGE_DEST_TMP, 0 },
-	{ "half linked in tmp/", STAGE_DEST_TMP, 500 },
-	{ "first copy committed", STAGE_DEST_COPIES, 0 },
-	{ "half the copies committed", STAGE_DEST_COPIES, 500 },
-	{ "first original expunged", STAGE_SRC_GONE, 0 },
-	{ "half the originals expunged", STAGE_SRC_GONE, 500 },
+	{ "at the start", "move-start", FALSE, STAGE_NONE_MOVED },
+	{ "journal written", "move-journal-written", FALSE,
+	  STAGE_NONE_MOVED },
+	{ "first copy linked", "move-copied", FALSE, STAGE_NONE_MOVED },
+	{ "half the copies linked", "move-copied", TRUE, STAGE_NONE_MOVED },
+	{ "copies committed", "move-copies-committed", FALSE,
+	  STAGE_ALL_IN_BOTH },
+	{ "expunges committed", "move-expunges-committed", FALSE,
+	  STAGE_ALL_IN_BOTH },
+	{ "expunges synced", "move-synced", FALSE, STAGE_ALL_MOVED },
 };
 
-/* A move about to run, as the disk shows it before */
-struct move_watch {
-	char *journal, *src, *dest;
-	guint64 journal_ino;
-	unsigned int src_count, dest_count, dest_tmp_count, moving;
-};
+/* The value of POP3_POLICY_TEST_KILL_AT for the stage of a move of
+   `moving` messages (g_free). */
+static char *stage_point(const struct stage *stage, unsigned int moving)
+{
+	if (!stage->half)
+		return g_strdup(stage->point);
+	return g_strdup_printf("%s:%u", stage->point, MAX(1, moving / 2));
+}
+
+/* The log line the hook writes before it kills its process
+   (src/lib/pop3-policy-test-hook.c). */
+static char *stage_log_text(const struct stage *stage, unsigned int moving)
+{
+	return g_strdup_printf("test point %s reached (%u)", stage->point,
+			       stage->half ? MAX(1, moving / 2) : 1);
+}
+
+/* The process killed itself at the stage: the hook's line is in the log,
+   once more than before (Dovecot's log process writes a service's lines
+   a little later). */
+static void assert_killed_at(PpInstance *inst, const struct stage *stage,
+			     unsigned int moving, unsigned int before)
+{
+	char *text = stage_log_text(stage, moving);
+	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	while (pp_instance_log_count(inst, NULL, text) <= before) {
+		if (g_get_monotonic_time() > end) {
+			pp_dump_logs();
+			g_error("the log lacks '%s': the process was not "
+				"killed at its kill point", text);
+		}
+		g_usleep(10 * 1000);
+	}
+	g_free(text);
+}
+
+static unsigned int killed_count(PpInstance *inst, const struct stage *stage,
+				 unsigned int moving)
+{
+	char *text = stage_log_text(stage, moving);
+	unsigned int count = pp_instance_log_count(inst, NULL, text);
+
+	g_free(text);
+	return count;
+}
+
+/* What the mailboxes show right after a kill at the stage of a move of
+   `moving` messages: seen.inbox counts the source's messages when the
+   move was into the quarantine, the destination's when it was a
+   restore. */
+static void assert_outcome(const struct stage *stage, struct seen seen,
+			   unsigned int moving, gboolean to_quarantine)
+{
+	/* held are those only in the quarantine and those in both */
+	unsigned int in_src = to_quarantine ? seen.inbox :
+		moving - seen.inbox + seen.both;
+	gboolean ok = FALSE;
+
+	switch (stage->outcome) {
+	case STAGE_NONE_MOVED:
+		ok = seen.both == 0 && in_src == moving;
+		break;
+	case STAGE_ALL_IN_BOTH:
+		ok = seen.both == moving;
+		break;
+	case STAGE_ALL_MOVED:
+		ok = seen.both == 0 && in_src == 0;
+		break;
+	}
+	if (!ok) {
+		pp_dump_logs();
+		g_error("killed %s: %u in INBOX, %u in both, of %u moved",
+			stage->name, seen.inbox, seen.both, moving);
+	}
+}
+
+/* Runs `doveadm ARGS` with the stage's kill point armed; asserts that it
+   was killed there (doveadm logs to its stderr). */
+static void doveadm_killed(PpInstance *inst, const char *const *args,
+			   const struct stage *stage, unsigned int moving)
+{
+	char *point = stage_point(stage, moving);
+	char *env = g_strdup_printf("POP3_POLICY_TEST_KILL_AT=%s", point);
+	char *text = stage_log_text(stage, moving);
+	GPtrArray *argv = g_ptr_array_new();
+	char *err = NULL;
+	unsigned int i;
+	int ret;
+
+	g_ptr_array_add(argv, (char *)"env");
+	g_ptr_array_add(argv, env);
+	g_ptr_array_add(argv, (char *)"doveadm");
+	g_ptr_array_add(argv, (char *)"-c");
+	g_ptr_array_add(argv, (char *)pp_instance_conf_path(inst));
+	for (i = 0; args[i] != NULL; i++)
+		g_ptr_array_add(argv, (char *)args[i]);
+	g_ptr_array_add(argv, NULL);
+	ret = pp_instance_run(inst, (const char *const *)argv->pdata, NULL,
+			      NULL, &err);
+	if (ret != 128 + SIGKILL || strstr(err, text) == NULL) {
+		g_error("doveadm with %s: exit %d, not killed at its kill "
+			"point: %s", env, ret, err);
+	}
+	g_ptr_array_unref(argv);
+	g_free(err);
+	g_free(text);
+	g_free(env);
+	g_free(point);
+}
+
+/* A session's QUIT with the stage's kill point armed for the pop3
+   processes: asserts that the process was killed there. */
+static void quit_killed(PpInstance *inst, PpPop3 *pop3, GPid mpid,
+			const struct stage *stage, unsigned int moving)
+{
+	unsigned int before = killed_count(inst, stage, moving);
+
+	/* the update runs after the answer, which is +OK whatever the kill
+	   leaves */
+	g_free(pp_pop3_cmd(pop3, "QUIT"));
+	pp_pop3_close(pop3);
+	wait_gone(mpid);
+	assert_killed_at(inst, stage, moving, before);
+}
+
+/* QUIT of a session that DELE'd every message, with on_delete=hold (the
+   messages move to the quarantine), and the pop3 process killed -9 at
+   each stage of the move. After each kill: nothing lost, nothing twice
+   in INBOX, as much moved as the stage says; a session that ends without
+   QUIT then sees and keeps every message that is in INBOX (RFC 1939); a
+   session that QUITs without DELE repairs what the kill left (every
+   message exactly once: the copies in the quarantine of messages still
+   in INBOX are gone). When a stage left everything held, a restore
+   brings it back for the next. */
+static void test_kill_quit(void)
+{
+	const char *const restore_argv[] = {
+		"pop3-policy", "restore", "-u", "frank", "--all", NULL
+	};
+	PpInstance *inst;
+	GString *summary = g_string_new(NULL);
+	unsigned int i, in_inbox, count, midway = 0;
+	struct seen seen;
+	GPid mpid = 0;
+
+	pp_require_test_hooks();
+	inst = kill_instance_start("on_delete=hold hold=14d", "frank", TRUE);
+	write_maildir_messages(inst, "frank", CRASH_MESSAGES);
+	create_quarantine(inst, "frank");
+
+	in_inbox = CRASH_MESSAGES;
+	for (i = 0; i < G_N_ELEMENTS(stages); i++) {
+		PpPop3 *pop3 = NULL;
+		char *point;
+		gint64 start;
+
+		/* QUIT killed during the update */
+		point = stage_point(&stages[i], in_inbox);
+		pp_instance_set_kill_point(inst, point);
+		g_free(point);
+		count = session_stat(inst, "frank", &pop3);
+		g_assert_cmpuint(count, ==, in_inbox);
+		dele_all(pop3, count);
+		mpid = new_login_mpid(inst, "frank", mpid);
+		quit_killed(inst, pop3, mpid, &stages[i], count);
+		pp_instance_set_kill_point(inst, NULL);
+		seen = check_messages(inst, "frank", CRASH_MESSAGES, FALSE);
+		assert_outcome(&stages[i], seen, count, TRUE);
+		if (seen.both > 0)
+			midway++;
+		g_string_append_printf(summary, "\n %s: %u in INBOX, "
+				       "%u also held;", stages[i].name,
+				       seen.inbox, seen.both);
+
+		if (seen.inbox > 0) {
+			/* a session without QUIT removes nothing, whatever
+			   it DELE'd (its sync may finish expunges that the
+			   kill left in INBOX's transaction log: those
+			   messages are held) */
+			start = g_get_monotonic_time();
+			count = session_stat(inst, "frank", &pop3);
+			g_string_append_printf(summary,
+				" STAT %u after %.1f s;", count,
+				(g_get_monotonic_time() - start) / 1e6);
+			g_assert_cmpuint(count, <=, seen.inbox);
+			dele_all(pop3, count);
+			mpid = session_end(inst, "frank", pop3, mpid, FALSE);
+			seen = check_messages(inst, "frank", CRASH_MESSAGES,
+					      FALSE);
+			g_assert_cmpuint(seen.inbox, ==, count);
+		}
+		if (seen.inbox > 0) {
+			/* a session that QUITs without DELE repairs */
+			count = session_stat(inst, "frank", &pop3);
+			g_assert_cmpuint(count, ==, seen.inbox);
+			mpid = session_end(inst, "frank", pop3, mpid, TRUE);
+			seen = check_messages(inst, "frank", CRASH_MESSAGES,
+					      TRUE);
+			g_assert_cmpuint(seen.inbox, ==, count);
+			g_string_append_printf(summary,
+				" after a QUIT: %u in INBOX", seen.inbox);
+		} else {
+			/* all held: nothing can be in both */
+			(void)check_messages(inst, "frank", CRASH_MESSAGES,
+					     TRUE);
+		}
+		if (seen.inbox < CRASH_MESSAGES) {
+			/* the next stage moves all of them again */
+			pp_doveadm_ok(inst, restore_argv, NULL);
+			seen = check_messages(inst, "frank", CRASH_MESSAGES,
+					      TRUE);
+			g_assert_cmpuint(seen.inbox, ==, CRASH_MESSAGES);
+		}
+		in_inbox = seen.inbox;
+	}
+	g_test_message("QUIT killed at (stage: what was left)%s",
+		       summary->str);
+	g_string_free(summary, TRUE);
+	/* the kills must have landed half-way for this to test anything */
+	g_assert_cmpuint(midway, >, 0);
+	pp_assert_log_has(inst, "Interrupted hold repaired: ");
+
+	/* all go with a QUIT that completes */
+	{
+		PpPop3 *pop3 = NULL;
+
+		count = session_stat(inst, "frank", &pop3);
+		g_assert_cmpuint(count, ==, in_inbox);
+		dele_all(pop3, count);
+		mpid = session_end(inst, "frank", pop3, mpid, TRUE);
+	}
+	seen = check_messages(inst, "frank", CRASH_MESSAGES, TRUE);
+	g_assert_cmpuint(seen.inbox, ==, 0);
+	assert_only_killed(inst, "pop3");
+	pp_unwatch_instance(inst);
+	pp_instance_stop(inst);
+}
+
+/* doveadm pop3-policy sweep of messages past max_age (on_delete=hold)
+   and doveadm pop3-policy restore --all, each killed -9 at each stage of
+   its move. After each kill: nothing lost, nothing twice in INBOX, as
+   much moved as the stage says. After the next run that completes (a
+   restore after a killed sweep, a session with QUIT after a killed
+   restore): every message exactly once. */
+static void test_kill_sweep_restore(void)
+{
+	PpInstance *inst;
+	GString *summary = g_string_new(NULL);
+	const char *const sweep_argv[] = {
+		"pop3-policy", "sweep", "-u", "grace", NULL
+	};
+	const char *const restore_argv[] = {
+		"pop3-policy", "restore", "-u", "grace", "--all", NULL
+	};
+	unsigned int i;
+	struct seen seen;
+	GPid mpid = 0;
+
+	pp_require_test_hooks();
+	/* real aging: libfaketime would shift the files' stat() times too,
+	   and maildir takes an uncached save date from them */
+	inst = kill_instance_start("max_age=1s on_delete=hold", "grace", TRUE);
+	write_maildir_messages(inst, "grace", CRASH_MESSAGES);
+	create_quarantine(inst, "grace");
+
+	for (i = 0; i < G_N_ELEMENTS(stages); i++) {
+		/* every message in INBOX is due once it is older than
+		   max_age=1s: real time has to pass (the save dates
+		   maildir takes from the files cannot be set back), from
+		   the second of their writing or restore to the next */
+		pp_wait_next_second();
+		doveadm_killed(inst, sweep_argv, &stages[i], CRASH_MESSAGES);
+		seen = check_messages(inst, "grace", CRASH_MESSAGES, FALSE);
+		assert_outcome(&stages[i], seen, CRASH_MESSAGES, TRUE);
+		g_string_append_printf(summary, "\n sweep, %s: %u in INBOX, "
+				       "%u also held;", stages[i].name,
+				       seen.inbox, seen.both);
+		/* a restore repairs, then restores the rest */
+		pp_doveadm_ok(inst, restore_argv, NULL);
+		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
+		g_assert_cmpuint(seen.inbox, ==, CRASH_MESSAGES);
+	}
+	pp_wait_next_second();
+	pp_doveadm_ok(inst, sweep_argv, NULL);
+	seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
+	g_assert_cmpuint(seen.inbox, ==, 0);
+
+	for (i = 0; i < G_N_ELEMENTS(stages); i++) {
+		PpPop3 *pop3 = NULL;
+
+		doveadm_killed(inst, restore_argv, &stages[i],
+			       CRASH_MESSAGES);
+		seen = check_messages(inst, "grace", CRASH_MESSAGES, FALSE);
+		assert_outcome(&stages[i], seen, CRASH_MESSAGES, FALSE);
+		g_string_append_printf(summary, "\n restore, %s: "
+				       "%u in INBOX, %u also held;",
+				       stages[i].name, seen.inbox, seen.both);
+		/* a session with QUIT repairs (and holds again what is
+		   due by then); with nothing restored, nothing can be in
+		   both */
+		if (seen.inbox > 0) {
+			(void)session_stat(inst, "grace", &pop3);
+			mpid = session_end(inst, "grace", pop3, mpid, TRUE);
+		}
+		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
+		g_string_append_printf(summary, " after a QUIT: %u in INBOX",
+				       seen.inbox);
+		/* and a sweep holds everything again */
+		pp_wait_next_second();
+		pp_doveadm_ok(inst, sweep_argv, NULL);
+		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
+		g_assert_cmpuint(seen.inbox, ==, 0);
+	}
+	g_test_message("killed at (stage: what was left)%s", summary->str);
+	g_string_free(summary, TRUE);
+	pp_assert_log_has(inst, "Interrupted restore repaired: ");
+	assert_only_killed(inst, "pop3");
+	pp_unwatch_instance(inst);
+	pp_instance_stop(inst);
+}
 
 static unsigned int count_dir(const char *maildir, const char *sub)
 {
@@ -488,487 +721,52 @@ static unsigned int count_mails(const char *maildir)
 	return count_dir(maildir, "new") + count_dir(maildir, "cur");
 }
 
-static guint64 file_ino(const char *path)
-{
-	GStatBuf st;
-
-	return g_stat(path, &st) == 0 ? st.st_ino : 0;
-}
-
-/* Before a move of `moving` messages from the user's maildir folder
-   src_dir to dest_dir ("" for INBOX, else ".<name>"). */
-static void move_watch_init_dirs(struct move_watch *w, PpInstance *inst,
-				 const char *user, const char *src_dir,
-				 const char *dest_dir, unsigned int moving)
-{
-	const char *home = pp_instance_home(inst, user);
-
-	w->journal = g_build_filename(home, "pop3-policy.move", NULL);
-	w->src = g_build_filename(home, "Maildir", src_dir, NULL);
-	w->dest = g_build_filename(home, "Maildir", dest_dir, NULL);
-	w->journal_ino = file_ino(w->journal);
-	w->src_count = count_mails(w->src);
-	w->dest_count = count_mails(w->dest);
-	w->dest_tmp_count = count_dir(w->dest, "tmp");
-	w->moving = moving;
-}
-
-/* Before a move between INBOX and the quarantine. */
-static void move_watch_init(struct move_watch *w, PpInstance *inst,
-			    const char *user, gboolean to_quarantine,
-			    unsigned int moving)
-{
-	move_watch_init_dirs(w, inst, user,
-			     to_quarantine ? "" : QUARANTINE_DIR,
-			     to_quarantine ? QUARANTINE_DIR : "", moving);
-}
-
-static void move_watch_free(struct move_watch *w)
-{
-	g_free(w->journal);
-	g_free(w->src);
-	g_free(w->dest);
-}
-
-static gboolean stage_reached(const struct move_watch *w,
-			      const struct stage *stage)
-{
-	unsigned int target = MAX(1, w->moving * stage->per_mille / 1000);
-	guint64 ino;
-
-	switch (stage->kind) {
-	case STAGE_AT_ONCE:
-		return TRUE;
-	case STAGE_JOURNAL:
-		/* a new one: a rename gives it a new inode */
-		ino = file_ino(w->journal);
-		return ino != 0 && ino != w->journal_ino;
-	case STAGE_DEST_TMP:
-		return count_dir(w->dest, "tmp") >= w->dest_tmp_count + target;
-	case STAGE_DEST_COPIES:
-		return count_mails(w->dest) >= w->dest_count + target;
-	case STAGE_SRC_GONE:
-		return count_mails(w->src) + target <= w->src_count;
-	}
-	g_assert_not_reached();
-}
-
-/* Kills pid -9 as soon as the move reached the stage. Returns TRUE if
-   it did before the process ended by itself. */
-static gboolean kill_at_stage(const struct move_watch *w,
-			      const struct stage *stage, GPid pid)
-{
-	gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
-
-	while (!stage_reached(w, stage)) {
-		if (kill(pid, 0) < 0)
-			return FALSE;
-		if (g_get_monotonic_time() > end) {
-			dump_logs();
-			g_error("stage '%s' not reached in 30 s", stage->name);
-		}
-		g_usleep(100);
-	}
-	(void)kill(pid, SIGKILL);
-	return TRUE;
-}
-
-struct doveadm_bg {
-	PpInstance *inst;
-	char *script;
-};
-
-static gpointer doveadm_bg_thread(gpointer data)
-{
-	struct doveadm_bg *bg = data;
-	const char *const argv[] = { "sh", "-c", bg->script, NULL };
-	char *out = NULL;
-
-	g_assert_cmpint(pp_instance_run(bg->inst, argv, NULL, &out, NULL),
-			==, 0);
-	return g_strchomp(out);
-}
-
-/* Runs doveadm ARGS and kills it -9 at the stage of the move; returns
-   its exit status as the shell saw it (g_free) and whether the stage was
-   reached. */
-static char *doveadm_killed(PpInstance *inst, const char *args,
-			    const struct move_watch *w,
-			    const struct stage *stage, gboolean *reached_r)
-{
-	char *pidfile = g_build_filename(pp_instance_dir(inst), "kill.pid",
-					 NULL);
-	struct doveadm_bg bg;
-	GThread *thread;
-	char *contents = NULL, *out;
-	unsigned int i;
-
-	(void)g_unlink(pidfile);
-	bg.inst = inst;
-	bg.script = g_strdup_printf(
-		"doveadm -c '%s' %s >/dev/null 2>&1 & echo $! > '%s'; "
-		"wait $!; echo $?", pp_instance_conf_path(inst), args,
-		pidfile);
-	thread = g_thread_new("doveadm", doveadm_bg_thread, &bg);
-	for (i = 0; i < 10000; i++) {
-		if (g_file_get_contents(pidfile, &contents, NULL, NULL) &&
-		    strchr(contents, '\n') != NULL)
-			break;
-		g_free(contents);
-		contents = NULL;
-		g_usleep(1000);
-	}
-	g_assert_nonnull(contents);
-	*reached_r = kill_at_stage(w, stage, (GPid)atoi(contents));
-	out = g_thread_join(thread);
-	g_free(contents);
-	g_free(bg.script);
-	g_free(pidfile);
-	return out;
-}
-
-/* QUIT of a session that DELE'd every message, with on_delete=hold (the
-   messages move to the quarantine), and the pop3 process killed -9 at
-   each stage of the move. After each kill: nothing lost, nothing twice
-   in INBOX; a session that ends without QUIT then sees and keeps every
-   message that is in INBOX (RFC 1939); a session that QUITs without DELE
-   repairs what the kill left (every message exactly once: the copies in
-   the quarantine of messages still in INBOX are gone). */
-static void test_kill_quit(void)
-{
-	PpInstanceOptions opts = { 0 };
-	GError *error = NULL;
-	PpInstance *inst;
-	GString *summary = g_string_new(NULL);
-	unsigned int i, in_inbox, count, midway = 0;
-	struct move_watch w;
-	struct seen seen;
-	GPid mpid = 0;
-
-	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
-	opts.plugin_settings = "  pop3_policy = on_delete=hold hold=14d";
-	opts.extra_conf = DOTLOCK_CONF;
-	inst = pp_instance_start(&opts, &error);
-	if (inst == NULL)
-		g_error("%s", error->message);
-	current_inst = inst;
-	pp_instance_add_user(inst, "frank", "pass-word", NULL);
-	write_maildir_messages(inst, "frank", CRASH_MESSAGES);
-	/* auth re-reads a changed passwd-file at most once a second */
-	g_usleep(1100 * 1000);
-	create_quarantine(inst, "frank");
-
-	in_inbox = CRASH_MESSAGES;
-	for (i = 0; i < G_N_ELEMENTS(stages) && in_inbox > 0; i++) {
-		PpPop3 *pop3 = NULL;
-		GThread *thread;
-		gboolean reached;
-		gint64 start;
-		char *reply;
-
-		/* QUIT killed during the update */
-		count = session_stat(inst, "frank", &pop3);
-		g_assert_cmpuint(count, ==, in_inbox);
-		dele_all(pop3, count);
-		mpid = new_login_mpid(inst, "frank", mpid);
-		move_watch_init(&w, inst, "frank", TRUE, count);
-		thread = g_thread_new("quit", quit_thread, pop3);
-		reached = kill_at_stage(&w, &stages[i], mpid);
-		move_watch_free(&w);
-		reply = g_thread_join(thread);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
-		seen = check_messages(inst, "frank", CRASH_MESSAGES, FALSE);
-		if (seen.both > 0)
-			midway++;
-		g_string_append_printf(summary, "\n %s%s: QUIT '%s', killed: "
-				       "%u in INBOX, %u also held;",
-				       stages[i].name,
-				       reached ? "" : " (not reached)",
-				       reply, seen.inbox, seen.both);
-		g_free(reply);
-
-		if (seen.inbox == 0) {
-			/* all held before the kill landed: nothing can be in
-			   both */
-			in_inbox = 0;
-			(void)check_messages(inst, "frank", CRASH_MESSAGES,
-					     TRUE);
-			break;
-		}
-		/* a session without QUIT removes nothing, whatever it
-		   DELE'd (its sync may finish expunges that the kill left
-		   in INBOX's transaction log: those messages are held) */
-		start = g_get_monotonic_time();
-		count = session_stat(inst, "frank", &pop3);
-		g_string_append_printf(summary, " STAT %u after %.1f s;",
-			count, (g_get_monotonic_time() - start) / 1e6);
-		g_assert_cmpuint(count, <=, seen.inbox);
-		dele_all(pop3, count);
-		mpid = new_login_mpid(inst, "frank", mpid);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
-		seen = check_messages(inst, "frank", CRASH_MESSAGES, FALSE);
-		g_assert_cmpuint(seen.inbox, ==, count);
-		in_inbox = count;
-		if (count == 0) {
-			/* that sync finished the expunges: all held */
-			(void)check_messages(inst, "frank", CRASH_MESSAGES,
-					     TRUE);
-			break;
-		}
-
-		/* a session that QUITs without DELE repairs */
-		count = session_stat(inst, "frank", &pop3);
-		g_assert_cmpuint(count, ==, in_inbox);
-		assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-		mpid = new_login_mpid(inst, "frank", mpid);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
-		seen = check_messages(inst, "frank", CRASH_MESSAGES, TRUE);
-		g_assert_cmpuint(seen.inbox, ==, in_inbox);
-		g_string_append_printf(summary, " after a QUIT: %u in INBOX",
-				       seen.inbox);
-	}
-	g_test_message("QUIT killed at (stage: what was left)%s",
-		       summary->str);
-	g_string_free(summary, TRUE);
-	/* the kills must have landed half-way for this to test anything */
-	g_assert_cmpuint(midway, >, 0);
-	assert_log_has(inst, "Interrupted hold repaired: ");
-
-	/* the rest goes with a QUIT that completes */
-	if (in_inbox > 0) {
-		PpPop3 *pop3 = NULL;
-
-		count = session_stat(inst, "frank", &pop3);
-		g_assert_cmpuint(count, ==, in_inbox);
-		dele_all(pop3, count);
-		assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-		mpid = new_login_mpid(inst, "frank", mpid);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
-	}
-	seen = check_messages(inst, "frank", CRASH_MESSAGES, TRUE);
-	g_assert_cmpuint(seen.inbox, ==, 0);
-	assert_only_killed(inst, "pop3");
-	current_inst = NULL;
-	pp_instance_stop(inst);
-}
-
-/* doveadm pop3-policy sweep of messages past max_age (on_delete=hold)
-   and doveadm pop3-policy restore --all, each killed -9 at each stage of
-   its move. After each kill: nothing lost, nothing twice in INBOX. After
-   the next run that completes (a restore after a killed sweep, a session
-   with QUIT after a killed restore): every message exactly once. */
-static void test_kill_sweep_restore(void)
-{
-	PpInstanceOptions opts = { 0 };
-	GError *error = NULL;
-	PpInstance *inst;
-	GString *summary = g_string_new(NULL);
-	const char *const sweep_argv[] = {
-		"pop3-policy", "sweep", "-u", "grace", NULL
-	};
-	const char *const restore_argv[] = {
-		"pop3-policy", "restore", "-u", "grace", "--all", NULL
-	};
-	unsigned int i, sweep_midway = 0, restore_midway = 0;
-	struct move_watch w;
-	struct seen seen;
-	gboolean reached;
-	GPid mpid = 0;
-
-	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
-	/* real aging: libfaketime would shift the files' stat() times too,
-	   and maildir takes an uncached save date from them */
-	opts.plugin_settings = "  pop3_policy = max_age=1s on_delete=hold";
-	opts.extra_conf = DOTLOCK_CONF;
-	inst = pp_instance_start(&opts, &error);
-	if (inst == NULL)
-		g_error("%s", error->message);
-	current_inst = inst;
-	pp_instance_add_user(inst, "grace", "pass-word", NULL);
-	write_maildir_messages(inst, "grace", CRASH_MESSAGES);
-	g_usleep(1100 * 1000);
-	create_quarantine(inst, "grace");
-
-	for (i = 0; i < G_N_ELEMENTS(stages); i++) {
-		char *end;
-
-		/* every message in INBOX is due (max_age=1s) */
-		g_usleep(1100 * 1000);
-		move_watch_init(&w, inst, "grace", TRUE, CRASH_MESSAGES);
-		end = doveadm_killed(inst, "pop3-policy sweep -u grace", &w,
-				     &stages[i], &reached);
-		move_watch_free(&w);
-		seen = check_messages(inst, "grace", CRASH_MESSAGES, FALSE);
-		if (seen.both > 0)
-			sweep_midway++;
-		g_string_append_printf(summary, "\n sweep, %s%s: exit %s, "
-				       "%u in INBOX, %u also held;",
-				       stages[i].name,
-				       reached ? "" : " (not reached)", end,
-				       seen.inbox, seen.both);
-		g_free(end);
-		/* a restore repairs, then restores the rest */
-		doveadm_ok(inst, restore_argv, NULL);
-		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
-		g_assert_cmpuint(seen.inbox, ==, CRASH_MESSAGES);
-	}
-	g_usleep(1100 * 1000);
-	doveadm_ok(inst, sweep_argv, NULL);
-	seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
-	g_assert_cmpuint(seen.inbox, ==, 0);
-
-	for (i = 0; i < G_N_ELEMENTS(stages); i++) {
-		PpPop3 *pop3 = NULL;
-		char *end;
-
-		move_watch_init(&w, inst, "grace", FALSE, CRASH_MESSAGES);
-		end = doveadm_killed(inst,
-				     "pop3-policy restore -u grace --all",
-				     &w, &stages[i], &reached);
-		move_watch_free(&w);
-		seen = check_messages(inst, "grace", CRASH_MESSAGES, FALSE);
-		if (seen.both > 0)
-			restore_midway++;
-		g_string_append_printf(summary, "\n restore, %s%s: exit %s, "
-				       "%u in INBOX, %u also held;",
-				       stages[i].name,
-				       reached ? "" : " (not reached)", end,
-				       seen.inbox, seen.both);
-		g_free(end);
-		/* a session with QUIT repairs (and holds again what is
-		   due by then); with nothing restored, nothing can be in
-		   both */
-		if (seen.inbox > 0) {
-			(void)session_stat(inst, "grace", &pop3);
-			assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-			mpid = new_login_mpid(inst, "grace", mpid);
-			pp_pop3_close(pop3);
-			wait_gone(mpid);
-		}
-		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
-		g_string_append_printf(summary, " after a QUIT: %u in INBOX",
-				       seen.inbox);
-		/* and a sweep holds everything again */
-		g_usleep(1100 * 1000);
-		doveadm_ok(inst, sweep_argv, NULL);
-		seen = check_messages(inst, "grace", CRASH_MESSAGES, TRUE);
-		g_assert_cmpuint(seen.inbox, ==, 0);
-	}
-	g_test_message("killed at (stage: what was left)%s", summary->str);
-	g_string_free(summary, TRUE);
-	g_assert_cmpuint(sweep_midway, >, 0);
-	g_assert_cmpuint(restore_midway, >, 0);
-	assert_log_has(inst, "Interrupted restore repaired: ");
-	assert_only_killed(inst, "pop3");
-	current_inst = NULL;
-	pp_instance_stop(inst);
-}
-
-/* Every crash-<i> message is in INBOX or in Archive, or in both. */
-static void assert_none_lost(const char *inbox, const char *archive)
-{
-	GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal,
-						g_free, NULL);
-	unsigned int i;
-
-	count_msgids(inbox, ids);
-	count_msgids(archive, ids);
-	for (i = 0; i < CRASH_MESSAGES; i++) {
-		char *id = g_strdup_printf("crash-%u@example.com", i);
-
-		g_assert_cmpuint(lookup_count(ids, id), >=, 1);
-		g_free(id);
-	}
-	g_hash_table_unref(ids);
-}
-
 /* on_delete=move:Archive (a mailbox of the user's own), QUIT killed
-   once half the copies are committed: a repair never removes anything
-   from the user's mailbox, it names the messages left in both; the next
-   DELE of them only expunges them from INBOX (their GUIDs are in Archive
-   already: the files are named with their sizes, as Dovecot's LDA does,
-   so maildir keeps the GUID as the copy's name). Up to five tries, each
-   on a new instance, for a kill that lands between the copies and the
-   first expunge; a try that missed must still have lost nothing. */
+   once the copies are committed, before the originals' expunges: a
+   repair never removes anything from the user's mailbox, it names the
+   messages left in both; the next DELE of them only expunges them from
+   INBOX (their GUIDs are in Archive already: the files are named with
+   their sizes, as Dovecot's LDA does, so maildir keeps the GUID as the
+   copy's name). */
 static void test_kill_move_target(void)
 {
-	PpInstanceOptions opts = { 0 };
-	GError *error = NULL;
+	static const struct stage copied = {
+		"copies committed", "move-copies-committed", FALSE,
+		STAGE_ALL_IN_BOTH
+	};
 	PpInstance *inst;
 	const char *const create_argv[] = {
 		"mailbox", "create", "-u", "ivan", "Archive", NULL
 	};
 	GHashTable *in_inbox, *archived;
-	struct move_watch w;
 	PpPop3 *pop3 = NULL;
-	GThread *thread;
 	GPid mpid = 0;
 	char *inbox, *archive;
-	unsigned int i, count, both = 0, inbox_n, archive_n, attempt;
+	unsigned int i, count, both = 0, inbox_n, archive_n;
 
-	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
-	opts.plugin_settings = "  pop3_policy = on_delete=move:Archive";
-	opts.extra_conf = DOTLOCK_CONF;
-	for (attempt = 1;; attempt++) {
-		inst = pp_instance_start(&opts, &error);
-		if (inst == NULL)
-			g_error("%s", error->message);
-		current_inst = inst;
-		pp_instance_add_user(inst, "ivan", "pass-word", NULL);
-		write_maildir_messages_named(inst, "ivan", CRASH_MESSAGES,
-					     TRUE);
-		g_usleep(1100 * 1000);
-		doveadm_ok(inst, create_argv, NULL);
-		inbox = g_build_filename(pp_instance_home(inst, "ivan"),
-					 "Maildir", NULL);
-		archive = g_build_filename(inbox, ".Archive", NULL);
+	pp_require_test_hooks();
+	inst = kill_instance_start("on_delete=move:Archive", "ivan", TRUE);
+	write_maildir_messages_named(inst, "ivan", CRASH_MESSAGES, TRUE);
+	pp_doveadm_ok(inst, create_argv, NULL);
+	inbox = g_build_filename(pp_instance_home(inst, "ivan"), "Maildir",
+				 NULL);
+	archive = g_build_filename(inbox, ".Archive", NULL);
 
-		count = session_stat(inst, "ivan", &pop3);
-		g_assert_cmpuint(count, ==, CRASH_MESSAGES);
-		dele_all(pop3, count);
-		mpid = new_login_mpid(inst, "ivan", mpid);
-		move_watch_init_dirs(&w, inst, "ivan", "", ".Archive", count);
-		thread = g_thread_new("quit", quit_thread, pop3);
-		g_assert_true(kill_at_stage(&w, &stages[5], mpid));
-		move_watch_free(&w);
-		g_free(g_thread_join(thread));
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
-		/* What follows needs the kill between the first copy and
-		   the first expunge. On a loaded machine the watcher may see
-		   the stage late, when the move is done or expunging: what
-		   is on disk then is right too (each message once), but it
-		   is not this case. Start over. */
-		if (count_mails(inbox) == CRASH_MESSAGES &&
-		    count_mails(archive) > 0)
-			break;
-		g_test_message("attempt %u: the kill landed after the "
-			       "copies (%u in INBOX, %u in Archive)", attempt,
-			       count_mails(inbox), count_mails(archive));
-		assert_none_lost(inbox, archive);
-		if (attempt == 5)
-			g_error("the kill never landed during the copies");
-		g_free(archive);
-		g_free(inbox);
-		current_inst = NULL;
-		pp_instance_stop(inst);
-	}
+	pp_instance_set_kill_point(inst, copied.point);
+	count = session_stat(inst, "ivan", &pop3);
+	g_assert_cmpuint(count, ==, CRASH_MESSAGES);
+	dele_all(pop3, count);
+	mpid = new_login_mpid(inst, "ivan", mpid);
+	quit_killed(inst, pop3, mpid, &copied, count);
+	pp_instance_set_kill_point(inst, NULL);
+	g_assert_cmpuint(count_mails(inbox), ==, CRASH_MESSAGES);
+	g_assert_cmpuint(count_mails(archive), ==, CRASH_MESSAGES);
 
 	/* a QUIT without DELE: the repair keeps both */
 	(void)session_stat(inst, "ivan", &pop3);
-	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-	mpid = new_login_mpid(inst, "ivan", mpid);
-	pp_pop3_close(pop3);
-	wait_gone(mpid);
-	assert_log_has(inst, "Interrupted move: ");
-	assert_log_has(inst, "kept in both, Archive is the user's mailbox");
+	mpid = session_end(inst, "ivan", pop3, mpid, TRUE);
+	pp_assert_log_has(inst, "Interrupted move: ");
+	pp_assert_log_has(inst, "kept in both, Archive is the user's mailbox");
 	in_inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					 NULL);
 	archived = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -996,10 +794,7 @@ static void test_kill_move_target(void)
 	count = session_stat(inst, "ivan", &pop3);
 	g_assert_cmpuint(count, ==, CRASH_MESSAGES);
 	dele_all(pop3, count);
-	assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-	mpid = new_login_mpid(inst, "ivan", mpid);
-	pp_pop3_close(pop3);
-	wait_gone(mpid);
+	mpid = session_end(inst, "ivan", pop3, mpid, TRUE);
 	count_msgids(inbox, in_inbox);
 	count_msgids(archive, archived);
 	g_assert_cmpuint(g_hash_table_size(in_inbox), ==, 0);
@@ -1015,7 +810,7 @@ static void test_kill_move_target(void)
 	g_free(archive);
 	g_free(inbox);
 	assert_only_killed(inst, "pop3");
-	current_inst = NULL;
+	pp_unwatch_instance(inst);
 	pp_instance_stop(inst);
 }
 
@@ -1045,8 +840,6 @@ static void test_damaged_journal(void)
 	const char *const restore_argv[] = {
 		"pop3-policy", "restore", "-u", "hank", "--all", NULL
 	};
-	PpInstanceOptions opts = { 0 };
-	GError *error = NULL;
 	PpInstance *inst;
 	char *journal, *err = NULL;
 	struct seen seen;
@@ -1054,16 +847,8 @@ static void test_damaged_journal(void)
 	GPid mpid = 0;
 	unsigned int i;
 
-	opts.with_package = TRUE;
-	opts.store = PP_STORE_SQLITE;
-	opts.plugin_settings = "  pop3_policy = on_delete=hold hold=14d";
-	inst = pp_instance_start(&opts, &error);
-	if (inst == NULL)
-		g_error("%s", error->message);
-	current_inst = inst;
-	pp_instance_add_user(inst, "hank", "pass-word", NULL);
+	inst = kill_instance_start("on_delete=hold hold=14d", "hank", FALSE);
 	write_maildir_messages(inst, "hank", 3);
-	g_usleep(1100 * 1000);
 	journal = g_build_filename(pp_instance_home(inst, "hank"),
 				   "pop3-policy.move", NULL);
 	g_assert_cmpint(g_stat(pp_instance_home(inst, "hank"), &st), ==, 0);
@@ -1072,30 +857,28 @@ static void test_damaged_journal(void)
 		PpPop3 *pop3 = NULL;
 		char *expected;
 
-		write_file(journal, damages[i], 0600);
+		pp_write_file(journal, damages[i], 0600);
 		g_assert_cmpint(chown(journal, st.st_uid, st.st_gid), ==, 0);
 		/* a session's DELE is kept */
 		g_assert_cmpuint(session_stat(inst, "hank", &pop3), ==, 3);
 		dele_all(pop3, 1);
-		assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-		mpid = new_login_mpid(inst, "hank", mpid);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
+		mpid = session_end(inst, "hank", pop3, mpid, TRUE);
 		/* "<path> line N: ..." or "<path>: truncated ..." */
 		expected = g_strdup_printf(
 			"DELE'd messages were kept: repairing an interrupted "
 			"move: %s%s%s", journal,
 			strncmp(errors[i], "line ", 5) == 0 ? " " : ": ",
 			errors[i]);
-		assert_log_has(inst, expected);
+		pp_assert_log_has(inst, expected);
 		g_free(expected);
 		/* a sweep and a restore fail, naming it */
-		g_assert_cmpint(doveadm(inst, sweep_argv, NULL, &err), !=, 0);
+		g_assert_cmpint(pp_doveadm(inst, sweep_argv, NULL, NULL, &err),
+				!=, 0);
 		g_assert_nonnull(strstr(err, journal));
 		g_assert_nonnull(strstr(err, errors[i]));
 		g_free(err);
-		g_assert_cmpint(doveadm(inst, restore_argv, NULL, &err), !=,
-				0);
+		g_assert_cmpint(pp_doveadm(inst, restore_argv, NULL, NULL,
+					   &err), !=, 0);
 		g_assert_nonnull(strstr(err, journal));
 		g_assert_nonnull(strstr(err, errors[i]));
 		g_free(err);
@@ -1110,17 +893,14 @@ static void test_damaged_journal(void)
 
 		g_assert_cmpuint(session_stat(inst, "hank", &pop3), ==, 3);
 		dele_all(pop3, 1);
-		assert_prefix(pp_pop3_cmd(pop3, "QUIT"), "+OK");
-		mpid = new_login_mpid(inst, "hank", mpid);
-		pp_pop3_close(pop3);
-		wait_gone(mpid);
+		mpid = session_end(inst, "hank", pop3, mpid, TRUE);
 	}
 	seen = check_messages(inst, "hank", 3, TRUE);
 	g_assert_cmpuint(seen.inbox, ==, 2);
 	g_assert_false(g_file_test(journal, G_FILE_TEST_EXISTS));
 	g_free(journal);
 	assert_only_killed(inst, "pop3");
-	current_inst = NULL;
+	pp_unwatch_instance(inst);
 	pp_instance_stop(inst);
 }
 

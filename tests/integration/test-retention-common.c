@@ -164,9 +164,9 @@ void rt_quit(PpPop3 *pop3)
 void rt_settle(PpInstance *inst)
 {
 	/* deinit runs right after the socket is closed; a sweep taking the
-	   same lock would wait for it, but a count does not */
-	(void)inst;
-	g_usleep(700 * 1000);
+	   same lock would wait for it, but a count does not: the session's
+	   process exits when it is over */
+	pp_instance_wait_sessions_over(inst);
 }
 
 unsigned int rt_count_lines(const char *multi)
@@ -287,4 +287,48 @@ void rt_remove_indexes(PpInstance *inst, const char *user)
 
 	remove_index_files(dir);
 	g_free(dir);
+}
+
+void rt_pin_save_dates(PpInstance *inst, const char *user, const char *box)
+{
+	char *out;
+
+	g_assert_cmpint(rt_doveadm(inst, &out, "fetch", "-u", user,
+				   "date.saved", "mailbox", box, NULL), ==, 0);
+	g_free(out);
+}
+
+void rt_retrieve(PpInstance *inst, const char *user, ...)
+{
+	PpPop3 *pop3 = rt_login(inst, user);
+	const char *cmd;
+	va_list args;
+
+	va_start(args, user);
+	while ((cmd = va_arg(args, const char *)) != NULL)
+		g_free(rt_multi_ok(pop3, cmd));
+	va_end(args);
+	rt_quit(pop3);
+	rt_settle(inst);
+}
+
+void rt_sweep_at(PpInstance *inst, const char *offset, const char *user,
+		 const char *reason, unsigned int removed, int left)
+{
+	char *out;
+
+	if (offset != NULL)
+		pp_instance_set_time_offset(inst, offset);
+	out = rt_sweep(inst, user, NULL);
+	rt_assert_sweep_count(out, user, reason, removed);
+	g_free(out);
+	g_assert_cmpint(rt_inbox_count(inst, user), ==, left);
+}
+
+void rt_assert_counts(PpInstance *inst, const char *user, int inbox,
+		      int quarantine)
+{
+	g_assert_cmpint(rt_inbox_count(inst, user), ==, inbox);
+	g_assert_cmpint(rt_mailbox_count(inst, user, "POP3 Quarantine"), ==,
+			quarantine);
 }

@@ -32,9 +32,18 @@ void rt_ok(PpPop3 *pop3, const char *cmd);
 char *rt_multi_ok(PpPop3 *pop3, const char *cmd);
 /* QUIT (asserting +OK) and close. */
 void rt_quit(PpPop3 *pop3);
+/* A session of user (password "secret") that sends each command (a
+   multi-line one answered +OK: RETR, TOP), QUITs and waits until the
+   session's process is over (rt_settle()); the list ends with NULL. */
+void rt_retrieve(PpInstance *inst, const char *user, ...)
+	G_GNUC_NULL_TERMINATED;
+/* At the faketime offset (NULL: as it is), a sweep of user removes
+   `removed` messages for reason and leaves `left` in INBOX. */
+void rt_sweep_at(PpInstance *inst, const char *offset, const char *user,
+		 const char *reason, unsigned int removed, int left);
 /* Waits until the instance's pop3 processes of ended sessions have
-   finished their deinit work (used before asserting that nothing
-   happened). */
+   exited, their deinit work done (used before asserting that nothing
+   happened): every session must have ended. */
 void rt_settle(PpInstance *inst);
 unsigned int rt_count_lines(const char *multi);
 
@@ -44,10 +53,16 @@ int rt_inbox_count(PpInstance *inst, const char *user);
 void rt_wait_mailbox_count(PpInstance *inst, const char *user,
 			   const char *box, int count);
 void rt_wait_inbox_count(PpInstance *inst, const char *user, int count);
+/* The user's INBOX has inbox messages and the quarantine quarantine. */
+void rt_assert_counts(PpInstance *inst, const char *user, int inbox,
+		      int quarantine);
 /* Waits until the log contains needle; returns the log (g_free). */
 char *rt_wait_log(PpInstance *inst, const char *needle);
 /* Number of times needle occurs in the log. */
 unsigned int rt_log_count(PpInstance *inst, const char *needle);
+/* Makes Dovecot cache the save dates of the box's messages (a fetch of
+   date.saved), so that later runs see them as they are now. */
+void rt_pin_save_dates(PpInstance *inst, const char *user, const char *box);
 /* Removes the user's dovecot.index* files (an index loss). */
 void rt_remove_indexes(PpInstance *inst, const char *user);
 

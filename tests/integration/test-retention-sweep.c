@@ -6,22 +6,14 @@
    policy keeps is lost and none is removed (or copied) twice. */
 
 #include "test-retention-common.h"
+#include "pp-helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void pin_save_dates(PpInstance *inst, const char *user,
-			   const char *box)
-{
-	char *out;
-
-	g_assert_cmpint(rt_doveadm(inst, &out, "fetch", "-u", user,
-				   "date.saved", "mailbox", box, NULL), ==, 0);
-	g_free(out);
-}
 
 static void test_sweep_all_users(void)
 {
@@ -39,18 +31,15 @@ static void test_sweep_all_users(void)
 	rt_deliver_n(inst, "alice", 3);
 	rt_deliver_n(inst, "bob", 2);
 	rt_deliver_n(inst, "carol", 2);
-	pin_save_dates(inst, "alice", "INBOX");
-	pin_save_dates(inst, "bob", "INBOX");
-	pin_save_dates(inst, "carol", "INBOX");
+	rt_pin_save_dates(inst, "alice", "INBOX");
+	rt_pin_save_dates(inst, "bob", "INBOX");
+	rt_pin_save_dates(inst, "carol", "INBOX");
 
 	pop3 = rt_login(inst, "alice");
 	g_free(rt_multi_ok(pop3, "RETR 1"));
 	g_free(rt_multi_ok(pop3, "RETR 2"));
 	rt_quit(pop3);
-	pop3 = rt_login(inst, "carol");
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	rt_quit(pop3);
-	rt_settle(inst);
+	rt_retrieve(inst, "carol", "RETR 1", NULL);
 
 	pp_instance_set_time_offset(inst, "+2d");
 	g_assert_cmpint(rt_doveadm(inst, &out, "-f", "tab", "pop3-policy",
@@ -121,11 +110,7 @@ static void test_sweep_during_session(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 4);
-	pop3 = rt_login(inst, "alice");
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	g_free(rt_multi_ok(pop3, "RETR 2"));
-	rt_quit(pop3);
-	rt_settle(inst);
+	rt_retrieve(inst, "alice", "RETR 1", "RETR 2", NULL);
 
 	pp_instance_set_time_offset(inst, "+2d");
 	pop3 = rt_login(inst, "alice");
@@ -133,10 +118,7 @@ static void test_sweep_during_session(void)
 	g_assert_cmpuint(rt_count_lines(out), ==, 4);
 	g_free(out);
 
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "expire", 2);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 2);
+	rt_sweep_at(inst, NULL, "alice", "expire", 2, 2);
 
 	line = pp_pop3_cmd(pop3, "RETR 1");
 	g_assert_true(g_str_has_prefix(line, "-ERR"));
@@ -159,42 +141,20 @@ static void test_sweep_during_session(void)
 static void write_maildir_messages(PpInstance *inst, const char *user,
 				   unsigned int n)
 {
-	const char *home = pp_instance_home(inst, user);
-	char *cur = g_build_filename(home, "Maildir", "cur", NULL);
-	struct stat st;
 	unsigned int i;
 
-	g_assert_cmpint(stat(home, &st), ==, 0);
-	g_assert_cmpint(g_mkdir_with_parents(cur, 0700), ==, 0);
 	for (i = 0; i < n; i++) {
-		char *name = g_strdup_printf("%s/1700000000.M%uP%d.rt:2,",
-					     cur, i, (int)getpid());
+		char *name = g_strdup_printf("1700000000.M%uP%d.rt:2,", i,
+					     (int)getpid());
 		char *msg = g_strdup_printf(
 			"From: bulk@example.org\r\nTo: %s@example.org\r\n"
 			"Subject: bulk %u\r\nMessage-ID: <bulk-%u@rt>\r\n\r\n"
 			"bulk body %u\r\n", user, i, i, i);
 
-		g_assert_true(g_file_set_contents(name, msg, -1, NULL));
-		g_assert_cmpint(chown(name, st.st_uid, st.st_gid), ==, 0);
+		pp_instance_write_mail(inst, user, "cur", name, msg);
 		g_free(name);
 		g_free(msg);
 	}
-	{
-		char *top = g_path_get_dirname(cur);
-		const char *const subs[] = { "new", "tmp", "cur" };
-		unsigned int j;
-
-		g_assert_cmpint(chown(top, st.st_uid, st.st_gid), ==, 0);
-		for (j = 0; j < G_N_ELEMENTS(subs); j++) {
-			char *p = g_build_filename(top, subs[j], NULL);
-
-			(void)g_mkdir_with_parents(p, 0700);
-			g_assert_cmpint(chown(p, st.st_uid, st.st_gid), ==, 0);
-			g_free(p);
-		}
-		g_free(top);
-	}
-	g_free(cur);
 }
 
 /* Number of distinct GUIDs in a mailbox, and the message count. */
@@ -237,61 +197,68 @@ static unsigned int mailbox_guids(PpInstance *inst, const char *user,
 	return distinct;
 }
 
-/* A sweep (action hold) SIGKILLed after 0.1 s, then 30 ms later on each
-   try, until one run completes: at every point every message is in INBOX
-   or the quarantine, none is in the quarantine twice, and at least one
-   kill must have landed half-way (some copied, the originals still
-   there), the case the GUID check exists for. */
+/* A sweep (action hold) SIGKILLed at kill points of its move (the test
+   build's, src/lib/pop3-policy-test-hook.h): half the copies linked, the
+   copies committed with the originals still there (the case the GUID
+   check exists for), the originals' expunges committed. After each kill
+   every message is in INBOX or the quarantine and none is in the
+   quarantine twice; the sweep that completes holds each once. */
 static void test_sweep_killed(void)
 {
-	const unsigned int total = 6000;
+	static const char *const points[] = {
+		"move-copied:500", "move-copies-committed",
+		"move-expunges-committed",
+	};
+	const unsigned int total = 1000;
 	gboolean midway = FALSE;
 	PpInstanceOptions opts = { .with_package = TRUE, .faketime = TRUE };
 	PpInstance *inst;
-	unsigned int i, inbox_n, q_n, q_distinct, killed = 0;
+	unsigned int i, inbox_n, q_n, q_distinct;
 	char *conf, *out;
 
+	pp_require_test_hooks();
 	opts.plugin_settings = "pop3_policy = max_age=1d on_delete=hold\n";
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	write_maildir_messages(inst, "alice", total);
-	pin_save_dates(inst, "alice", "INBOX");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, (int)total);
 
 	pp_instance_set_time_offset(inst, "+2d");
 	conf = g_build_filename(pp_instance_dir(inst), "dovecot.conf", NULL);
-	for (i = 0; i < 200; i++) {
-		char *delay = g_strdup_printf("%.2f", 0.1 + 0.03 * i);
-		const char *argv[] = { "timeout", "-s", "KILL", delay,
-				       "doveadm", "-c", conf, "pop3-policy",
-				       "sweep", "-u", "alice", NULL };
+	for (i = 0; i < G_N_ELEMENTS(points); i++) {
+		char *env = g_strdup_printf("POP3_POLICY_TEST_KILL_AT=%s",
+					    points[i]);
+		const char *argv[] = { "env", env, "doveadm", "-c", conf,
+				       "pop3-policy", "sweep", "-u", "alice",
+				       NULL };
 		char *err = NULL;
 		int ret;
 
 		out = NULL;
 		ret = pp_instance_run(inst, argv, NULL, &out, &err);
+		/* doveadm logs the hook's line to its stderr */
+		if (ret != 128 + SIGKILL ||
+		    strstr(err, "test point ") == NULL) {
+			g_error("sweep with %s: exit %d, not killed at its "
+				"kill point: %s", env, ret, err);
+		}
 		g_free(out);
 		g_free(err);
-		if (ret != 0)
-			killed++;
 		(void)mailbox_guids(inst, "alice", "INBOX", &inbox_n);
 		q_distinct = mailbox_guids(inst, "alice", "POP3 Quarantine",
 					   &q_n);
 		/* at any point: nothing lost, nothing copied twice */
 		g_assert_cmpuint(q_n, ==, q_distinct);
 		g_assert_cmpuint(inbox_n + q_n, >=, total);
-		if (g_test_verbose())
-			g_printerr("after %s s: exit %d inbox %u quarantine "
-				   "%u\n", delay, ret, inbox_n, q_n);
-		g_free(delay);
-		if (ret != 0 && q_n > 0 && inbox_n > 0)
+		g_test_message("killed at %s: inbox %u quarantine %u",
+			       points[i], inbox_n, q_n);
+		if (q_n > 0 && inbox_n > 0)
 			midway = TRUE;
-		if (ret == 0)
-			break;
+		g_free(env);
 	}
-	/* the runs must really have been interrupted half-way for this to
-	   test anything */
-	g_assert_cmpuint(killed, >, 0);
+	/* the copies committed, the originals still there: the next run
+	   must not copy them again */
 	g_assert_true(midway);
 
 	out = rt_sweep(inst, "alice", NULL);

@@ -241,9 +241,7 @@ static void test_dele_server_killed(void)
 	g_array_free(pids, TRUE);
 	pp_pop3_close(pop3);
 	rt_settle(inst);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 2);
-	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
-			==, 0);
+	rt_assert_counts(inst, "alice", 2, 0);
 	/* not rt_stop(): the log rightly says a process was killed */
 	pp_instance_stop(inst);
 }
@@ -280,9 +278,7 @@ static void test_dele_hold_and_restore(void)
 	g_assert_cmpint(rt_doveadm(inst, &out, "pop3-policy", "restore",
 				   "-u", "alice", "--all", NULL), ==, 0);
 	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 3);
-	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
-			==, 0);
+	rt_assert_counts(inst, "alice", 3, 0);
 	pop3 = rt_login(inst, "alice");
 	out = pp_pop3_cmd_multi(pop3, "UIDL");
 	/* "+OK 2 <uidl>" -> "<uidl>" */
@@ -438,47 +434,26 @@ static void test_expire_after_duration(void)
 {
 	PpInstanceOptions opts = { .with_package = TRUE, .faketime = TRUE };
 	PpInstance *inst;
-	PpPop3 *pop3;
-	char *out;
 
 	opts.plugin_settings = "pop3_policy = expire=2d\n";
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 3);
 
-	pop3 = rt_login(inst, "alice");
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	rt_quit(pop3);
-	rt_settle(inst);
+	rt_retrieve(inst, "alice", "RETR 1", NULL);
 	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 3);
 
 	/* a day later, retrieving 2 and 1 again: the first-retrieval time
 	   of 1 lives on disk (every session and sweep is a new process) */
 	pp_instance_set_time_offset(inst, "+1d");
-	pop3 = rt_login(inst, "alice");
-	g_free(rt_multi_ok(pop3, "RETR 2"));
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	rt_quit(pop3);
-	rt_settle(inst);
+	rt_retrieve(inst, "alice", "RETR 2", "RETR 1", NULL);
 	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 3);
 
 	/* 2d after the first retrieval of 1 (not of its second one) */
-	pp_instance_set_time_offset(inst, "+49h");
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "expire", 1);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 2);
+	rt_sweep_at(inst, "+49h", "alice", "expire", 1, 2);
 	/* 2 goes a day later, 3 (never retrieved) stays */
-	pp_instance_set_time_offset(inst, "+73h");
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "expire", 1);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 1);
-	pp_instance_set_time_offset(inst, "+30d");
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "expire", 0);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 1);
+	rt_sweep_at(inst, "+73h", "alice", "expire", 1, 1);
+	rt_sweep_at(inst, "+30d", "alice", "expire", 0, 1);
 	rt_stop(inst);
 }
 
@@ -488,52 +463,23 @@ static void test_expire_index_loss_delays(void)
 {
 	PpInstanceOptions opts = { .with_package = TRUE, .faketime = TRUE };
 	PpInstance *inst;
-	PpPop3 *pop3;
-	char *out;
 
 	opts.plugin_settings = "pop3_policy = expire=2d\n";
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 1);
-	pop3 = rt_login(inst, "alice");
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	rt_quit(pop3);
-	rt_settle(inst);
+	rt_retrieve(inst, "alice", "RETR 1", NULL);
 
 	rt_remove_indexes(inst, "alice");
-	pp_instance_set_time_offset(inst, "+3d");
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "expire", 0);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 1);
+	rt_sweep_at(inst, "+3d", "alice", "expire", 0, 1);
 
-	pop3 = rt_login(inst, "alice");
-	g_free(rt_multi_ok(pop3, "RETR 1"));
-	rt_quit(pop3);
-	rt_settle(inst);
+	rt_retrieve(inst, "alice", "RETR 1", NULL);
 	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 1);
-	pp_instance_set_time_offset(inst, "+121h");
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "expire", 1);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 0);
+	rt_sweep_at(inst, "+121h", "alice", "expire", 1, 0);
 	rt_stop(inst);
 }
 
 /* --- max_age, legal_hold, dry_run --- */
-
-/* Maildir's save date is the file's ctime, which libfaketime shifts by the
-   current offset until Dovecot caches it: look it up at delivery time, as
-   any first access would, so the save date is the (faked) delivery time. */
-static void pin_save_dates(PpInstance *inst, const char *user)
-{
-	char *out;
-
-	g_assert_cmpint(rt_doveadm(inst, &out, "fetch", "-u", user,
-				   "date.saved", "mailbox", "INBOX", NULL),
-			==, 0);
-	g_free(out);
-}
 
 static void test_max_age(void)
 {
@@ -545,10 +491,10 @@ static void test_max_age(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 2);
-	pin_save_dates(inst, "alice");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	pp_instance_set_time_offset(inst, "+5d");
 	rt_deliver_n(inst, "alice", 1);
-	pin_save_dates(inst, "alice");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 
 	pp_instance_set_time_offset(inst, "+9d");
 	out = rt_sweep(inst, "alice", NULL);
@@ -559,11 +505,7 @@ static void test_max_age(void)
 	rt_quit(rt_login(inst, "alice"));
 	rt_wait_inbox_count(inst, "alice", 1);
 	g_free(rt_wait_log(inst, "reason=max_age"));
-	pp_instance_set_time_offset(inst, "+16d");
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "max_age", 1);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 0);
+	rt_sweep_at(inst, "+16d", "alice", "max_age", 1, 0);
 	rt_stop(inst);
 }
 
@@ -580,7 +522,7 @@ static void test_legal_hold(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", NULL);
 	rt_deliver_n(inst, "alice", 3);
-	pin_save_dates(inst, "alice");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	pop3 = rt_login(inst, "alice");
 	g_free(rt_multi_ok(pop3, "RETR 1"));
 	rt_ok(pop3, "DELE 2");
@@ -595,9 +537,7 @@ static void test_legal_hold(void)
 	rt_assert_sweep_count(out, "alice", "max_age", 0);
 	rt_assert_sweep_count(out, "alice", "hold_expired", 0);
 	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 2);
-	g_assert_cmpint(rt_mailbox_count(inst, "alice", "POP3 Quarantine"),
-			==, 1);
+	rt_assert_counts(inst, "alice", 2, 1);
 	rt_stop(inst);
 }
 
@@ -627,7 +567,7 @@ static void test_dry_run(void)
 	inst = rt_start(&opts);
 	pp_instance_add_user(inst, "alice", "secret", "pop3_policy=dry_run=yes");
 	rt_deliver_n(inst, "alice", 3);
-	pin_save_dates(inst, "alice");
+	rt_pin_save_dates(inst, "alice", "INBOX");
 	pop3 = rt_login(inst, "alice");
 	g_free(rt_multi_ok(pop3, "RETR 1"));
 	rt_ok(pop3, "DELE 2");
@@ -650,11 +590,7 @@ static void test_dry_run(void)
 	rt_assert_contains(out, "\"user\":\"alice\"");
 	g_free(out);
 
-	pp_instance_set_time_offset(inst, "+4d");
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "max_age", 3);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 3);
+	rt_sweep_at(inst, "+4d", "alice", "max_age", 3, 3);
 	/* sweep --dry-run on a policy without dry_run */
 	g_assert_cmpint(rt_doveadm(inst, &out, "pop3-policy", "set", "-u",
 				   "alice", "dry_run=no", NULL), ==, 0);
@@ -663,10 +599,7 @@ static void test_dry_run(void)
 	rt_assert_sweep_count(out, "alice", "max_age", 3);
 	g_free(out);
 	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 3);
-	out = rt_sweep(inst, "alice", NULL);
-	rt_assert_sweep_count(out, "alice", "max_age", 3);
-	g_free(out);
-	g_assert_cmpint(rt_inbox_count(inst, "alice"), ==, 0);
+	rt_sweep_at(inst, NULL, "alice", "max_age", 3, 0);
 	rt_stop(inst);
 }
 

@@ -20,6 +20,7 @@
    third when a doveadm command connects as the mail user. */
 
 #include "test-retention-common.h"
+#include "pp-helpers.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -208,8 +209,8 @@ static void test_doveadm_commands(void)
 	rt_assert_show(out, "max_age", "1s", "store");
 	g_free(out);
 
-	/* the message is older than max_age by now */
-	g_usleep(2 * G_USEC_PER_SEC);
+	/* the message is older than max_age=1s from the next second on */
+	pp_wait_next_second();
 	g_assert_cmpint(rt_doveadm(inst, &out, "-f", "tab", "pop3-policy",
 				   "sweep", "-A", NULL), ==, 0);
 	rt_assert_sweep_count(out, "carol", "max_age", 1);

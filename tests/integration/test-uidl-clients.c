@@ -12,6 +12,7 @@
      clients fetch nothing new. */
 
 #include "test-uidl-common.h"
+#include "pp-helpers.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -19,44 +20,10 @@
 
 #define MSG_COUNT 5
 
-typedef struct {
-	char *dir;
-	char *out;
-} Client;
-
-static Client *client_new(void)
-{
-	Client *c = g_new0(Client, 1);
-	GError *error = NULL;
-	const char *sub[] = { "new", "cur", "tmp" };
-	guint i;
-
-	c->dir = g_dir_make_tmp("pp-uidl-client-XXXXXX", &error);
-	g_assert_no_error(error);
-	c->out = g_build_filename(c->dir, "out", NULL);
-	for (i = 0; i < G_N_ELEMENTS(sub); i++) {
-		char *d = g_build_filename(c->out, sub[i], NULL);
-		g_assert_cmpint(g_mkdir_with_parents(d, 0755), ==, 0);
-		g_free(d);
-	}
-	return c;
-}
-
-static void client_free(Client *c)
-{
-	char *argv[] = { (char *)"rm", (char *)"-rf", c->dir, NULL };
-
-	g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-		     NULL, NULL, NULL, NULL);
-	g_free(c->dir);
-	g_free(c->out);
-	g_free(c);
-}
-
 /* A second client with a copy of c's state (the control). */
-static Client *client_copy(Client *c, const char *state_file)
+static PpClient *client_copy(PpClient *c, const char *state_file)
 {
-	Client *copy = client_new();
+	PpClient *copy = pp_client_new();
 	char *from = g_build_filename(c->dir, state_file, NULL);
 	char *to = g_build_filename(copy->dir, state_file, NULL);
 	char *data = NULL;
@@ -70,103 +37,31 @@ static Client *client_copy(Client *c, const char *state_file)
 	return copy;
 }
 
-static guint count_files(const char *dir)
-{
-	const char *sub[] = { "new", "cur" };
-	guint i, n = 0;
-
-	for (i = 0; i < G_N_ELEMENTS(sub); i++) {
-		char *d = g_build_filename(dir, sub[i], NULL);
-		GDir *gd = g_dir_open(d, 0, NULL);
-
-		g_assert_nonnull(gd);
-		while (g_dir_read_name(gd) != NULL)
-			n++;
-		g_dir_close(gd);
-		g_free(d);
-	}
-	return n;
-}
-
-static int run(const char *const *argv, const char *cwd, char **envp)
-{
-	char *out = NULL, *err = NULL;
-	GError *error = NULL;
-	int status;
-
-	if (!g_spawn_sync(cwd, (char **)argv, envp, G_SPAWN_SEARCH_PATH,
-			  NULL, NULL, &out, &err, &status, &error))
-		g_error("%s: %s", argv[0], error->message);
-	g_test_message("%s: status %d\n%s%s", argv[0], status, out, err);
-	g_free(out);
-	g_free(err);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 /* Runs fetchmail (keep + uidl, USER/PASS) against the port; returns how
    many messages it delivered. */
-static guint fetchmail_poll(Client *c, guint16 port)
+static guint fetchmail_poll(PpClient *c, guint16 port)
 {
-	char *rc = g_build_filename(c->dir, "fetchmailrc", NULL);
-	char *ids = g_build_filename(c->dir, "fetchids", NULL);
-	char *pid = g_build_filename(c->dir, "fetchmail.pid", NULL);
-	char *conf = g_strdup_printf(
-		"set no bouncemail\n"
-		"set no syslog\n"
-		"poll 127.0.0.1 service %u protocol POP3 auth password uidl "
-		"timeout 60\n"
-		"    user \"u1\" there with password \"pass\" is \"root\" here\n"
-		"    keep no fetchall sslproto ''\n"
-		"    mda \"/bin/sh -c 'cat > %s/new/$(date +%%s%%N)'\"\n",
-		port, c->out);
-	char *home = g_strdup_printf("FETCHMAILHOME=%s", c->dir);
-	char *envp[] = { home, (char *)"PATH=/usr/bin:/bin", NULL };
-	const char *argv[] = { "fetchmail", "-f", rc, "-i", ids, "--pidfile",
-			       pid, "--nosyslog", NULL };
-	guint before = count_files(c->out);
-	int ret;
+	guint before = pp_maildir_count(c->out, NULL);
+	int ret = pp_client_fetchmail(c, port, "password", "u1", "pass",
+				      NULL);
 
-	g_assert_true(g_file_set_contents(rc, conf, -1, NULL));
-	g_assert_cmpint(g_chmod(rc, 0600), ==, 0);
-	ret = run(argv, c->dir, envp);
 	/* 0: fetched something, 1: no new mail */
 	g_assert_true(ret == 0 || ret == 1);
-	g_free(rc); g_free(ids); g_free(pid); g_free(conf); g_free(home);
-	return count_files(c->out) - before;
+	return pp_maildir_count(c->out, NULL) - before;
 }
 
 /* Runs mpop (keep, only_new, USER/PASS); returns how many messages it
    delivered. */
-static guint mpop_poll(Client *c, guint16 port)
+static guint mpop_poll(PpClient *c, guint16 port)
 {
-	char *rc = g_build_filename(c->dir, "mpoprc", NULL);
-	char *conf = g_strdup_printf(
-		"defaults\n"
-		"tls off\n"
-		"account u1\n"
-		"host 127.0.0.1\n"
-		"port %u\n"
-		"user u1\n"
-		"password pass\n"
-		"auth user\n"
-		"keep on\n"
-		"only_new on\n"
-		"uidls_file %s/uidls\n"
-		"delivery maildir %s\n", port, c->dir, c->out);
-	char *home = g_strdup_printf("HOME=%s", c->dir);
-	char *envp[] = { home, (char *)"PATH=/usr/bin:/bin", NULL };
-	const char *argv[] = { "mpop", "-q", "-C", rc, "u1", NULL };
-	guint before = count_files(c->out);
+	guint before = pp_maildir_count(c->out, NULL);
 
-	g_assert_true(g_file_set_contents(rc, conf, -1, NULL));
-	g_assert_cmpint(g_chmod(rc, 0600), ==, 0);
-	g_assert_cmpint(run(argv, c->dir, envp), ==, 0);
-	g_free(rc); g_free(conf); g_free(home);
-	return count_files(c->out) - before;
+	g_assert_cmpint(pp_client_mpop(c, port, "user", "u1", "pass", NULL),
+			==, 0);
+	return pp_maildir_count(c->out, NULL) - before;
 }
 
-typedef guint (*PollFunc)(Client *c, guint16 port);
+typedef guint (*PollFunc)(PpClient *c, guint16 port);
 
 /* Moves u1's mail from src to a new target instance and imports the
    source's UIDLs there by their hdr: keys. */
@@ -217,7 +112,7 @@ migration(PollFunc poll, const char *state_file, const char *mail_location,
 	PpInstance *src = uidl_start_with_mail("maildir:~/Maildir",
 					       "%08Xu%08Xv", NULL, MSG_COUNT);
 	PpInstance *dst;
-	Client *c = client_new(), *control;
+	PpClient *c = pp_client_new(), *control;
 	char *msg;
 
 	g_assert_cmpuint(poll(c, pp_instance_port(src)), ==, MSG_COUNT);
@@ -227,7 +122,7 @@ migration(PollFunc poll, const char *state_file, const char *mail_location,
 	/* control: without the import the client would fetch it all again */
 	control = client_copy(c, state_file);
 	g_assert_cmpuint(poll(control, pp_instance_port(dst)), ==, MSG_COUNT);
-	client_free(control);
+	pp_client_free(control);
 
 	import_source_uidls(dst);
 	g_assert_cmpuint(poll(c, pp_instance_port(dst)), ==, 0);
@@ -238,7 +133,7 @@ migration(PollFunc poll, const char *state_file, const char *mail_location,
 	g_assert_cmpuint(poll(c, pp_instance_port(dst)), ==, 1);
 	g_assert_cmpuint(poll(c, pp_instance_port(dst)), ==, 0);
 
-	client_free(c);
+	pp_client_free(c);
 	pp_instance_stop(src);
 	pp_instance_stop(dst);
 }
@@ -267,7 +162,7 @@ static void test_restore(void)
 {
 	PpInstance *inst = uidl_start_with_mail("maildir:~/Maildir",
 						"%08Xu%08Xv", NULL, MSG_COUNT);
-	Client *fm = client_new(), *mp = client_new(), *control;
+	PpClient *fm = pp_client_new(), *mp = pp_client_new(), *control;
 	guint32 uv_before, uv_after;
 	char *out = NULL, *err = NULL;
 
@@ -295,10 +190,10 @@ static void test_restore(void)
 	control = client_copy(mp, "uidls");
 	g_assert_cmpuint(mpop_poll(control, pp_instance_port(inst)), ==,
 			 MSG_COUNT);
-	client_free(control);
+	pp_client_free(control);
 
-	client_free(fm);
-	client_free(mp);
+	pp_client_free(fm);
+	pp_client_free(mp);
 	pp_instance_stop(inst);
 }
 

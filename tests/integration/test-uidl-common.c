@@ -16,9 +16,10 @@ PpInstance *uidl_start(const char *mail_location, const char *uidl_format,
 				plugin_settings);
 }
 
-PpInstance *uidl_start_store(PpStoreKind store, const char *mail_location,
-			     const char *uidl_format,
-			     const char *plugin_settings)
+static PpInstance *
+uidl_start_store_users(PpStoreKind store, const char *mail_location,
+		       const char *uidl_format, const char *plugin_settings,
+		       const PpUser *users)
 {
 	PpInstanceOptions opts;
 	GError *error = NULL;
@@ -30,6 +31,7 @@ PpInstance *uidl_start_store(PpStoreKind store, const char *mail_location,
 	opts.store = store;
 	opts.mail_location = mail_location;
 	opts.plugin_settings = plugin_settings;
+	opts.users = users;
 	extra = g_strdup_printf("pop3_uidl_format = %s\n", uidl_format);
 	opts.extra_conf = extra;
 	inst = pp_instance_start(&opts, &error);
@@ -37,6 +39,14 @@ PpInstance *uidl_start_store(PpStoreKind store, const char *mail_location,
 	if (inst == NULL)
 		g_error("%s", error->message);
 	return inst;
+}
+
+PpInstance *uidl_start_store(PpStoreKind store, const char *mail_location,
+			     const char *uidl_format,
+			     const char *plugin_settings)
+{
+	return uidl_start_store_users(store, mail_location, uidl_format,
+				      plugin_settings, NULL);
 }
 
 char *uidl_test_message(unsigned int i)
@@ -56,11 +66,22 @@ PpInstance *uidl_start_with_mail(const char *mail_location,
 				 const char *plugin_settings,
 				 unsigned int count)
 {
-	PpInstance *inst = uidl_start(mail_location, uidl_format,
-				      plugin_settings);
+	static const PpUser users[] = { { "u1", "pass", NULL }, { NULL } };
+
+	return uidl_start_with_users(mail_location, uidl_format,
+				     plugin_settings, count, users);
+}
+
+PpInstance *uidl_start_with_users(const char *mail_location,
+				  const char *uidl_format,
+				  const char *plugin_settings,
+				  unsigned int count, const PpUser *users)
+{
+	PpInstance *inst = uidl_start_store_users(PP_STORE_SQLITE,
+						  mail_location, uidl_format,
+						  plugin_settings, users);
 	unsigned int i;
 
-	pp_instance_add_user(inst, "u1", "pass", NULL);
 	for (i = 0; i < count; i++) {
 		char *msg = uidl_test_message(i);
 
@@ -228,8 +249,7 @@ void uidl_lose_uidlist(PpInstance *inst, const char *user)
 	};
 	guint i;
 
-	/* UIDVALIDITY is the time of the uidlist's creation */
-	g_usleep(1100 * 1000);
+	uidl_wait_new_uidvalidity(inst, user);
 	for (i = 0; i < G_N_ELEMENTS(files); i++) {
 		char *path = g_build_filename(maildir, files[i], NULL);
 
@@ -237,4 +257,17 @@ void uidl_lose_uidlist(PpInstance *inst, const char *user)
 		g_free(path);
 	}
 	g_free(maildir);
+}
+
+void uidl_wait_new_uidvalidity(PpInstance *inst, const char *user)
+{
+	char *path = g_build_filename(pp_instance_home(inst, user), "Maildir",
+				      "dovecot-uidlist", NULL);
+	GStatBuf st;
+
+	/* written at its creation and after: its mtime is not earlier */
+	g_assert_cmpint(g_stat(path, &st), ==, 0);
+	while (g_get_real_time() / G_USEC_PER_SEC <= (gint64)st.st_mtime)
+		g_usleep(10 * 1000);
+	g_free(path);
 }

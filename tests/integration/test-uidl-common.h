@@ -13,12 +13,17 @@ PpInstance *uidl_start(const char *mail_location, const char *uidl_format,
 PpInstance *uidl_start_store(PpStoreKind store, const char *mail_location,
 			     const char *uidl_format,
 			     const char *plugin_settings);
-/* Starts an instance and adds user "u1" (password "pass") with count
-   messages "msg <i>" (distinct Message-IDs). */
+/* Starts an instance with user "u1" (password "pass") and delivers count
+   messages "msg <i>" (distinct Message-IDs) to u1. */
 PpInstance *uidl_start_with_mail(const char *mail_location,
 				 const char *uidl_format,
 				 const char *plugin_settings,
 				 unsigned int count);
+/* The same with users (ended by a NULL name; u1 among them) instead. */
+PpInstance *uidl_start_with_users(const char *mail_location,
+				  const char *uidl_format,
+				  const char *plugin_settings,
+				  unsigned int count, const PpUser *users);
 /* Returns the i-th (0-based) test message text. */
 char *uidl_test_message(unsigned int i);
 
@@ -50,5 +55,9 @@ char *uidl_write_file(PpInstance *inst, const char *name, const char *data);
 /* Removes dovecot-uidlist and the index files of u's maildir INBOX (a lost
    dovecot-uidlist), after waiting long enough for a new UIDVALIDITY. */
 void uidl_lose_uidlist(PpInstance *inst, const char *user);
+/* Waits until the clock is past the second of the user's dovecot-uidlist
+   (its UIDVALIDITY is the second it was created in), so that a new one
+   gets another UIDVALIDITY. */
+void uidl_wait_new_uidvalidity(PpInstance *inst, const char *user);
 
 #endif

@@ -126,7 +126,13 @@ static void test_import_key_kinds(void)
 
 static void test_export_snapshot_verify_clear(void)
 {
-	PpInstance *inst = uidl_start_with_mail(MAILDIR, NATIVE_FORMAT, NULL, 4);
+	/* u2 for -A (every user the userdb lists), declared before the
+	   start: auth looks at the passwd-file at most once a second */
+	static const PpUser users[] = {
+		{ "u1", "pass", NULL }, { "u2", "pass", NULL }, { NULL }
+	};
+	PpInstance *inst = uidl_start_with_users(MAILDIR, NATIVE_FORMAT, NULL,
+						 4, users);
 	char *capture, *path, *out = NULL, *err = NULL, **native, **uidls;
 	char *file;
 	int ret;
@@ -152,9 +158,6 @@ static void test_export_snapshot_verify_clear(void)
 	assert_uidls(uidls, (const char *const *)native);
 	g_strfreev(uidls);
 	/* -A: every user the userdb lists */
-	pp_instance_add_user(inst, "u2", "pass", NULL);
-	/* the passwd-file is re-read when its mtime (seconds) changes */
-	g_usleep(1100 * 1000);
 	pp_instance_deliver(inst, "u2", "Subject: x\r\n\r\nx\r\n");
 	ret = uidl_doveadm(inst, &out, &err, "-f", "tab", "pop3-uidl",
 			   "snapshot", "-A", NULL);
@@ -630,7 +633,7 @@ static void test_guard_survives_index_loss(void)
 
 	/* the indexes and dovecot-uidlist: a new UIDVALIDITY, every UIDL
 	   changes, and the guard, which kept its state, refuses */
-	g_usleep(1100 * 1000);
+	uidl_wait_new_uidvalidity(inst, "u1");
 	remove_tree(index_dir);
 	uidlist = maildir_file(inst, "u1", "dovecot-uidlist");
 	g_assert_cmpint(g_unlink(uidlist), ==, 0);

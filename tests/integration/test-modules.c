@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 pop3-policy authors, see the included COPYING file */
 
-/* Foundation tests: the package's three modules load in a real
+/* The package's modules: the three of them load in a real
    Dovecot, their exported symbols are named after their files, a POP3
    session with the plugin loaded and no policy answers exactly as vanilla
    Dovecot does, and the harness leaves nothing behind, also when a test
@@ -564,35 +564,11 @@ static void test_same_as_vanilla(void)
 }
 
 
-static gboolean cmdline_has(const char *pid, const char *tag)
-{
-	char *path = g_strdup_printf("/proc/%s/cmdline", pid);
-	char *cmdline = NULL;
-	gsize len = 0, i;
-	gboolean ret = FALSE;
-
-	if (g_file_get_contents(path, &cmdline, &len, NULL)) {
-		for (i = 0; i < len; i++) {
-			if (cmdline[i] == '\0')
-				cmdline[i] = ' ';
-		}
-		ret = strstr(cmdline, tag) != NULL;
-	}
-	g_free(cmdline);
-	g_free(path);
-	return ret;
-}
-
 /* The instance's process pid is still there (the same pid may be reused by
    another process, which will not carry the instance's name). */
 static gboolean pid_alive(GPid pid, const char *inst_name)
 {
-	char *str = g_strdup_printf("%d", (int)pid);
-	gboolean ret;
-
-	ret = kill(pid, 0) == 0 && cmdline_has(str, inst_name);
-	g_free(str);
-	return ret;
+	return kill(pid, 0) == 0 && pp_process_cmdline_has(pid, inst_name);
 }
 
 /* Processes of an instance: in its mount namespace and carrying its name
@@ -612,7 +588,7 @@ static guint instance_processes(const char *ns, const char *inst_name)
 		link = g_strdup_printf("/proc/%s/ns/mnt", pid);
 		target = g_file_read_link(link, NULL);
 		if (target != NULL && strcmp(target, ns) == 0 &&
-		    cmdline_has(pid, inst_name))
+		    pp_process_cmdline_has((GPid)atoi(pid), inst_name))
 			count++;
 		g_free(target);
 		g_free(link);
@@ -733,22 +709,22 @@ int main(int argc, char *argv[])
 	pidfile = g_build_filename(g_getenv("PP_TEST_TMPDIR") != NULL ?
 				   g_getenv("PP_TEST_TMPDIR") :
 				   g_get_tmp_dir(),
-				   "foundation-abort.pid", NULL);
+				   "modules-abort.pid", NULL);
 	if (!g_test_subprocess()) {
 		g_unlink(pidfile);
 		g_setenv("PP_FOUNDATION_PIDFILE", pidfile, TRUE);
 	}
 
-	g_test_add_func("/foundation/module-symbols", test_module_symbols);
-	g_test_add_func("/foundation/mail-plugin-loads",
+	g_test_add_func("/modules/module-symbols", test_module_symbols);
+	g_test_add_func("/modules/mail-plugin-loads",
 			test_mail_plugin_loads);
-	g_test_add_func("/foundation/auth-module-loads",
+	g_test_add_func("/modules/auth-module-loads",
 			test_auth_module_loads);
-	g_test_add_func("/foundation/doveadm-commands",
+	g_test_add_func("/modules/doveadm-commands",
 			test_doveadm_commands);
-	g_test_add_func("/foundation/same-as-vanilla", test_same_as_vanilla);
-	g_test_add_func("/foundation/stop-cleans-up", test_stop_cleans_up);
-	g_test_add_func("/foundation/abort-cleans-up", test_abort_cleans_up);
+	g_test_add_func("/modules/same-as-vanilla", test_same_as_vanilla);
+	g_test_add_func("/modules/stop-cleans-up", test_stop_cleans_up);
+	g_test_add_func("/modules/abort-cleans-up", test_abort_cleans_up);
 	ret = g_test_run();
 	g_free(pidfile);
 	return ret;
