@@ -14,45 +14,26 @@
 #include "pop3-policy-uidl-map-file.h"
 #include "doveadm-pop3-uidl.h"
 
-static int
-cmd_uidl_clear_run(struct doveadm_mail_cmd_context *ctx,
-		   struct mail_user *user)
+static const char *
+uidl_clear(const struct pop3_policy_uidl_state_paths *paths,
+	   const char **error_r)
 {
-	struct pop3_policy_uidl_state_paths paths;
-	struct mailbox *box;
-	const char *error;
 	int ret;
 
-	if (doveadm_pop3_uidl_inbox_open(user, &box, &paths, &error) < 0) {
-		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
-		return -1;
-	}
-	ret = pop3_policy_state_file_remove(paths.map_path, &error);
+	ret = pop3_policy_state_file_remove(paths->map_path, error_r);
 	/* the administrator changes the UIDLs on purpose: the guard's
 	   reference goes, the next session sets a new one */
-	if (ret >= 0 &&
-	    pop3_policy_state_file_remove(paths.guard_path, &error) < 0)
-		ret = -1;
-	mailbox_free(&box);
-	if (ret < 0) {
-		doveadm_pop3_uidl_failed(ctx, MAIL_ERROR_TEMP, error);
-		return -1;
-	}
-	doveadm_print(user->username);
-	doveadm_print(ret > 0 ? "cleared" : "no map");
-	return 0;
+	if (ret < 0 ||
+	    pop3_policy_state_file_remove(paths->guard_path, error_r) < 0)
+		return NULL;
+	return ret > 0 ? "cleared" : "no map";
 }
 
 static struct doveadm_mail_cmd_context *cmd_uidl_clear_alloc(void)
 {
-	return doveadm_pop3_uidl_alloc_user_result(cmd_uidl_clear_run);
+	return doveadm_pop3_uidl_alloc_state_change(uidl_clear);
 }
 
-struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_clear = {
-	.name = "pop3-uidl clear",
-	.mail_cmd = cmd_uidl_clear_alloc,
-	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX,
-DOVEADM_CMD_PARAMS_START
-DOVEADM_CMD_MAIL_COMMON
-DOVEADM_CMD_PARAMS_END
-};
+struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_clear =
+	DOVEADM_POP3_UIDL_CMD_NO_ARGS("pop3-uidl clear",
+				      cmd_uidl_clear_alloc);

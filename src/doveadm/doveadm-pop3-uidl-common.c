@@ -141,9 +141,14 @@ int doveadm_pop3_uidl_init_file_arg(struct doveadm_mail_cmd_context *ctx,
 					   error_r);
 }
 
+struct uidl_state_cmd_context {
+	struct doveadm_mail_cmd_context ctx;
+	doveadm_pop3_uidl_state_change_t *change;
+};
+
 static void
-cmd_uidl_user_result_init(struct doveadm_mail_cmd_context *ctx,
-			  const char *const args[])
+cmd_uidl_state_init(struct doveadm_mail_cmd_context *ctx,
+		    const char *const args[])
 {
 	if (args[0] != NULL)
 		doveadm_mail_help_name(ctx->cmd->name);
@@ -151,16 +156,40 @@ cmd_uidl_user_result_init(struct doveadm_mail_cmd_context *ctx,
 	doveadm_print_header_simple("result");
 }
 
-struct doveadm_mail_cmd_context *
-doveadm_pop3_uidl_alloc_user_result(
-	int (*run)(struct doveadm_mail_cmd_context *ctx,
-		   struct mail_user *user))
+static int
+cmd_uidl_state_run(struct doveadm_mail_cmd_context *_ctx,
+		   struct mail_user *user)
 {
-	struct doveadm_mail_cmd_context *ctx;
+	struct uidl_state_cmd_context *ctx =
+		container_of(_ctx, struct uidl_state_cmd_context, ctx);
+	struct pop3_policy_uidl_state_paths paths;
+	struct mailbox *box;
+	const char *result, *error;
 
-	ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
-	ctx->v.init = cmd_uidl_user_result_init;
-	ctx->v.run = run;
+	if (doveadm_pop3_uidl_inbox_open(user, &box, &paths, &error) < 0) {
+		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
+		return -1;
+	}
+	result = ctx->change(&paths, &error);
+	mailbox_free(&box);
+	if (result == NULL) {
+		doveadm_pop3_uidl_failed(_ctx, MAIL_ERROR_TEMP, error);
+		return -1;
+	}
+	doveadm_print(user->username);
+	doveadm_print(result);
+	return 0;
+}
+
+struct doveadm_mail_cmd_context *
+doveadm_pop3_uidl_alloc_state_change(doveadm_pop3_uidl_state_change_t *change)
+{
+	struct uidl_state_cmd_context *ctx;
+
+	ctx = doveadm_mail_cmd_alloc(struct uidl_state_cmd_context);
+	ctx->change = change;
+	ctx->ctx.v.init = cmd_uidl_state_init;
+	ctx->ctx.v.run = cmd_uidl_state_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
-	return ctx;
+	return &ctx->ctx;
 }

@@ -133,14 +133,5 @@ static struct doveadm_mail_cmd_context *cmd_uidl_verify_alloc(void)
 	return &ctx->ctx;
 }
 
-struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_verify = {
-	.name = "pop3-uidl verify",
-	.mail_cmd = cmd_uidl_verify_alloc,
-	/* not named "file": doveadm reads a parameter of that name as an
-	   input stream */
-	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<file>",
-DOVEADM_CMD_PARAMS_START
-DOVEADM_CMD_MAIL_COMMON
-DOVEADM_CMD_PARAM('\0', "path", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
-DOVEADM_CMD_PARAMS_END
-};
+struct doveadm_cmd_ver2 doveadm_pop3_uidl_cmd_verify =
+	DOVEADM_POP3_UIDL_CMD_FILE("pop3-uidl verify", cmd_uidl_verify_alloc);

@@ -53,12 +53,38 @@ int doveadm_pop3_uidl_init_file_arg(struct doveadm_mail_cmd_context *ctx,
 				    const char **path_r, const char **data_r,
 				    size_t *size_r, const char **error_r);
 
-/* Allocates a command that takes no argument and prints a "user" and a
-   "result" column, one row per user, from run. */
+/* Changes the INBOX's UIDL state files (paths). Returns the result to
+   print for the user, or NULL with error_r. */
+typedef const char *doveadm_pop3_uidl_state_change_t(
+	const struct pop3_policy_uidl_state_paths *paths, const char **error_r);
+
+/* Allocates a command that takes no argument and, for each user, opens
+   the INBOX, applies change to its state files and prints a "user" and a
+   "result" column. */
 struct doveadm_mail_cmd_context *
-doveadm_pop3_uidl_alloc_user_result(
-	int (*run)(struct doveadm_mail_cmd_context *ctx,
-		   struct mail_user *user));
+doveadm_pop3_uidl_alloc_state_change(doveadm_pop3_uidl_state_change_t *change);
+
+/* The table of a command whose only argument is a file ("path": doveadm
+   reads a parameter named "file" as an input stream). */
+#define DOVEADM_POP3_UIDL_CMD_FILE(cmd_name, alloc) { \
+	.name = cmd_name, \
+	.mail_cmd = alloc, \
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "<file>", \
+DOVEADM_CMD_PARAMS_START \
+DOVEADM_CMD_MAIL_COMMON \
+DOVEADM_CMD_PARAM('\0', "path", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL) \
+DOVEADM_CMD_PARAMS_END \
+}
+
+/* The table of a command without arguments. */
+#define DOVEADM_POP3_UIDL_CMD_NO_ARGS(cmd_name, alloc) { \
+	.name = cmd_name, \
+	.mail_cmd = alloc, \
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX, \
+DOVEADM_CMD_PARAMS_START \
+DOVEADM_CMD_MAIL_COMMON \
+DOVEADM_CMD_PARAMS_END \
+}
 
 /* Logs the error and sets the exit code of a failed command. */
 void doveadm_pop3_uidl_failed(struct doveadm_mail_cmd_context *ctx,
