@@ -254,13 +254,11 @@ int pop3_policy_retention_settings_capa_bounds(struct mail_user *user,
 }
 
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
-				const struct pop3_policy_mail_settings *set,
-				struct pop3_policy_store *store,
-				const struct pop3_policy_handed_record *handed_record,
-					   pool_t pool,
-				const char *const *global_plugin_envs,
-					   struct pop3_policy *policy_r,
-					   const char **error_r)
+	const struct pop3_policy_mail_settings *set,
+	struct pop3_policy_store *store,
+	const struct pop3_policy_handed_record *handed_record, pool_t pool,
+	const char *const *global_plugin_envs, struct pop3_policy *policy_r,
+	const char **error_r)
 {
 	const char *reason;
 

@@ -30,13 +30,11 @@ struct pop3_policy_handed_record {
    the resolution. Returns 0 on success, -1 with error_r naming the user,
    the layer, the word and why. */
 int pop3_policy_retention_settings_resolve(struct mail_user *user,
-				const struct pop3_policy_mail_settings *set,
-				struct pop3_policy_store *store,
-				const struct pop3_policy_handed_record *handed_record,
-					   pool_t pool,
-				const char *const *global_plugin_envs,
-					   struct pop3_policy *policy_r,
-					   const char **error_r);
+	const struct pop3_policy_mail_settings *set,
+	struct pop3_policy_store *store,
+	const struct pop3_policy_handed_record *handed_record, pool_t pool,
+	const char *const *global_plugin_envs, struct pop3_policy *policy_r,
+	const char **error_r);
 /* The class lookup of the user's policy layers (pop3_policy_class_lookup_t
    with the mail user as context): the plugin setting
    pop3_policy_class_<name>. A lookup by the name a class= word gives, so
