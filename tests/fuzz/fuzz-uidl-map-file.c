@@ -53,6 +53,12 @@ void fuzz_one(const unsigned char *data, size_t size,
 		uids = pop3_policy_uidl_map_uids(map, map->uids[i].uidvalidity,
 						 &count);
 		i_assert(count <= map->uid_count);
+		/* every entry it gives is of the UIDVALIDITY asked for */
+		while (count > 0) {
+			count--;
+			i_assert(uids[count].uidvalidity ==
+				 map->uids[i].uidvalidity);
+		}
 	}
 	/* written back and read again: the same entries */
 	path = fuzz_write_file(POP3_POLICY_UIDL_MAP_FILE_NAME, "", 0);
