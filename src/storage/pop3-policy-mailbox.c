@@ -46,3 +46,14 @@ int pop3_policy_mailbox_open(struct mail_user *user, const char *vname,
 	*box_r = box;
 	return 1;
 }
+
+int pop3_policy_mail_guid(struct mail *mail, const char **guid_r,
+			  const char **error_r)
+{
+	if (mail_get_special(mail, MAIL_FETCH_GUID, guid_r) == 0)
+		return 1;
+	if (mail->expunged)
+		return 0;
+	*error_r = pop3_policy_mailbox_error(mail->box);
+	return -1;
+}

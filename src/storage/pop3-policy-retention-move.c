@@ -159,21 +159,17 @@ move_box_guids(struct mailbox *box, pool_t pool,
 	mail = mail_alloc(t, MAIL_FETCH_GUID, NULL);
 	for (seq = 1; seq <= hdr->messages_count; seq++) {
 		mail_set_seq(mail, seq);
-		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
-			if (mail->expunged)
-				continue;
-			*error_r = pop3_policy_mailbox_error(box);
-			ret = -1;
+		ret = pop3_policy_mail_guid(mail, &guid, error_r);
+		if (ret < 0)
 			break;
-		}
-		if (*guid != '\0') {
+		if (ret > 0 && *guid != '\0') {
 			guid = p_strdup(pool, guid);
 			hash_table_update(*set_r, guid, POINTER_CAST(1));
 		}
 	}
 	mail_free(&mail);
 	(void)mailbox_transaction_commit(&t);
-	return ret;
+	return ret < 0 ? -1 : 0;
 }
 
 int pop3_policy_retention_move(struct mail_user *user,
@@ -197,7 +193,7 @@ int pop3_policy_retention_move(struct mail_user *user,
 	unsigned int n = 0;
 	uint32_t uid;
 	bool stored;
-	int ret = 0;
+	int got, ret = 0;
 
 	POP3_POLICY_TEST_POINT("move-start");
 	/* a move: target may have the message already (an interrupted
@@ -216,13 +212,13 @@ int pop3_policy_retention_move(struct mail_user *user,
 	while (seq_range_array_iter_nth(&iter, n++, &uid)) {
 		if (!mail_set_uid(mail, uid))
 			continue;
-		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
-			if (mail->expunged)
-				continue;
-			*error_r = pop3_policy_mailbox_error(src);
+		got = pop3_policy_mail_guid(mail, &guid, error_r);
+		if (got < 0) {
 			ret = -1;
 			break;
 		}
+		if (got == 0)
+			continue;
 		msg.uid = uid;
 		msg.guid = p_strdup(pool, guid);
 		array_push_back(moved, &msg);

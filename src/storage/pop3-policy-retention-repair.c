@@ -237,13 +237,11 @@ move_repair_pairs(struct mailbox *src, struct mailbox *dest,
 	mail = mail_alloc(t, MAIL_FETCH_GUID, NULL);
 	for (seq = seq1; seq <= seq2; seq++) {
 		mail_set_seq(mail, seq);
-		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
-			if (mail->expunged)
-				continue;
-			*error_r = pop3_policy_mailbox_error(dest);
-			ret = -1;
+		ret = pop3_policy_mail_guid(mail, &guid, error_r);
+		if (ret < 0)
 			break;
-		}
+		if (ret == 0)
+			continue;
 		if (*guid != '\0' &&
 		    hash_table_lookup_full(left, guid, &guid, &value)) {
 			seq_range_array_add(src_uids,
@@ -256,6 +254,7 @@ move_repair_pairs(struct mailbox *src, struct mailbox *dest,
 	mail_free(&mail);
 	(void)mailbox_transaction_commit(&t);
 	hash_table_destroy(&journal_guids);
+	ret = ret < 0 ? -1 : 0;
 	if (ret == 0 && array_count(&unknown) > 0) {
 		ret = move_repair_pairs_by_content(src, dest, left, &unknown,
 						   pool, src_uids, dest_uids,
